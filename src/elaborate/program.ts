@@ -1,0 +1,128 @@
+// The resolved program: what pass 2 hands to pass 3.
+//
+// Pass 2 annotates the AST in place: every Expr gets `type`, every
+// Identifier gets `sym` (a GlobalSym or LocalSym), every CallExpr gets `sym`
+// (a FunctionGroup or a NativeSym). Bodies below are those annotated ASTs.
+
+import type { Block, EmbeddedCode, Expr, Pos, ProbePoint, ScriptFile, Type } from "../parse/ast.js";
+
+export interface GlobalSym {
+  kind: "global";
+  name: string;
+  /** value type: for an array, the type of its values */
+  type: Type;
+  /** key types when the global is an array (1..9 keys); undefined for a scalar */
+  keyTypes?: Type[];
+  /** `global a[N]`: the array's own MAXMAPENTRIES */
+  size?: number;
+  wrap: boolean;
+  private: boolean;
+  /** literal initializer (already a NumberLit/StringLit, negation folded) */
+  init?: Expr;
+  /** read somewhere in the kept program (decides stap's auto-printing) */
+  read: boolean;
+  /** written somewhere in the kept program */
+  written: boolean;
+  pos: Pos;
+  /** unique, JS-safe name for generated code */
+  jsName: string;
+}
+
+export interface LocalSym {
+  kind: "local";
+  name: string;
+  type: Type;
+  isParam: boolean;
+  pos: Pos;
+  jsName: string;
+}
+
+export interface FunctionSym {
+  kind: "function";
+  name: string;
+  params: LocalSym[];
+  returnType: Type;
+  /** every local of the body, parameters excluded */
+  locals: LocalSym[];
+  body: Block | EmbeddedCode;
+  /** the body contains `next`: a call falls through to the next overload */
+  usesNext: boolean;
+  pos: Pos;
+  jsName: string;
+}
+
+/** Functions sharing a name and an arity, in priority order (runtime overloading via `next`). */
+export interface FunctionGroup {
+  kind: "function-group";
+  name: string;
+  arity: number;
+  overloads: FunctionSym[];
+}
+
+/** A function implemented in the runtime (`runtime/natives.ts`). */
+export interface NativeSym {
+  kind: "native";
+  name: string;
+  params: Type[];
+  returnType: Type;
+  /** accepts any number of trailing args of the last param's type */
+  varargs?: boolean;
+}
+
+/**
+ * Where a probe attaches, after alias expansion and wildcard matching.
+ * Later issues add kinds (uprobe, kprobe, usdt...); pass 3 switches on `kind`.
+ */
+export type ResolvedPoint =
+  | { kind: "begin"; priority: bigint }
+  | { kind: "end"; priority: bigint }
+  | { kind: "error"; priority: bigint }
+  | { kind: "never" }
+  | {
+      kind: "timer";
+      /** period in nanoseconds ("hz" and "jiffies" converted; jiffies assume HZ=250 unless told) */
+      periodNs: bigint;
+      randomizeNs?: bigint;
+      unit: "s" | "sec" | "ms" | "msec" | "us" | "usec" | "ns" | "nsec" | "hz" | "jiffies";
+      value: bigint;
+    }
+  | {
+      kind: "tracepoint";
+      system: string;
+      event: string;
+    }
+  | {
+      kind: "process";
+      /** process.begin / .end / thread.begin / thread.end / syscall / syscall.return */
+      what: "begin" | "end" | "thread.begin" | "thread.end" | "syscall" | "syscall.return";
+      /** process("PATH") or process(PID), absent for bare `process.begin` */
+      path?: string;
+      pid?: number;
+    };
+
+export interface ResolvedProbe {
+  id: number;
+  point: ResolvedPoint;
+  /** the fully expanded probe point text, as pp() returns it */
+  pp: string;
+  /** the probe point as the user wrote it (pn()) */
+  written: ProbePoint;
+  /** user body with alias prologues before and epilogues after, in stap's order */
+  body: Block;
+  locals: LocalSym[];
+  /** the probe point condition(s), and-ed */
+  condition?: Expr;
+  pos: Pos;
+}
+
+export interface Program {
+  files: ScriptFile[];
+  globals: GlobalSym[];
+  /** only the functions the kept program calls */
+  functions: FunctionSym[];
+  probes: ResolvedProbe[];
+  /** script arguments ($1.. / @1..) */
+  args: string[];
+  /** -D NAME=VALUE settings, numbers kept as text */
+  defines: Map<string, string>;
+}
