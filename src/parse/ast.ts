@@ -1,7 +1,12 @@
 // The abstract syntax tree handed from pass 1 to pass 2.
 //
-// Every node carries the position of its first token. Pass 2 annotates
-// expression nodes in place (`type`, `sym`); pass 1 never sets those fields.
+// Every node carries the position of the token SystemTap gives it (its
+// `tok`), so diagnostics point where stap's do: the operator for binary,
+// logical, assignment, ternary (`?`), regex, `in` and crement expressions;
+// the first token for everything else (statements, calls, names, literals,
+// target values; `&` for an address-of; `(` for a group; the name for an
+// array element). Pass 2 annotates expression nodes in place (`type`,
+// `sym`); pass 1 never sets those fields.
 //
 // Strings (literal values, names) are byte strings: each JS char code is one
 // byte 0..255, as SystemTap's C strings are. Source text is UTF-8; the parser
@@ -58,6 +63,8 @@ export interface AliasDecl {
   epilogue: boolean; // true for `+=`
   targets: ProbePoint[];
   body: Block;
+  /** `probe a = b { prologue }, { epilogue }`: the second block, run after the user's handler */
+  epilogueBody?: Block;
   pos: Pos;
 }
 
@@ -92,6 +99,8 @@ export interface FunctionDecl {
   private: boolean;
   /** pragmas found in an embedded-C body, e.g. ["pure", "unprivileged"] */
   pragmas: string[];
+  /** `function f() : 2 { }`: the overload priority, when written */
+  priority?: number;
   pos: Pos;
 }
 
@@ -183,6 +192,8 @@ export interface ForeachStmt {
   /** which part is sorted: key index (0-based) or "value"; undefined means unsorted */
   sortBy?: number | "value";
   sortDir?: SortDir;
+  /** `foreach ([k] in stats @sum+)`: the statistic the sort compares (statistics arrays) */
+  sortAggr?: StatOp;
   limit?: Expr;
   body: Stmt;
   pos: Pos;
@@ -276,6 +287,8 @@ export interface NumberLit extends Typed {
 export interface StringLit extends Typed {
   kind: "string";
   value: string; // byte string, escapes resolved
+  /** the content as written (escapes unresolved, adjacent literals joined), for -p1 */
+  raw?: string;
   pos: Pos;
 }
 
@@ -433,11 +446,16 @@ export interface CallExpr extends Typed {
   sym?: unknown;
 }
 
-/** `@cast(expr, "type"[, "module"])->a->b` */
+/**
+ * `@cast(expr, "type"[, "module"])->a->b`, or, with `autocast`, member access
+ * on a plain value (`f(x)->a`, `&arr[k]->b`) whose type pass 2 must find
+ * (stap's autocast; typeName is then "").
+ */
 export interface CastExpr extends Typed {
   kind: "cast";
   operand: Expr;
   typeName: string;
+  autocast?: boolean;
   module?: string;
   steps: MemberStep[];
   pretty: "" | "$" | "$$";
@@ -517,3 +535,4 @@ export interface GroupExpr extends Typed {
   inner: Expr;
   pos: Pos;
 }
+
