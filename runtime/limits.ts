@@ -1,0 +1,121 @@
+// The run-time limits a script runs under, with SystemTap's defaults
+// (stap 4.x/5.x runtime_defines.h on a 64-bit host) and `-D NAME=VALUE`.
+//
+// API:
+//   DEFAULT_LIMITS                     the defaults, frozen
+//   limits                             the live, mutable limits every runtime module reads
+//   applyDefines(defs): string[]       apply `-D NAME[=VALUE]` words; returns warnings
+//   resetLimits()                      back to the defaults (tests)
+//   maxStringBytes()                   MAXSTRINGLEN - 1: the longest string a run can make
+//   truncateString(s)                  cut a run-time string to maxStringBytes()
+//
+// `-D` names that are not limits (user macros for embedded C in stap) are
+// accepted and ignored, as stap passes them to the C compiler; only a
+// limit given a value that is not a number is an error.
+
+export interface Limits {
+  /** Bytes in a string buffer, NUL included: strings hold at most MAXSTRINGLEN-1 bytes. */
+  MAXSTRINGLEN: number;
+  /** Entries per array (map) unless the declaration says otherwise. */
+  MAXMAPENTRIES: number;
+  /** Statements one probe handler may execute (non-interruptible probes). */
+  MAXACTION: number;
+  /** The same for interruptible probes (begin/end/timers in stap): MAXACTION * 10. */
+  MAXACTION_INTERRUPTIBLE: number;
+  /** Depth of nested function calls. */
+  MAXNESTING: number;
+  /** Lock attempts before a probe is skipped. */
+  MAXTRYLOCK: number;
+  /** Microseconds between lock attempts. */
+  TRYLOCKDELAY: number;
+  /** Errors tolerated before the run stops; 0 = the first error stops it. */
+  MAXERRORS: number;
+  /** Skipped probes tolerated before the run stops. */
+  MAXSKIPPED: number;
+  /** Frames in a backtrace. */
+  MAXBACKTRACE: number;
+  /** Overload detection: a window, in ns, and the busy time allowed in it. */
+  STP_OVERLOAD_INTERVAL: number;
+  STP_OVERLOAD_THRESHOLD: number;
+  /** Linear histogram bucket limit (start/stop/interval must give at most this minus 2). */
+  STP_MAX_BUCKETS: number;
+  /** Bytes one print statement may produce. */
+  STP_BUFFER_SIZE: number;
+  /** Histogram bar width, and empty rows kept around data before eliding with `~` (negative: never elide). */
+  HIST_WIDTH: number;
+  HIST_ELISION: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  MAXSTRINGLEN: 512,
+  MAXMAPENTRIES: 2048,
+  MAXACTION: 1000,
+  MAXACTION_INTERRUPTIBLE: 10000,
+  MAXNESTING: 10,
+  MAXTRYLOCK: 100,
+  TRYLOCKDELAY: 10,
+  MAXERRORS: 0,
+  MAXSKIPPED: 100,
+  MAXBACKTRACE: 20,
+  STP_OVERLOAD_INTERVAL: 1000000000,
+  STP_OVERLOAD_THRESHOLD: 500000000,
+  STP_MAX_BUCKETS: 128,
+  STP_BUFFER_SIZE: 8192,
+  HIST_WIDTH: 50,
+  HIST_ELISION: 2,
+});
+
+export const limits: Limits = { ...DEFAULT_LIMITS };
+
+/** Other -D names the runtime understands (flags, no value needed). */
+export const flags = new Set<string>();
+
+export function resetLimits(): void {
+  Object.assign(limits, DEFAULT_LIMITS);
+  flags.clear();
+}
+
+function isLimitName(name: string): name is keyof Limits {
+  return Object.prototype.hasOwnProperty.call(DEFAULT_LIMITS, name);
+}
+
+/**
+ * Apply `-D` definitions ("NAME" or "NAME=VALUE"). A limit needs an integer
+ * value (decimal, or 0x hex); `MAXACTION` also moves MAXACTION_INTERRUPTIBLE
+ * unless that is given too, as stap's `#define MAXACTION_INTERRUPTIBLE
+ * (MAXACTION * 10)` does. Throws an Error with a message for a bad value.
+ * Returns nothing to warn about today (kept for future use).
+ */
+export function applyDefines(defs: readonly string[]): string[] {
+  const warnings: string[] = [];
+  let interruptibleGiven = false;
+  for (const def of defs) {
+    const eq = def.indexOf("=");
+    const name = (eq < 0 ? def : def.slice(0, eq)).trim();
+    const value = eq < 0 ? undefined : def.slice(eq + 1).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid -D macro name '${name}'`);
+    if (!isLimitName(name)) {
+      flags.add(name);
+      continue;
+    }
+    if (value === undefined || !/^(0[xX][0-9a-fA-F]+|-?[0-9]+)[uUlL]*$/.test(value)) {
+      throw new Error(`-D ${name} needs an integer value, as in -D ${name}=${DEFAULT_LIMITS[name]}`);
+    }
+    const n = Number.parseInt(value.replace(/[uUlL]+$/, ""));
+    limits[name] = n;
+    if (name === "MAXACTION_INTERRUPTIBLE") interruptibleGiven = true;
+    if (name === "MAXACTION" && !interruptibleGiven) limits.MAXACTION_INTERRUPTIBLE = n * 10;
+  }
+  return warnings;
+}
+
+/** The longest string a run may hold, in bytes. */
+export function maxStringBytes(): number {
+  return Math.max(0, limits.MAXSTRINGLEN - 1);
+}
+
+/** Truncate a run-time byte string to MAXSTRINGLEN-1 bytes, as stap's fixed buffers do. */
+export function truncateString(s: string): string {
+  const max = limits.MAXSTRINGLEN - 1;
+  return s.length > max ? s.slice(0, Math.max(0, max)) : s;
+}
