@@ -20,6 +20,51 @@ export interface Diagnostic {
   pos?: Pos;
   /** extra lines printed after the message, e.g. "did you mean: foo, bar" */
   notes?: string[];
+  /**
+   * stap's description of the token at `pos` ("identifier 'x'", "operator '='",
+   * "keyword"). When set, the diagnostic prints in stap's pass-2 layout
+   * (`semantic error: MSG: identifier 'x' at f.stp:1:2` + `source:` + caret),
+   * see formatDiagnostic. The empty string asks for that layout with no
+   * token (`semantic error: no probes found` and its closing blank line).
+   */
+  token?: string;
+  /** a second token stap names after the first (e.g. the function an arity mismatch is against) */
+  token2?: { token: string; pos: Pos };
+  /**
+   * What makes two errors "similar" for stap (it prints the first, counts the
+   * others): errors raised by the same check, whatever their details.
+   * Defaults to the message.
+   */
+  similar?: string;
+  /** the explanation stap chains to the error before it ("type was first inferred here") */
+  chained?: boolean;
+}
+
+/**
+ * What stap remembers while printing one run's messages: the file of the
+ * last token printed (a token in the same file prints as `at :L:C`), the
+ * messages already printed (stap prints each once) and how many similar
+ * warnings it held back.
+ */
+export interface PrintState {
+  lastFile?: string;
+  seen: Set<string>;
+  suppressedWarnings: number;
+  suppressedErrors: number;
+  /** `-v`: warnings are told apart by their token too */
+  verbose: boolean;
+}
+
+export function newPrintState(verbose = false): PrintState {
+  return { seen: new Set(), suppressedWarnings: 0, suppressedErrors: 0, verbose };
+}
+
+/** stap's closing notes when it held back repeated messages (printed at the end of the run). */
+export function suppressedWarningsNote(state: PrintState): string {
+  let out = "";
+  if (state.suppressedErrors > 0) out += `Number of similar error messages suppressed: ${state.suppressedErrors}.\nRerun with -v to see them.\n`;
+  if (state.suppressedWarnings > 0) out += `Number of similar warning messages suppressed: ${state.suppressedWarnings}.\nRerun with -v to see them.\n`;
+  return out;
 }
 
 export function error(kind: Exclude<DiagnosticKind, "WARNING">, message: string, pos?: Pos, notes?: string[]): Diagnostic {
@@ -41,7 +86,8 @@ export type SourceMap = ReadonlyMap<string, string>;
  *         source: x = 1 foo
  *                       ^
  */
-export function formatDiagnostic(d: Diagnostic, sources: SourceMap): string {
+export function formatDiagnostic(d: Diagnostic, sources: SourceMap, state?: PrintState): string {
+  if (d.token !== undefined) return formatStapToken(d, sources, state ?? newPrintState());
   const lines = [`${d.kind}: ${d.message}`];
   if (d.pos) {
     lines.push(`        at: ${d.pos.file}:${d.pos.line}:${d.pos.col}`);
@@ -61,4 +107,58 @@ export function formatDiagnostic(d: Diagnostic, sources: SourceMap): string {
 
 export function hasErrors(ds: readonly Diagnostic[]): boolean {
   return ds.some((d) => d.severity === "error");
+}
+
+/** `TOKEN at FILE:L:C`, the file left out when the previous token printed was in the same file. */
+function tokenAt(token: string, pos: Pos, state: PrintState, abbreviate: boolean): string {
+  const file = abbreviate && state.lastFile === pos.file ? "" : pos.file;
+  if (abbreviate) state.lastFile = pos.file;
+  return `${token} at ${file}:${pos.line}:${pos.col}`;
+}
+
+/** stap's print_error_source: the line, then a caret under the column (tabs kept so it lines up). */
+function sourceLines(pos: Pos, sources: SourceMap, align: string): string {
+  const text = sources.get(pos.file);
+  if (text === undefined) return "";
+  const srcLine = text.split("\n")[pos.line - 1];
+  if (srcLine === undefined) return "";
+  const lead = [...srcLine.slice(0, Math.max(0, pos.col - 1))].map((c) => (/\s/.test(c) ? c : " ")).join("");
+  return `${align}source: ${srcLine}\n${align}        ${lead}^\n`;
+}
+
+/**
+ * stap's semantic error / warning layout (session.cxx print_error,
+ * print_warning): a blank line closes each error that names a token;
+ * repeated messages print once; without -v, warnings differing only by
+ * their token count as repeats.
+ */
+function formatStapToken(d: Diagnostic, sources: SourceMap, state: PrintState): string {
+  const isWarning = d.severity === "warning";
+  const head = isWarning ? `WARNING: ${d.message}` : `${d.kind}: ${d.message}`;
+  const pos = d.pos;
+  if (d.token === "" || pos === undefined) {
+    if (state.seen.has(head)) return "";
+    state.seen.add(head);
+    return `${head}\n${isWarning ? "" : "\n"}${(d.notes ?? []).map((n) => n + "\n").join("")}`;
+  }
+  // -v: every message prints, repeats included
+  // an error's chained explanation prints once per exact text, and is never counted
+  if (d.chained) {
+    const exact = `chain: ${head}: ${d.token} at ${pos.file}:${pos.line}:${pos.col}`;
+    if (state.seen.has(exact)) return "";
+    state.seen.add(exact);
+  }
+  const key = state.verbose || d.chained ? undefined : isWarning ? head : `error: ${d.similar ?? head}`;
+  if (key !== undefined && state.seen.has(key)) {
+    if (isWarning) state.suppressedWarnings++;
+    else state.suppressedErrors++;
+    return "";
+  }
+  if (key !== undefined) state.seen.add(key);
+  const align = isWarning ? " " : "        ";
+  let out = `${head}: ${tokenAt(d.token!, pos, state, true)}\n${sourceLines(pos, sources, align)}`;
+  if (d.token2) out += `${tokenAt(d.token2.token, d.token2.pos, state, true)}\n${sourceLines(d.token2.pos, sources, align)}`;
+  if (!isWarning) out += "\n";
+  for (const n of d.notes ?? []) out += `${n}\n`;
+  return out;
 }

@@ -19,7 +19,7 @@ export interface GlobalSym {
   private: boolean;
   /** literal initializer (already a NumberLit/StringLit, negation folded) */
   init?: Expr;
-  /** read somewhere in the kept program (decides stap's auto-printing) */
+  /** read somewhere in the kept program (decides stap's auto-printing: `x++`/`x += 1` are not reads, `delete x` is; a tapset's globals always count as read, stap never prints them) */
   read: boolean;
   /** written somewhere in the kept program */
   written: boolean;
@@ -48,7 +48,11 @@ export interface FunctionSym {
   /** the body contains `next`: a call falls through to the next overload */
   usesNext: boolean;
   pos: Pos;
+  /** the position of the function's name (stap points its messages there) */
+  namePos?: Pos;
   jsName: string;
+  /** -p2: the locals stap adds to cache `stable` function results (never used by tstap's code) */
+  stableLocals?: { name: string; type: Type }[];
 }
 
 /** Functions sharing a name and an arity, in priority order (runtime overloading via `next`). */
@@ -113,6 +117,20 @@ export interface ResolvedProbe {
   /** the probe point condition(s), and-ed */
   condition?: Expr;
   pos: Pos;
+  /** -p2: the concrete point as stap prints it (`begin!`, `end if (1)`) */
+  sig?: string;
+  /** -p2: the locals stap adds to cache `stable` function results (never used by tstap's code) */
+  stableLocals?: { name: string; type: Type }[];
+  /** -p2: what the point derives from (`foo = timer.ms(100) <- foo`), the text of its "<- ..." comment */
+  derivation?: string;
+}
+
+/** A tapset function implemented by a native (embedded C in the tapset), as -p2 lists it. */
+export interface LibraryFunction {
+  name: string;
+  returnType: Type;
+  params: { name: string; type: Type }[];
+  locals: { name: string; type: Type }[];
 }
 
 export interface Program {
@@ -125,4 +143,10 @@ export interface Program {
   args: string[];
   /** -D NAME=VALUE settings, numbers kept as text */
   defines: Map<string, string>;
+  /** -p2: natives the program calls through tapset declarations */
+  libraryFunctions?: LibraryFunction[];
+  /** -p2: stap adds one `begin` probe to set up the probes whose conditions read globals */
+  conditionBegin?: boolean;
+  /** -p2: top-level `%{ %}` of the files used (never run by tstap) */
+  embeds?: string[];
 }

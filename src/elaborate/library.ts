@@ -1,0 +1,143 @@
+// The tapset search path: tstap's own tapsets/ folder, then every `-I DIR`,
+// each with stap's runtime/arch subfolders. Files are indexed by a cheap
+// scan of their text (which names they might define) and parsed only when a
+// script needs one of those names, once per run.
+
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Diagnostic } from "../diagnostic.js";
+import type { AliasDecl, FunctionDecl, GlobalVar, ScriptFile } from "../parse/ast.js";
+import { parse, tapsetSearchDirs, type ParseOptions } from "../parse/index.js";
+
+/**
+ * tstap's tapsets/ folder. This module runs as src/elaborate/library.ts
+ * under vitest and as dist/src/elaborate/library.js after a build.
+ */
+export function builtinTapsetDir(): string | undefined {
+  for (const rel of ["../../tapsets/", "../../../tapsets/"]) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(dir) && statSync(dir).isDirectory()) return dir.replace(/\/$/, "");
+  }
+  return undefined;
+}
+
+/** The tapset roots of a run, in search order: the built-in folder, then each -I DIR. */
+export function tapsetRoots(includeDirs: readonly string[], builtin = builtinTapsetDir()): string[] {
+  return [...(builtin ? [builtin] : []), ...includeDirs];
+}
+
+interface TapsetFile {
+  path: string;
+  text: string;
+  /** names the text mentions as words: a superset of what it defines */
+  words: Set<string>;
+  /** first components of the alias names it seems to declare */
+  aliasHeads: string[];
+  parsed?: ScriptFile | null;
+}
+
+export interface Defined<T> {
+  decl: T;
+  file: ScriptFile;
+}
+
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
+const ALIAS = /\bprobe\s+([^{};]*?)\s*\+?=/g;
+
+export class TapsetLibrary {
+  private readonly files: TapsetFile[] = [];
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(
+    roots: readonly string[],
+    private readonly parseOptions: ParseOptions,
+    private readonly sources?: Map<string, string>,
+  ) {
+    const seen = new Set<string>();
+    for (const root of roots) {
+      for (const dir of tapsetSearchDirs(root, parseOptions.runtime, parseOptions.arch)) {
+        let names: string[];
+        try {
+          names = readdirSync(dir).sort();
+        } catch {
+          continue;
+        }
+        for (const name of names) {
+          if (!name.endsWith(".stp")) continue;
+          const path = join(dir, name);
+          if (seen.has(path)) continue;
+          seen.add(path);
+          let text: string;
+          try {
+            text = readFileSync(path, "utf8");
+          } catch {
+            continue;
+          }
+          const aliasHeads: string[] = [];
+          for (const m of text.matchAll(ALIAS)) for (const n of m[1]!.split(",")) aliasHeads.push(n.trim().split(".")[0]!);
+          this.files.push({ path, text, words: new Set(text.match(WORD) ?? []), aliasHeads });
+        }
+      }
+    }
+  }
+
+  private load(f: TapsetFile): ScriptFile | undefined {
+    if (f.parsed !== undefined) return f.parsed ?? undefined;
+    const r = parse({ file: f.path, text: f.text, isTapset: true }, this.parseOptions);
+    this.sources?.set(f.path, f.text);
+    this.diagnostics.push(...r.diagnostics);
+    f.parsed = r.file ?? null;
+    return r.file;
+  }
+
+  private candidates(name: string): ScriptFile[] {
+    const out: ScriptFile[] = [];
+    for (const f of this.files) {
+      if (!f.words.has(name)) continue;
+      const p = this.load(f);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  functions(name: string): Defined<FunctionDecl>[] {
+    const out: Defined<FunctionDecl>[] = [];
+    for (const file of this.candidates(name)) for (const d of file.decls) if (d.kind === "function" && d.name === name) out.push({ decl: d, file });
+    return out;
+  }
+
+  globals(name: string): Defined<GlobalVar>[] {
+    const out: Defined<GlobalVar>[] = [];
+    for (const file of this.candidates(name))
+      for (const d of file.decls) if (d.kind === "global") for (const v of d.vars) if (v.name === name) out.push({ decl: v, file });
+    return out;
+  }
+
+  /** Files that may declare aliases whose first component matches `head` (a glob). */
+  aliasFiles(head: RegExp): ScriptFile[] {
+    const out: ScriptFile[] = [];
+    for (const f of this.files) {
+      if (!f.aliasHeads.some((h) => head.test(h))) continue;
+      const p = this.load(f);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  aliasesIn(file: ScriptFile): AliasDecl[] {
+    return file.decls.filter((d): d is AliasDecl => d.kind === "alias");
+  }
+
+  /** Every function name the library seems to define (for "similar:" suggestions). */
+  functionNames(): string[] {
+    const names = new Set<string>();
+    for (const f of this.files) for (const m of f.text.matchAll(/^\s*(?:private\s+)?function\s+([A-Za-z_]\w*)/gm)) names.add(m[1]!);
+    return [...names];
+  }
+
+  /** Every alias first component the library seems to define (for "similar:" suggestions). */
+  aliasHeadNames(): string[] {
+    return [...new Set(this.files.flatMap((f) => f.aliasHeads))];
+  }
+}
