@@ -1,0 +1,160 @@
+// The runtime API generated code receives as `$R`, and the context of the
+// handler being run (what pp(), pid(), cpu()... answer for).
+
+import { add, band, bnot, bor, bxor, div, type Long, mod, mul, neg, shl, shr, sub, ushr } from "./int64.js";
+import { AbortHandler, isScriptFailure, ScriptError } from "./errors.js";
+import { Array1, ArrayN, type ArrayDecl, type ValueType } from "./maps.js";
+import {
+  compileFormat,
+  compileRegex,
+  createStat,
+  type Formatter,
+  formatHistogram,
+  histBuckets,
+  type HistSpec,
+  lookupNative,
+  type NativeFn,
+  type StatConfig,
+  type StatLike,
+  type CompiledRegex,
+  regexMatch,
+} from "./leaf-bridge.js";
+import type { UnitLimits } from "./unit.js";
+
+/** The handler being run: set by the run loop before each call. */
+export interface ProbeContext {
+  probeId: number;
+  pp: string;
+  /** the decoded kernel event, when a tracefs event fired the handler */
+  event?: unknown;
+}
+
+export const current: ProbeContext = { probeId: -1, pp: "" };
+
+/** What the run loop does for the run-control builtins. */
+export interface RunControl {
+  out(s: string): void;
+  exit(): void;
+  abort(): void;
+  warn(msg: string): void;
+}
+
+function clampShift(b: Long): Long {
+  return b < 0 ? 0 : b > 64 ? 64 : b;
+}
+
+export function buildRuntimeApi(limits: UnitLimits, ctl: RunControl) {
+  const max = limits.MAXSTRINGLEN - 1;
+  const trunc = (s: string): string => (s.length > max ? s.slice(0, max) : s);
+  const formats = new Map<string, Formatter>();
+
+  const nonEmpty = (s: StatLike | undefined, near: string): StatLike => {
+    if (s === undefined || s.count === 0) throw new ScriptError("empty aggregate", near || undefined);
+    return s;
+  };
+
+  return {
+    ops: {
+      add,
+      sub,
+      mul,
+      neg,
+      bnot,
+      band,
+      bor,
+      bxor,
+      shl: (a: Long, b: Long) => shl(a, clampShift(b)),
+      shr: (a: Long, b: Long) => shr(a, clampShift(b)),
+      ushr: (a: Long, b: Long) => ushr(a, clampShift(b)),
+      div: (a: Long, b: Long, near: string): Long => {
+        if (b === 0) throw new ScriptError("division by 0", near);
+        return div(a, b);
+      },
+      mod: (a: Long, b: Long, near: string): Long => {
+        if (b === 0) throw new ScriptError("division by 0", near);
+        return mod(a, b);
+      },
+      cat: (a: string, b: string): string => {
+        const s = a + b;
+        return s.length > max ? s.slice(0, max) : s;
+      },
+      trunc,
+    },
+    stats: {
+      statAdd: (s: StatLike, v: Long): Long => {
+        s.add(v);
+        return v;
+      },
+      statCount: (s: StatLike | undefined): Long => (s ? s.count : 0),
+      statSum: (s: StatLike | undefined): Long => (s ? s.sum : 0),
+      stat_min: (s: StatLike | undefined, near: string): Long => nonEmpty(s, near).min(),
+      stat_max: (s: StatLike | undefined, near: string): Long => nonEmpty(s, near).max(),
+      stat_avg: (s: StatLike | undefined, near: string): Long => nonEmpty(s, near).avg(),
+      statVariance: (s: StatLike | undefined, near: string): Long => nonEmpty(s, near).variance(),
+      statClear: (s: StatLike): void => s.clear(),
+      histBucket: (s: StatLike | undefined, spec: HistSpec, idx: Long, near: string): Long => {
+        const st = nonEmpty(s, near);
+        const b = histBuckets(st, spec);
+        if (typeof idx !== "number" || idx < 0 || idx >= b.length) throw new ScriptError("histogram index out of range", near);
+        return b[idx]!;
+      },
+      histBuckets: (s: StatLike | undefined, spec: HistSpec, limit: number): readonly Long[] => {
+        if (s === undefined || s.count === 0) return [];
+        const b = histBuckets(s, spec);
+        return limit >= 0 ? b.slice(0, limit) : b;
+      },
+      histText: (s: StatLike | undefined, spec: HistSpec, near: string): string => formatHistogram(nonEmpty(s, near), spec),
+    },
+    out: ctl.out,
+    match: (subject: string, re: CompiledRegex): Long => (regexMatch(re, subject) ? 1 : 0),
+    regex: compileRegex,
+    format: (fmt: string): Formatter => {
+      let f = formats.get(fmt);
+      if (!f) {
+        try {
+          f = compileFormat(fmt);
+        } catch (err) {
+          throw new ScriptError(err instanceof Error ? err.message : String(err));
+        }
+        formats.set(fmt, f);
+      }
+      return f;
+    },
+    exit: (): Long => {
+      ctl.exit();
+      return 0;
+    },
+    abort: (): never => {
+      ctl.abort();
+      throw AbortHandler.instance;
+    },
+    error: (msg: string): never => {
+      throw new ScriptError(msg);
+    },
+    warn: (msg: string): Long => {
+      ctl.warn(msg);
+      return 0;
+    },
+    maxaction: (near: string): never => {
+      throw new ScriptError("MAXACTION exceeded", near);
+    },
+    maxnesting: (near: string): never => {
+      throw new ScriptError("MAXNESTING exceeded", near);
+    },
+    ScriptError,
+    catchable: isScriptFailure,
+    NEXT: Symbol("next overload"),
+    array: (decl: { name: string; arity: number; valueType: ValueType; size?: number; wrap: boolean }, config: StatConfig) => {
+      const d: ArrayDecl = { ...decl, maxMapEntries: limits.MAXMAPENTRIES, newStat: () => createStat(config) };
+      return d.arity === 1 ? new Array1<unknown>(d) : new ArrayN<unknown>(d);
+    },
+    stat: (config: StatConfig): StatLike => createStat(config),
+    native: (name: string, arity: number): NativeFn => {
+      const fn = lookupNative(name, arity);
+      if (!fn) throw new Error(`function '${name}' is not implemented by the runtime`);
+      return fn;
+    },
+  };
+}
+
+export type RuntimeApi = ReturnType<typeof buildRuntimeApi>;

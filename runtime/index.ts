@@ -1,0 +1,114 @@
+// Pass 5: run a loaded unit. Returns the exit status (0, or 1 after errors).
+
+import { Session } from "./run-loop.js";
+import type { EventSource } from "./run-loop.js";
+import { TimerSource } from "./timers.js";
+import { TargetCommand } from "./target.js";
+import { kernelRun } from "./context-kernel.js";
+import { KernelEventSource } from "./kernel-source.js";
+import { openKernelTraceSession } from "./events/kernel-session.js";
+import type { LoadedUnit } from "./unit.js";
+import { applyDefines, resetLimits } from "./limits.js";
+import { resetNatives } from "./leaf-bridge.js";
+
+export type { LoadedUnit, UnitProbe, UnitLimits, Trigger, CompiledHandlers } from "./unit.js";
+export type { EventSource, SourceContext } from "./run-loop.js";
+
+export interface RunOptions {
+  outputFile?: string;
+  timeoutSeconds?: number;
+  targetCommand?: string;
+  targetPid?: number;
+  bufferMb?: number;
+  verbose?: number;
+  args?: string[];
+  suppressWarnings?: boolean;
+  /** where ERROR:/WARNING: lines go (default: stderr) */
+  messages?: (line: string) => void;
+  /** extra event sources (the kernel back end plugs in here) */
+  sources?: EventSource[];
+}
+
+const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
+  resetLimits();
+  resetNatives();
+  try {
+    applyDefines(unit.defines);
+  } catch (err) {
+    process.stderr.write(`ERROR: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let session: Session;
+  try {
+    session = new Session(unit, opts.outputFile, opts.messages);
+  } catch (err) {
+    process.stderr.write(`ERROR: cannot open output file '${opts.outputFile}': ${(err as Error).message}\n`);
+    return 1;
+  }
+  const onSignal = (): void => session.requestStop();
+  for (const s of signals) process.on(s, onSignal);
+  // a script with nothing to wait for still runs until exit(), a signal or -T, as stap does
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const sources: EventSource[] = [];
+  let timeout: NodeJS.Timeout | undefined;
+  try {
+    const target = opts.targetCommand !== undefined ? new TargetCommand(opts.targetCommand) : undefined;
+    kernelRun.target = opts.targetPid ?? 0;
+    if (target) kernelRun.target = target.create() ?? 0;
+    if (session.instantiate()) {
+      session.runPhase("begin", "starting");
+      if (session.state === "starting") session.state = "running";
+      if (session.state === "running") {
+        const timers = new TimerSource(
+          unit.probes.flatMap((p) => (p.trigger.kind === "timer" ? [{ probeId: p.id, periodNs: p.trigger.periodNs, randomizeNs: p.trigger.randomizeNs }] : [])),
+        );
+        if (!timers.empty) sources.push(timers);
+        sources.push(...(opts.sources ?? []));
+        // the plan's tracepoints (kernel.trace, process.*): armed before the -c command runs
+        const kernelPlans = KernelEventSource.plansOf(unit.events);
+        if (kernelPlans.length > 0 && !sources.some((s) => s instanceof KernelEventSource)) {
+          const bufferKb = opts.bufferMb !== undefined ? opts.bufferMb * 1024 : undefined;
+          sources.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb }), { targetPid: () => kernelRun.target, warn: (m) => session.messages.write(`WARNING: ${m}`) }));
+        }
+        if (target) sources.push(target);
+        // events the command caused are still in the kernel buffers when it exits (kernel-source.ts)
+        if (target) for (const s of sources) if (s instanceof KernelEventSource) target.beforeStop.push(() => s.drain());
+        session.startPeriodicFlush();
+        const ctx = session.sourceContext();
+        for (const s of sources) await s.start(ctx);
+        if (opts.timeoutSeconds !== undefined) timeout = setTimeout(() => session.requestStop(), opts.timeoutSeconds * 1000);
+        await session.stopped();
+      }
+      for (const s of sources) await s.stop();
+      if (target && !sources.includes(target)) target.stop();
+      session.stopPeriodicFlush();
+      const s: string = session.state;
+      if (s === "running" || s === "starting") session.state = "stopping";
+      if (session.state === "stopping") session.runPhase("end", "stopping");
+      if ((session.state as string) === "error") session.runPhase("error", "error");
+    }
+  } catch (err) {
+    // a bug of tstap, never a stack trace
+    session.messages.write(`ERROR: internal: ${err instanceof Error ? err.message : String(err)}`);
+    session.errors++;
+  } finally {
+    if (timeout) clearTimeout(timeout);
+    clearInterval(keepAlive);
+    for (const s of signals) process.off(s, onSignal);
+  }
+  try {
+    session.output.close();
+  } catch {
+    // output already gone (closed pipe): nothing more to say there
+  }
+  if (session.errors > 0 || session.skipped > 0) {
+    session.messages.write(`WARNING: Number of errors: ${session.errors}, skipped probes: ${session.skipped}`);
+  }
+  if (session.errors > 0) {
+    session.messages.write("Pass 5: run failed.  [man error::pass5]");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,165 @@
+// The run: SystemTap's session states and probe ordering.
+//
+//   STARTING  begin probes, by priority then source order; each runs only
+//             while the session is still STARTING (exit() or an error skips
+//             the rest)
+//   RUNNING   event sources fire handlers (timers, the kernel event stream,
+//             the target command) until exit(), -T, a signal, the target's
+//             end, or an error past MAXERRORS
+//   STOPPING  end probes, each only while still STOPPING
+//   ERROR     instead of (or after a failing) end probe: the error probes
+//
+// A handler's error prints `ERROR: ...`; more than MAXERRORS of them put the
+// session in ERROR. The run then prints stap's closing warning and reports
+// status 1 when any error was seen.
+
+import { AbortHandler, errorText } from "./errors.js";
+import { buildRuntimeApi, current } from "./context.js";
+import { Messages, Output } from "./output.js";
+import type { CompiledHandlers, LoadedUnit, UnitProbe } from "./unit.js";
+
+export type SessionState = "starting" | "running" | "stopping" | "error";
+
+/** What an event source may do: run handlers, and end the run. */
+export interface SourceContext {
+  /** runs one handler now (only while the session is RUNNING) */
+  fire(probeId: number, event?: unknown): void;
+  /** a batch of events was delivered: a good moment to flush output */
+  batchDone(): void;
+  running(): boolean;
+  /** ends the run as exit() would (e.g. the target command exited) */
+  requestStop(): void;
+}
+
+/** Something that fires handlers while the session runs: timers, the kernel event stream, the target command. */
+export interface EventSource {
+  start(ctx: SourceContext): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+function byPriority(probes: UnitProbe[], kind: "begin" | "end" | "error"): UnitProbe[] {
+  return probes
+    .filter((p) => p.trigger.kind === kind)
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => {
+      const pa = (a.p.trigger as { priority: bigint }).priority;
+      const pb = (b.p.trigger as { priority: bigint }).priority;
+      return pa < pb ? -1 : pa > pb ? 1 : a.i - b.i;
+    })
+    .map((x) => x.p);
+}
+
+export class Session {
+  state: SessionState = "starting";
+  errors = 0;
+  skipped = 0;
+  readonly output: Output;
+  readonly messages: Messages;
+  private handlers: CompiledHandlers | undefined;
+  private stopWaiters: (() => void)[] = [];
+  private stopRequested = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushPending = false;
+
+  constructor(
+    readonly unit: LoadedUnit,
+    outputFile: string | undefined,
+    messageSink?: (line: string) => void,
+  ) {
+    this.output = new Output(outputFile);
+    this.messages = new Messages(this.output, messageSink);
+  }
+
+  instantiate(): boolean {
+    const api = buildRuntimeApi(this.unit.limits, {
+      out: (s) => this.output.write(s),
+      exit: () => this.requestStop(),
+      abort: () => this.requestStop(),
+      warn: (msg) => this.messages.write(`WARNING: ${msg}`),
+    });
+    try {
+      this.handlers = this.unit.instantiate(api);
+      return true;
+    } catch (err) {
+      this.messages.write(`ERROR: ${errorText(err)}`);
+      this.errors++;
+      this.state = "error";
+      return false;
+    }
+  }
+
+  /** exit(): begin probes still pending are skipped, end probes run. */
+  requestStop(): void {
+    if (this.state === "starting" || this.state === "running") this.state = "stopping";
+    if (this.stopRequested) return;
+    this.stopRequested = true;
+    const ws = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const w of ws) w();
+  }
+
+  /** Resolves when the run must end. */
+  stopped(): Promise<void> {
+    if (this.stopRequested) return Promise.resolve();
+    return new Promise((resolve) => this.stopWaiters.push(resolve));
+  }
+
+  runHandler(p: UnitProbe, event?: unknown): void {
+    const h = this.handlers!.handlers[p.id];
+    if (!h) return;
+    current.probeId = p.id;
+    current.pp = p.pp;
+    current.event = event;
+    try {
+      h();
+    } catch (err) {
+      if (err instanceof AbortHandler) return;
+      this.messages.write(`ERROR: ${errorText(err)}`);
+      this.errors++;
+      if (this.errors > this.unit.limits.MAXERRORS) {
+        this.state = "error";
+        this.requestStop();
+        this.state = "error";
+      }
+    }
+  }
+
+  runPhase(kind: "begin" | "end" | "error", required: SessionState): void {
+    for (const p of byPriority(this.unit.probes, kind)) {
+      if (this.state !== required) break;
+      this.runHandler(p);
+    }
+    this.output.flush();
+  }
+
+  sourceContext(): SourceContext {
+    return {
+      fire: (probeId, event) => {
+        if (this.state !== "running") return;
+        const p = this.unit.probes[probeId];
+        if (p) this.runHandler(p, event);
+        this.scheduleFlush();
+      },
+      batchDone: () => this.scheduleFlush(),
+      running: () => this.state === "running",
+      requestStop: () => this.requestStop(),
+    };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushPending) return;
+    this.flushPending = true;
+    setImmediate(() => {
+      this.flushPending = false;
+      this.output.flush();
+    });
+  }
+
+  startPeriodicFlush(): void {
+    this.flushTimer = setInterval(() => this.output.flush(), 100);
+  }
+
+  stopPeriodicFlush(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+  }
+}

@@ -1,0 +1,45 @@
+// What pass 4 hands to pass 5: the compiled handlers and what fires them.
+// Defined on the runtime side so the runtime never imports the compiler.
+
+import type { RuntimeApi } from "./context.js";
+
+export type Trigger =
+  | { kind: "begin"; priority: bigint }
+  | { kind: "end"; priority: bigint }
+  | { kind: "error"; priority: bigint }
+  | { kind: "never" }
+  | { kind: "timer"; periodNs: bigint; randomizeNs?: bigint }
+  | { kind: "event"; event: number };
+
+export interface UnitProbe {
+  id: number;
+  trigger: Trigger;
+  pp: string;
+  at: string;
+}
+
+export interface UnitLimits {
+  MAXSTRINGLEN: number;
+  MAXMAPENTRIES: number;
+  MAXACTION: number;
+  MAXACTION_INTERRUPTIBLE: number;
+  MAXNESTING: number;
+  MAXERRORS: number;
+  MAXSKIPPED: number;
+}
+
+export interface CompiledHandlers {
+  /** indexed by UnitProbe.id */
+  handlers: (() => void)[];
+}
+
+export interface LoadedUnit {
+  probes: UnitProbe[];
+  limits: UnitLimits;
+  /** the -D words of the run (NAME or NAME=VALUE), applied to runtime/limits.ts */
+  defines: string[];
+  /** tracefs event definitions (the kernel back end's business) */
+  events: unknown[];
+  /** runs the generated module against a runtime */
+  instantiate(api: RuntimeApi): CompiledHandlers;
+}

@@ -1,0 +1,36 @@
+// Pass 4: the plan → a checked, loadable unit. The generated JavaScript is
+// compiled here; every native it calls must exist in the runtime. (The kernel
+// back end adds: validating tracefs event definitions against this kernel.)
+
+import type { Diagnostic } from "../diagnostic.js";
+import { error } from "../diagnostic.js";
+import type { Plan } from "../translate/plan.js";
+import type { LoadedUnit } from "../../runtime/unit.js";
+import { lookupNative } from "../../runtime/leaf-bridge.js";
+import { compileModule, nativesUsed } from "./compile.js";
+
+export interface LoadOptions {
+  defines?: ReadonlyMap<string, string>;
+  verbose?: number;
+}
+
+export async function load(plan: Plan, _opts: LoadOptions): Promise<{ unit?: LoadedUnit; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const factory = compileModule(plan.code);
+  if (typeof factory === "string") {
+    diagnostics.push(error("load error", `internal: generated code does not compile: ${factory}`));
+    return { diagnostics };
+  }
+  for (const { name, arity } of nativesUsed(plan.code)) {
+    if (!lookupNative(name, arity)) diagnostics.push(error("load error", `function '${name}' with ${arity} argument${arity === 1 ? "" : "s"} is not implemented by the tstap runtime`));
+  }
+  if (diagnostics.length > 0) return { diagnostics };
+  const unit: LoadedUnit = {
+    probes: plan.probes.map((p) => ({ id: p.id, trigger: p.trigger, pp: p.pp, at: p.at })),
+    limits: { ...plan.limits },
+    events: plan.events,
+    defines: [...plan.program.defines, ...(_opts.defines ?? new Map<string, string>())].map(([k, v]) => (v === "" ? k : `${k}=${v}`)),
+    instantiate: (api) => factory(api),
+  };
+  return { unit, diagnostics };
+}

@@ -1,0 +1,70 @@
+// Pass 3: the resolved program → an execution plan (generated JavaScript for
+// every handler and function, probe metadata, tracefs event definitions).
+
+import type { Diagnostic } from "../diagnostic.js";
+import { hasErrors } from "../diagnostic.js";
+import type { Program } from "../elaborate/program.js";
+import { Gen } from "./gen-context.js";
+import { readLimits } from "./limits.js";
+import { generate } from "./module.js";
+import type { Plan } from "./plan.js";
+import { describeKernelEvent, kernelEvents } from "./lower-kernel.js";
+
+export type { Plan, ProbeMeta, EventDef, Limits, ProbeKind } from "./plan.js";
+
+export interface TranslateOptions {
+  unoptimized?: boolean;
+  defines?: ReadonlyMap<string, string>;
+  targetPid?: number;
+  hasTargetCommand?: boolean;
+}
+
+export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const defines = new Map([...p.defines, ...(opts.defines ?? new Map<string, string>())]);
+  const limits = readLimits(defines, diagnostics);
+  const g = new Gen(p, limits);
+  let generated;
+  try {
+    generated = generate(g, p);
+  } catch (err) {
+    diagnostics.push({ severity: "error", kind: "translate error", message: `internal: ${err instanceof Error ? err.message : String(err)}` });
+    return { diagnostics };
+  }
+  diagnostics.push(...g.diags);
+  if (hasErrors(diagnostics)) return { diagnostics };
+  const events = kernelEvents(g, p, generated.probes, { unoptimized: opts.unoptimized === true, hasTarget: opts.targetPid !== undefined || opts.hasTargetCommand === true, maxStringLen: limits.MAXSTRINGLEN });
+  return { plan: { program: p, code: generated.code, probes: generated.probes, events, limits }, diagnostics };
+}
+
+function describeTrigger(t: Plan["probes"][number]["trigger"]): string {
+  switch (t.kind) {
+    case "begin":
+    case "end":
+    case "error":
+      return `${t.kind} priority=${t.priority}`;
+    case "never":
+      return "never";
+    case "timer":
+      return `timer period=${t.periodNs}ns${t.randomizeNs ? ` randomize=${t.randomizeNs}ns` : ""}`;
+    case "event":
+      return `event #${t.event}`;
+  }
+}
+
+/** -p3: the tracefs event lines, the probe table, then the generated code. */
+export function formatPlan(plan: Plan): string {
+  const out: string[] = [];
+  out.push("# tracefs events");
+  if (plan.events.length === 0) out.push("# (none)");
+  for (const e of plan.events) out.push(`${e.definition}    # ${e.kind} -> probes ${e.probes.join(",")}`, ...describeKernelEvent(e));
+  out.push("");
+  out.push("# probes");
+  for (const p of plan.probes) out.push(`# ${p.handler}: ${p.pp} (${describeTrigger(p.trigger)}) at ${p.at}`);
+  out.push("");
+  out.push("# limits");
+  out.push("# " + Object.entries(plan.limits).map(([k, v]) => `${k}=${v}`).join(" "));
+  out.push("");
+  out.push(plan.code);
+  return out.join("\n");
+}

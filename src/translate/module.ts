@@ -1,0 +1,194 @@
+// Assembles the generated module: runtime bindings, pooled constants,
+// globals, functions (with overload dispatchers), probe handlers, and the
+// synthetic end probes that print unread globals.
+
+import type { FunctionGroup, FunctionSym, GlobalSym, Program, ResolvedProbe } from "../elaborate/program.js";
+import type { Expr, Pos } from "../parse/ast.js";
+import { at, identifierAt } from "./near.js";
+import { Gen, longLiteral, stringLiteral } from "./gen-context.js";
+import { emitExpr } from "./expr.js";
+import { defaultValue, StmtWriter } from "./stmt.js";
+import type { Limits, ProbeKind, ProbeMeta } from "./plan.js";
+import { autoprintBodies } from "./autoprint.js";
+import { isKernelPoint, kernelTrigger } from "./lower-kernel.js";
+
+const prologue = `"use strict";
+const { add: $add, sub: $sub, mul: $mul, div: $div, mod: $mod, neg: $neg, bnot: $bnot, band: $band, bor: $bor, bxor: $bxor, shl: $shl, shr: $shr, ushr: $ushr, cat: $cat, trunc: $trunc } = $R.ops;
+const { statAdd: $statAdd, statCount: $statCount, statSum: $statSum, stat_min: $stat_min, stat_max: $stat_max, stat_avg: $stat_avg, statVariance: $statVariance, statClear: $statClear, histBucket: $histBucket, histBuckets: $histBuckets, histText: $histText } = $R.stats;
+const { out: $out, match: $match, exit: $exit, abort: $abort, error: $error, warn: $warn, maxaction: $maxaction, maxnesting: $maxnesting, catchable: $catchable, NEXT: $NEXT } = $R;
+// the MAXACTION budget left in the running handler, and the function call depth
+let $act = 0;
+let $depth = 0;`;
+
+function triggerOf(g: Gen, p: ResolvedProbe): ProbeKind | undefined {
+  const kernel = kernelTrigger(g, p); // kernel.trace / process.* (lower-kernel.ts)
+  if (kernel || isKernelPoint(p)) return kernel;
+  const pt = p.point;
+  switch (pt.kind) {
+    case "begin":
+    case "end":
+    case "error":
+      return { kind: pt.kind, priority: pt.priority };
+    case "never":
+      return { kind: "never" };
+    case "timer":
+      return { kind: "timer", periodNs: pt.periodNs, randomizeNs: pt.randomizeNs };
+    default:
+      g.fail(`probe point '${p.pp}' (${pt.kind}) is not supported by the language core yet`, p.pos);
+      return undefined;
+  }
+}
+
+function localDecls(locals: { jsName: string; type: string }[]): string | undefined {
+  if (locals.length === 0) return undefined;
+  return `let ${locals.map((l) => `${l.jsName} = ${defaultValue(l.type)}`).join(", ")};`;
+}
+
+function emitFunction(g: Gen, f: FunctionSym): string {
+  g.beginBody();
+  g.fn = f;
+  g.loops = 0;
+  const w = new StmtWriter(g, 1);
+  if (f.body.kind === "embedded-code") g.fail(`function '${f.name}' is embedded C, which tstap cannot run (no kernel module)`, f.body.pos);
+  else w.block(f.body);
+  g.fn = undefined;
+  const head = [`function ${f.jsName}(${f.params.map((p) => p.jsName).join(", ")}) {`, `  // function ${f.name} at ${at(f.pos)}`];
+  // stap names the function's name token; FunctionSym.namePos when pass 2 provides it
+  const namePos = (f as FunctionSym & { namePos?: Pos }).namePos ?? f.pos;
+  head.push(`  if (++$depth > ${g.limits.MAXNESTING}) $maxnesting(${g.near(identifierAt(f.name, namePos))});`);
+  const decl = localDecls(f.locals);
+  if (decl) head.push("  " + decl);
+  const temps = g.declareTemps();
+  if (temps) head.push("  " + temps);
+  return [...head, ...w.lines, `  $depth--;`, `  return ${defaultValue(f.returnType)};`, "}"].join("\n");
+}
+
+/** `next` in an overload falls through to the next one with the same arguments. */
+function emitDispatcher(group: FunctionGroup): string {
+  const first = group.overloads[0]!;
+  const params = first.params.map((_, i) => `a${i}`).join(", ");
+  const lines = [`function $fg_${first.jsName}(${params}) {`, `  // overloads of ${group.name}/${group.arity}`, "  let r;"];
+  for (const o of group.overloads) lines.push(`  r = ${o.jsName}(${params});`, "  if (r !== $NEXT) return r;");
+  lines.push(`  return ${defaultValue(first.returnType)};`, "}");
+  return lines.join("\n");
+}
+
+function emitProbe(g: Gen, p: ResolvedProbe, name: string, interruptible: boolean): string {
+  g.beginBody();
+  g.fn = undefined;
+  g.loops = 0;
+  const w = new StmtWriter(g, 1);
+  if (p.condition) w.line(`if (!(${emitExpr(g, p.condition)})) return;`);
+  w.block(p.body);
+  const head = [`function ${name}() {`, `  // probe ${p.pp} at ${at(p.pos)}`];
+  head.push(`  $act = ${interruptible ? g.limits.MAXACTION_INTERRUPTIBLE : g.limits.MAXACTION};`, "  $depth = 0;");
+  const decl = localDecls(p.locals);
+  if (decl) head.push("  " + decl);
+  const temps = g.declareTemps();
+  if (temps) head.push("  " + temps);
+  return [...head, ...w.lines, "}"].join("\n");
+}
+
+function literalInit(e: Expr | undefined, type: string): string {
+  if (!e) return defaultValue(type);
+  if (e.kind === "number") return longLiteral(e.value);
+  if (e.kind === "string") return stringLiteral(e.value);
+  if (e.kind === "unary" && e.op === "-" && e.operand.kind === "number") return longLiteral(-e.operand.value);
+  return defaultValue(type);
+}
+
+function emitGlobal(g: Gen, v: GlobalSym): string {
+  const use = g.statUses.get(v);
+  const spec = use ? `{ hists: [${[...use.hists.values()].join(", ")}]${use.varianceShift ? `, varianceShift: ${use.varianceShift}` : ""} }` : "{}";
+  if (v.keyTypes) {
+    const decl = [
+      `name: ${stringLiteral(v.name)}`,
+      `arity: ${v.keyTypes.length}`,
+      `valueType: ${stringLiteral(v.type === "unknown" ? "long" : v.type)}`,
+      ...(v.size !== undefined ? [`size: ${v.size}`] : []),
+      `wrap: ${v.wrap}`,
+    ].join(", ");
+    return `const ${v.jsName} = $R.array({ ${decl} }, ${spec});`;
+  }
+  if (v.type === "stats") return `const ${v.jsName} = $R.stat(${spec});`;
+  return `let ${v.jsName} = ${literalInit(v.init, v.type)};`;
+}
+
+export interface Generated {
+  code: string;
+  probes: ProbeMeta[];
+}
+
+export function generate(g: Gen, program: Program): Generated {
+  const functions: string[] = [];
+  const groups = new Map<string, FunctionGroup>();
+  for (const f of program.functions) functions.push(emitFunction(g, f));
+  // dispatchers for overload groups reached through `next`
+  collectGroups(program, groups);
+  for (const grp of groups.values()) if (grp.overloads.length > 1 || grp.overloads[0]!.usesNext) functions.push(emitDispatcher(grp));
+
+  const probes: ProbeMeta[] = [];
+  const handlers: string[] = [];
+  for (const p of program.probes) {
+    const trigger = triggerOf(g, p);
+    if (!trigger) continue;
+    const id = probes.length;
+    const name = `$probe_${id}`;
+    const interruptible = trigger.kind === "begin" || trigger.kind === "end" || trigger.kind === "error" || trigger.kind === "never";
+    handlers.push(emitProbe(g, p, name, interruptible));
+    probes.push({ id, trigger, pp: p.pp, at: at(p.pos), handler: name, interruptible });
+  }
+  for (const ap of autoprintBodies(g, program)) {
+    const id = probes.length;
+    const name = `$autoprint_${id}`;
+    handlers.push(
+      [`function ${name}() {`, `  // end probe printing unread global '${ap.global.name}'`, `  $act = ${g.limits.MAXACTION_INTERRUPTIBLE};`, "  $depth = 0;", ...ap.lines.map((l) => "  " + l), "}"].join("\n"),
+    );
+    probes.push({ id, trigger: { kind: "end", priority: 0n }, pp: "end", at: at(ap.global.pos), handler: name, interruptible: true });
+  }
+
+  const globals = program.globals.map((v) => emitGlobal(g, v));
+  const code = [
+    prologue,
+    "",
+    "// ---- constants: error sites, compiled formats and regexes, natives",
+    ...g.consts,
+    "",
+    "// ---- globals",
+    ...globals,
+    "",
+    "// ---- functions",
+    ...functions,
+    "",
+    "// ---- probe handlers",
+    ...handlers,
+    "",
+    `return { handlers: [${probes.map((p) => p.handler).join(", ")}] };`,
+    "",
+  ].join("\n");
+  return { code, probes };
+}
+
+function collectGroups(program: Program, out: Map<string, FunctionGroup>): void {
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n);
+      return;
+    }
+    const o = node as Record<string, unknown>;
+    if (o.kind === "call") {
+      const sym = o.sym as FunctionGroup | undefined;
+      if (sym && sym.kind === "function-group" && sym.overloads.length > 0) out.set(sym.overloads[0]!.jsName, sym);
+    }
+    for (const [k, v] of Object.entries(o)) {
+      if (k === "sym" || k === "pos" || k === "type") continue;
+      visit(v);
+    }
+  };
+  for (const p of program.probes) {
+    visit(p.body);
+    visit(p.condition);
+  }
+  for (const f of program.functions) visit(f.body);
+}

@@ -1,0 +1,64 @@
+// The execution plan: what pass 3 hands to pass 4.
+//
+// `code` is the body of one JavaScript function taking the runtime (`$R`)
+// and returning the compiled handlers (see runtime/context.ts, CompiledUnit).
+// It is readable on purpose: `-p3` prints it.
+
+import type { Program } from "../elaborate/program.js";
+
+/** What fires a probe handler. Later issues add kinds (tracefs events). */
+export type ProbeKind =
+  | { kind: "begin"; priority: bigint }
+  | { kind: "end"; priority: bigint }
+  | { kind: "error"; priority: bigint }
+  | { kind: "never" }
+  | { kind: "timer"; periodNs: bigint; randomizeNs?: bigint }
+  /** fired by a tracefs event; `event` indexes Plan.events */
+  | { kind: "event"; event: number };
+
+export interface ProbeMeta {
+  /** index into the handlers the generated code returns */
+  id: number;
+  trigger: ProbeKind;
+  /** pp(): the expanded probe point */
+  pp: string;
+  /** where the probe was written, `file:line:col` */
+  at: string;
+  /** the JavaScript function name of the handler in `code` */
+  handler: string;
+  /** MAXACTION budget kind: begin/end/error run in process context (interruptible) */
+  interruptible: boolean;
+}
+
+/**
+ * One tracefs event definition a handler listens to. The kernel issue
+ * extends this type (uprobe/kprobe lines, tracepoints, filters, fetch args);
+ * the language core only carries the list.
+ */
+export interface EventDef {
+  kind: string;
+  /** the text written to tracefs (e.g. a uprobe_events line), or the tracepoint name */
+  definition: string;
+  /** the handler ids (ProbeMeta.id) run for this event */
+  probes: number[];
+}
+
+/** SystemTap's run-time limits, after `-D NAME=VALUE`. */
+export interface Limits {
+  MAXSTRINGLEN: number;
+  MAXMAPENTRIES: number;
+  MAXACTION: number;
+  MAXACTION_INTERRUPTIBLE: number;
+  MAXNESTING: number;
+  MAXERRORS: number;
+  MAXSKIPPED: number;
+}
+
+export interface Plan {
+  program: Program;
+  /** body of `function ($R) { ... }` */
+  code: string;
+  probes: ProbeMeta[];
+  events: EventDef[];
+  limits: Limits;
+}
