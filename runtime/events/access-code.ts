@@ -1,0 +1,65 @@
+// JavaScript expression text that reads a format field from an EventView
+// named VIEW, for code generators that want field reads inlined into a
+// handler instead of calling a reader closure. The expressions follow the
+// value rules of view.ts: ints are numbers (64-bit ones go through
+// $long64, which returns a bigint beyond 2^53), strings are latin1 byte
+// strings cut at the first NUL.
+
+import type { TracepointField } from "./format.js";
+
+/** Helpers the expressions call, to be in scope of the generated code. */
+export const ACCESS_HELPERS = {
+  $long64(buf: Buffer, o: number, signed: boolean): number | bigint {
+    const lo = buf.readUInt32LE(o);
+    const hi = signed ? buf.readInt32LE(o + 4) : buf.readUInt32LE(o + 4);
+    if (hi < 0x200000 && hi >= -0x200000) return hi * 0x100000000 + lo;
+    return signed ? buf.readBigInt64LE(o) : buf.readBigUInt64LE(o);
+  },
+  $cstr(buf: Buffer, start: number, end: number): string {
+    let e = start;
+    while (e < end && buf[e] !== 0) e++;
+    return buf.toString("latin1", start, e);
+  },
+  $dyn(buf: Buffer, base: number, len: number, fieldOff: number, rel: boolean, asString: boolean): string {
+    const loc = buf.readUInt32LE(base + fieldOff);
+    const start = base + (loc & 0xffff) + (rel ? fieldOff + 4 : 0);
+    const end = Math.min(start + (loc >>> 16), base + len);
+    return asString ? ACCESS_HELPERS.$cstr(buf, start, end) : buf.toString("latin1", start, end);
+  },
+};
+
+function intExpr(view: string, off: number, size: number, signed: boolean): string {
+  const at = `${view}.off + ${off}`;
+  switch (size) {
+    case 1:
+      return signed ? `${view}.buf.readInt8(${at})` : `${view}.buf[${at}]`;
+    case 2:
+      return `${view}.buf.read${signed ? "Int16LE" : "UInt16LE"}(${at})`;
+    case 4:
+      return `${view}.buf.read${signed ? "Int32LE" : "UInt32LE"}(${at})`;
+    case 8:
+      return `$long64(${view}.buf, ${at}, ${signed})`;
+    default:
+      throw new Error(`internal: no ${size}-byte integer access`);
+  }
+}
+
+/** The expression reading field F of the event in VIEW (an int-array field needs `index`). */
+export function fieldAccessCode(f: TracepointField, view: string, index?: number): string {
+  if (f.dynamic) return `$dyn(${view}.buf, ${view}.off, ${view}.len, ${f.offset}, ${f.dynamic === "rel_loc"}, ${f.shape === "string"})`;
+  switch (f.shape) {
+    case "string":
+      return `$cstr(${view}.buf, ${view}.off + ${f.offset}, ${view}.off + ${f.offset + f.size})`;
+    case "bytes":
+      return `${view}.buf.toString("latin1", ${view}.off + ${f.offset}, ${view}.off + ${f.offset + f.size})`;
+    case "int-array": {
+      const es = f.elemSize ?? 8;
+      if (index === undefined || !Number.isInteger(index) || index < 0 || index >= (f.arrayLen ?? 0)) {
+        throw new Error(`internal: ${f.name} needs an index in [0, ${f.arrayLen ?? 0})`);
+      }
+      return intExpr(view, f.offset + index * es, es, f.signed);
+    }
+    default:
+      return intExpr(view, f.offset, f.size, f.signed);
+  }
+}

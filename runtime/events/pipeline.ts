@@ -1,0 +1,303 @@
+// From ring-buffer pages to handlers, in timestamp order across CPUs.
+//
+// A page (events/header_page) is: u64 timestamp, a local_t `commit` whose
+// low 27 bits are the data length and whose bits 31/30 say events were
+// missed before this page (and, with bit 30, that their count is stored as
+// a long right after the data), then the data: compressed event headers
+// (events/header_event): u32 = type_len:5 | time_delta:27, then
+//   type_len 1..28  data of type_len*4 bytes follows
+//   type_len 0      array[0] = data length + 4, data follows it
+//   29 padding      array[0] = length of the rest (time_delta 0: rest of page)
+//   30 time extend  array[0] << 27 | time_delta added to the time
+//   31 time stamp   absolute time (top 5 bits from the page's)
+// (kernel ring_buffer.c, libtraceevent kbuffer.c). Little-endian: x86.
+//
+// Each CPU has a CpuStream of pages not yet fully dispatched. dispatch(limit)
+// runs a k-way merge: take the stream whose next event is earliest, run it
+// while it stays no later than the next stream's head and `limit` (the
+// watermark: no event earlier than it can still arrive on another CPU).
+// The hot loop allocates nothing: one EventView is refilled per event and
+// handlers are found in an array indexed by event type id.
+
+import { EventView } from "./view.js";
+
+export const PAGE_HEADER = 16;
+const COMMIT_MASK = (1 << 27) - 1;
+const MISSED_EVENTS = 0x80000000;
+const MISSED_STORED = 0x40000000;
+const TS_SHIFT = 134217728; // 2^27
+const MAX_FREE_PAGES = 1024;
+
+export type EventHandler = (v: EventView) => void;
+
+interface Page {
+  buf: Buffer;
+  u32: Uint32Array;
+  /** end of data (16 + commit) */
+  end: number;
+}
+
+class CpuStream {
+  readonly pages: Page[] = [];
+  /** index in pages of the page being read */
+  head = 0;
+  /** byte offset of the next record header in the head page */
+  pos = PAGE_HEADER;
+  /** time of the last record read (ns since base) */
+  ts = 0;
+  /** the next data event, when hasNext */
+  hasNext = false;
+  nextTs = 0;
+  nextOff = 0;
+  nextLen = 0;
+
+  constructor(readonly cpu: number) {}
+}
+
+export interface PipelineStats {
+  events: number;
+  pages: number;
+  /** events the page headers say were missed (-1 when a page said "some" without a count) */
+  missedInPages: number;
+  pagesWithUnknownMissed: number;
+}
+
+export class EventPipeline {
+  readonly view: EventView;
+  /** handlers by event type id */
+  readonly handlers: (EventHandler | undefined)[] = [];
+  private readonly streams: CpuStream[] = [];
+  private readonly free: Page[] = [];
+  readonly stats: PipelineStats = { events: 0, pages: 0, missedInPages: 0, pagesWithUnknownMissed: 0 };
+
+  constructor(
+    /** trace-clock ns that EventView.ts counts from */
+    readonly base: bigint,
+    readonly pageSize = 4096,
+  ) {
+    this.view = new EventView(base);
+  }
+
+  on(type: number, h: EventHandler): void {
+    this.handlers[type] = h;
+  }
+
+  private stream(cpu: number): CpuStream {
+    let s = this.streams.find((x) => x.cpu === cpu);
+    if (!s) {
+      s = new CpuStream(cpu);
+      this.streams.push(s);
+    }
+    return s;
+  }
+
+  /** A page buffer to read into (from the free list when possible). */
+  takePage(): Page {
+    const p = this.free.pop();
+    if (p) return p;
+    const buf = Buffer.allocUnsafeSlow(this.pageSize);
+    return { buf, u32: new Uint32Array(buf.buffer, buf.byteOffset, this.pageSize >>> 2), end: 0 };
+  }
+
+  /** Queues a page read from CPU's trace_pipe_raw (`n` bytes read into page.buf). */
+  pushPage(cpu: number, page: Page, n: number): void {
+    const buf = page.buf;
+    if (n < PAGE_HEADER) {
+      this.free.push(page);
+      return;
+    }
+    const flags = buf.readUInt32LE(8);
+    const commit = flags & COMMIT_MASK;
+    page.end = Math.min(PAGE_HEADER + commit, n);
+    if (flags & MISSED_EVENTS) {
+      if (flags & MISSED_STORED && PAGE_HEADER + commit + 8 <= n) this.stats.missedInPages += Number(buf.readBigUInt64LE(PAGE_HEADER + commit));
+      else this.stats.pagesWithUnknownMissed++;
+    }
+    this.stats.pages++;
+    const s = this.stream(cpu);
+    const wasEmpty = !s.hasNext && s.head >= s.pages.length;
+    s.pages.push(page);
+    if (wasEmpty) this.startPage(s);
+    if (!s.hasNext) this.advance(s);
+  }
+
+  /** Copies a captured page (bench, tests) into the pipeline. */
+  pushCopy(cpu: number, data: Buffer): void {
+    const p = this.takePage();
+    const n = Math.min(data.length, this.pageSize);
+    data.copy(p.buf, 0, 0, n);
+    this.pushPage(cpu, p, n);
+  }
+
+  private startPage(s: CpuStream): void {
+    const p = s.pages[s.head];
+    if (!p) return;
+    s.pos = PAGE_HEADER;
+    s.ts = Number(p.buf.readBigUInt64LE(0) - this.base);
+  }
+
+  /** Finds the stream's next data event (consuming time records and padding). */
+  private advance(s: CpuStream): void {
+    for (;;) {
+      const p = s.pages[s.head];
+      if (!p) {
+        s.hasNext = false;
+        return;
+      }
+      const u32 = p.u32;
+      const end = p.end;
+      let pos = s.pos;
+      let ts = s.ts;
+      while (pos + 4 <= end) {
+        const h = u32[pos >>> 2]!;
+        const typeLen = h & 31;
+        const delta = h >>> 5;
+        if (typeLen <= 28) {
+          ts += delta;
+          let off: number;
+          let len: number;
+          if (typeLen === 0) {
+            len = ((u32[(pos >>> 2) + 1]! - 4 + 3) & ~3) >>> 0;
+            off = pos + 8;
+          } else {
+            len = typeLen << 2;
+            off = pos + 4;
+          }
+          s.pos = off + len;
+          s.ts = ts;
+          s.nextTs = ts;
+          s.nextOff = off;
+          s.nextLen = len;
+          s.hasNext = true;
+          return;
+        }
+        if (typeLen === 29) {
+          if (delta === 0) break; // the rest of the page is padding
+          ts += delta;
+          pos += 4 + u32[(pos >>> 2) + 1]!;
+        } else if (typeLen === 30) {
+          ts += u32[(pos >>> 2) + 1]! * TS_SHIFT + delta;
+          pos += 8;
+        } else {
+          ts = this.absolute(p.buf, pos, ts);
+          pos += 8;
+        }
+      }
+      // page done: recycle it, go on with the next one
+      s.pages[s.head] = undefined as unknown as Page;
+      this.free.push(p);
+      s.head++;
+      if (s.head >= s.pages.length) {
+        s.pages.length = 0;
+        s.head = 0;
+        s.hasNext = false;
+        return;
+      }
+      if (s.head > 64) {
+        s.pages.splice(0, s.head);
+        s.head = 0;
+      }
+      this.startPage(s);
+    }
+  }
+
+  /** A TIME_STAMP record: absolute time without its top 5 bits, which come from the current time. */
+  private absolute(buf: Buffer, pos: number, tsRel: number): number {
+    const h = buf.readUInt32LE(pos);
+    const abs = (BigInt(buf.readUInt32LE(pos + 4)) << 27n) | BigInt(h >>> 5);
+    const cur = this.base + BigInt(tsRel);
+    const msb = cur & (0x1fn << 59n);
+    return Number((abs | msb) - this.base);
+  }
+
+  /** Earliest pending event time over all CPUs (Infinity when none). */
+  earliest(): number {
+    let t = Infinity;
+    for (const s of this.streams) if (s.hasNext && s.nextTs < t) t = s.nextTs;
+    return t;
+  }
+
+  pending(): boolean {
+    for (const s of this.streams) if (s.hasNext) return true;
+    return false;
+  }
+
+  /** Dispatches, in time order, every queued event with ts <= limit; returns how many. */
+  dispatch(limit = Infinity): number {
+    const streams = this.streams;
+    const view = this.view;
+    const handlers = this.handlers;
+    let count = 0;
+    for (;;) {
+      let best: CpuStream | undefined;
+      let bestTs = Infinity;
+      let second = Infinity;
+      for (let i = 0; i < streams.length; i++) {
+        const s = streams[i]!;
+        if (!s.hasNext) continue;
+        if (s.nextTs < bestTs) {
+          second = bestTs;
+          bestTs = s.nextTs;
+          best = s;
+        } else if (s.nextTs < second) second = s.nextTs;
+      }
+      if (best === undefined || bestTs > limit) break;
+      const until = second < limit ? second : limit;
+      view.cpu = best.cpu;
+      // run this CPU while it stays the earliest
+      while (best.hasNext && best.nextTs <= until) {
+        const p = best.pages[best.head]!;
+        const off = best.nextOff;
+        view.buf = p.buf;
+        view.off = off;
+        view.len = best.nextLen;
+        view.ts = best.nextTs;
+        const type = p.buf[off]! | (p.buf[off + 1]! << 8);
+        view.type = type;
+        view.pid = p.u32[(off >>> 2) + 1]! | 0;
+        count++;
+        const h = handlers[type];
+        // the view must be read before advance(): advance may recycle the page
+        if (h !== undefined) h(view);
+        this.advanceFast(best);
+      }
+    }
+    this.stats.events += count;
+    // a burst may have filled the free list: keep enough for the next rounds, let the rest go
+    if (this.free.length > MAX_FREE_PAGES) this.free.length = MAX_FREE_PAGES;
+    return count;
+  }
+
+  /** advance() inlined for the common case: the next record is a small data event on the same page. */
+  private advanceFast(s: CpuStream): void {
+    const p = s.pages[s.head]!;
+    const pos = s.pos;
+    if (pos + 4 <= p.end) {
+      const h = p.u32[pos >>> 2]!;
+      const typeLen = h & 31;
+      if (typeLen !== 0 && typeLen <= 28) {
+        const ts = s.ts + (h >>> 5);
+        s.ts = ts;
+        s.nextTs = ts;
+        s.nextOff = pos + 4;
+        s.nextLen = typeLen << 2;
+        s.pos = pos + 4 + (typeLen << 2);
+        return;
+      }
+    }
+    s.hasNext = false;
+    this.advance(s);
+  }
+
+  /** Drops everything queued (pages go back to the free list). */
+  clear(): void {
+    for (const s of this.streams) {
+      for (let i = s.head; i < s.pages.length; i++) if (s.pages[i]) this.free.push(s.pages[i]!);
+      s.pages.length = 0;
+      s.head = 0;
+      s.hasNext = false;
+    }
+  }
+}
+
+export type { Page as RingPage };

@@ -1,0 +1,289 @@
+// A tracing session: a private instance, the events it enables, the
+// per-CPU trace_pipe_raw readers, the merge pipeline, lost-event
+// accounting, and a close() that leaves tracefs as it was found.
+//
+// Reading: non-blocking reads of every CPU's trace_pipe_raw in rounds, on a
+// timer (pollMs, default 50 ms) when idle and again at once while pages keep
+// coming, so an idle run costs a few failed reads per interval and a burst
+// is drained as fast as handlers go. The trace clock is `mono`
+// (CLOCK_MONOTONIC, what process.hrtime reads), so the watermark of a round
+// is simply "now, taken before the round, minus a small commit slack": no
+// event earlier than it can still arrive from another CPU. Wall-clock time
+// is `ts + realtimeOffset`, sampled once per run.
+
+import { closeSync, constants, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { readTracepointFormatAt, type TracepointFormat } from "./format.js";
+import { EventPipeline, type EventHandler } from "./pipeline.js";
+import { formatReaders, type FieldReader } from "./view.js";
+import { TraceInstance, DEFAULT_BUFFER_KB } from "../tracefs/instance.js";
+import { reapLeftovers } from "../tracefs/reap.js";
+import { guardCleanup } from "../tracefs/guard.js";
+import { TraceFsError } from "../tracefs/tracefs.js";
+
+export interface TraceEventSpec {
+  system: string;
+  event: string;
+  /** tracefs filter, applied in the kernel */
+  filter?: string;
+  /** a dynamic event definition to create first (uprobe line in this run's group; system must then be the group) */
+  define?: string;
+}
+
+export interface TraceSessionOptions {
+  /** per-CPU buffer in KiB (-s MB * 1024); default 16 MiB */
+  bufferKb?: number;
+  /** idle poll interval, ms */
+  pollMs?: number;
+  /** trace clock (default mono) */
+  clock?: string;
+  /** reap leftovers of dead runs first (default true) */
+  reap?: boolean;
+}
+
+export interface AddedEvent {
+  id: number;
+  system: string;
+  event: string;
+  format: TracepointFormat;
+  /** readers of every field (common_* too), by name */
+  readers: Map<string, FieldReader>;
+}
+
+export interface LostReport {
+  /** events lost in total (kernel counters, or page flags when larger) */
+  lost: number;
+  perCpu: { cpu: number; overrun: number; commitOverrun: number; dropped: number }[];
+  /** missed events the page headers announced */
+  missedInPages: number;
+}
+
+/** The stap-style end-of-run warning for lost events (without the "WARNING: " prefix), or undefined. */
+export function lostEventsWarning(r: LostReport, bufferKb: number): string | undefined {
+  if (r.lost <= 0) return undefined;
+  const mb = Math.max(1, Math.round(bufferKb / 1024));
+  return `Number of events lost: ${r.lost} (the per-CPU trace buffers of ${mb} MB overflowed; try a larger -s)`;
+}
+
+const COMMIT_SLACK_NS = 2_000_000;
+const MAX_PAGES_PER_ROUND = 4096;
+
+export class TraceSession {
+  readonly instance: TraceInstance;
+  readonly pipeline: EventPipeline;
+  /** trace-clock ns of EventView.ts == 0 */
+  readonly base: bigint;
+  readonly bufferKb: number;
+  readonly pageSize: number;
+  readonly events: AddedEvent[] = [];
+  private readers: { cpu: number; fd: number }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private readonly pollMs: number;
+  private started = false;
+  private closed = false;
+  private finalLost: LostReport | undefined;
+  private readonly unguard: () => void;
+  /** called with an error thrown by a handler during a timer-driven round (default: rethrow) */
+  onError: ((err: unknown) => void) | undefined;
+
+  private constructor(instance: TraceInstance, opts: TraceSessionOptions) {
+    this.instance = instance;
+    this.bufferKb = opts.bufferKb ?? DEFAULT_BUFFER_KB;
+    this.pollMs = opts.pollMs ?? 50;
+    const sub = Number(instance.read("buffer_subbuf_size_kb").trim());
+    this.pageSize = sub > 0 ? sub * 1024 : 4096;
+    this.base = process.hrtime.bigint();
+    this.pipeline = new EventPipeline(this.base, this.pageSize);
+    // on the way out (exit, signal, crash) handlers must not run again: no flush
+    this.unguard = guardCleanup(() => this.close({ flush: false }));
+  }
+
+  static open(opts: TraceSessionOptions = {}): TraceSession {
+    if (opts.reap !== false) reapLeftovers();
+    const inst = TraceInstance.create({ bufferKb: opts.bufferKb, clock: opts.clock });
+    return new TraceSession(inst, opts);
+  }
+
+  get traceClock(): string {
+    return this.instance.clock;
+  }
+
+  /** Enables an event (defining it first when `define` is given); returns its id, format and field readers. */
+  addEvent(spec: TraceEventSpec, handler?: EventHandler): AddedEvent {
+    let { system, event } = spec;
+    if (spec.define !== undefined) ({ system, event } = this.instance.defineDynamicEvent(spec.define));
+    const fmt = readTracepointFormatAt(join(this.instance.root, "events"), system, event);
+    if (!fmt) throw new TraceFsError(`no event ${system}:${event} in this kernel`, "ENOENT");
+    const id = this.instance.enableEvent(system, event, spec.filter);
+    const added: AddedEvent = { id, system, event, format: fmt, readers: formatReaders(fmt) };
+    this.events.push(added);
+    if (handler) this.pipeline.on(id, handler);
+    return added;
+  }
+
+  on(id: number, handler: EventHandler): void {
+    this.pipeline.on(id, handler);
+  }
+
+  /** set_event_pid (+ event-fork). */
+  setEventPids(pids: readonly number[], followForks: boolean): void {
+    this.instance.setEventPids(pids, followForks);
+  }
+
+  setOption(name: string, on: boolean): void {
+    this.instance.setOption(name, on);
+  }
+
+  /** Opens the per-CPU readers, turns tracing on and starts polling (poll: false to drive poll() yourself). */
+  start(opts: { poll?: boolean } = {}): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    for (const cpu of this.instance.cpus()) {
+      const path = join(this.instance.dir, "per_cpu", `cpu${cpu}`, "trace_pipe_raw");
+      this.readers.push({ cpu, fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK) });
+    }
+    this.instance.tracingOn(true);
+    if (opts.poll !== false) this.schedule(this.pollMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    const tick = (): void => {
+      this.timer = undefined;
+      this.immediate = undefined;
+      let more = false;
+      try {
+        more = this.round(false);
+      } catch (err) {
+        if (this.onError) this.onError(err);
+        else throw err;
+      }
+      this.schedule(more ? 0 : this.pollMs);
+    };
+    if (ms === 0) this.immediate = setImmediate(tick);
+    else this.timer = setTimeout(tick, ms);
+  }
+
+  /** Reads up to MAX pages per CPU; returns true when some CPU had more. */
+  private readAll(): boolean {
+    let more = false;
+    const pl = this.pipeline;
+    for (const r of this.readers) {
+      let pages = 0;
+      for (; pages < MAX_PAGES_PER_ROUND; pages++) {
+        const page = pl.takePage();
+        let n: number;
+        try {
+          n = readSync(r.fd, page.buf, 0, this.pageSize, null);
+        } catch (err) {
+          pl.pushPage(r.cpu, page, 0);
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR") break;
+          throw new TraceFsError(`reading cpu${r.cpu}/trace_pipe_raw failed: ${code ?? (err as Error).message}`, code);
+        }
+        pl.pushPage(r.cpu, page, n);
+        if (n <= 0) break;
+      }
+      if (pages >= MAX_PAGES_PER_ROUND) more = true;
+    }
+    return more;
+  }
+
+  /** One round: read every CPU, dispatch what the watermark allows. `all`: dispatch everything read. */
+  private round(all: boolean): boolean {
+    if (this.closed || this.readers.length === 0) return false;
+    const now = Number(process.hrtime.bigint() - this.base);
+    const more = this.readAll();
+    const limit = all || this.instance.clock !== "mono" ? Infinity : now - COMMIT_SLACK_NS;
+    this.pipeline.dispatch(limit);
+    return more;
+  }
+
+  /** One synchronous round (for callers driving the loop); returns the number of events dispatched. */
+  poll(): number {
+    const before = this.pipeline.stats.events;
+    this.round(false);
+    return this.pipeline.stats.events - before;
+  }
+
+  /** Delivers every event recorded before this call, in order. */
+  async drain(): Promise<void> {
+    if (!this.started || this.closed) return;
+    const until = Number(process.hrtime.bigint() - this.base);
+    await new Promise((r) => setTimeout(r, COMMIT_SLACK_NS / 1e6 + 1));
+    let more = true;
+    while (more && !this.closed) {
+      more = this.readAll();
+      this.pipeline.dispatch(this.instance.clock === "mono" ? until : Infinity);
+    }
+  }
+
+  /** Lost events so far: the kernel's per-CPU counters and the page headers' missed-events flags. */
+  lost(): LostReport {
+    if (this.finalLost) return this.finalLost;
+    const perCpu = this.instance.cpus().map((cpu) => {
+      const s = this.instance.read(`per_cpu/cpu${cpu}/stats`);
+      const num = (k: string): number => Number(new RegExp(`^${k}:\\s*(\\d+)`, "m").exec(s)?.[1] ?? 0);
+      return { cpu, overrun: num("overrun"), commitOverrun: num("commit overrun"), dropped: num("dropped events") };
+    });
+    const kernel = perCpu.reduce((a, c) => a + c.overrun + c.commitOverrun + c.dropped, 0);
+    const missedInPages = this.pipeline.stats.missedInPages;
+    return { lost: Math.max(kernel, missedInPages), perCpu, missedInPages };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Stops tracing, delivers what is left (unless `flush: false`), counts
+   * lost events, closes the readers and removes the instance and dynamic
+   * events. Idempotent: later calls return the same report.
+   */
+  close(opts: { flush?: boolean } = {}): LostReport {
+    if (this.closed) return this.finalLost ?? { lost: 0, perCpu: [], missedInPages: 0 };
+    let report: LostReport = { lost: 0, perCpu: [], missedInPages: 0 };
+    let handlerError: unknown;
+    try {
+      if (this.timer) clearTimeout(this.timer);
+      if (this.immediate) clearImmediate(this.immediate);
+      if (!this.instance.isClosed) {
+        try {
+          this.instance.tracingOn(false);
+        } catch {
+          // the instance may be gone already (reaped, or tracefs unmounted)
+        }
+        if (opts.flush !== false && this.readers.length > 0) {
+          try {
+            while (this.readAll()) this.pipeline.dispatch(Infinity);
+            this.pipeline.dispatch(Infinity);
+          } catch (err) {
+            handlerError = err;
+          }
+        }
+        try {
+          report = this.lost();
+        } catch {
+          // stats unreadable: report what the pages said
+        }
+      }
+    } finally {
+      this.closed = true;
+      this.finalLost = report;
+      for (const r of this.readers) {
+        try {
+          closeSync(r.fd);
+        } catch {
+          // already closed
+        }
+      }
+      this.readers = [];
+      this.pipeline.clear();
+      this.instance.close();
+      this.unguard();
+    }
+    if (handlerError !== undefined) throw handlerError;
+    return report;
+  }
+}

@@ -1,0 +1,174 @@
+// What this kernel's tracefs can do (DESIGN decision 7), probed without
+// changing anything: files that exist, the README's syntax summary, and the
+// kernel config when /proc/config.gz is readable. `tstap --check` and `-v`
+// print formatCapabilities().
+
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { newRunName } from "./names.js";
+import { safeDynamicEventLine, safeRemoveLine } from "./safe-text.js";
+import { assertWritable, exists, findTracefs, readText, TraceFsError, writeControl } from "./tracefs.js";
+
+export interface Capabilities {
+  /** the tracefs root, undefined when there is none */
+  root?: string;
+  /** why tracefs cannot be used (missing, not writable): undefined when usable */
+  unusable?: string;
+  writable: boolean;
+  instances: boolean;
+  tracePipeRaw: boolean;
+  dynamicEvents: boolean;
+  kprobeEvents: boolean;
+  uprobeEvents: boolean;
+  /** `e:` event probes (CONFIG_EPROBE_EVENTS) */
+  eventProbes: boolean;
+  /** `hist:` triggers (CONFIG_HIST_TRIGGERS) */
+  histTriggers: boolean;
+  triggers: boolean;
+  userStackTrace: boolean;
+  recordTgid: boolean;
+  eventFork: boolean;
+  setEventPid: boolean;
+  bufferPercent: boolean;
+  subbufSize: boolean;
+  /** trace_clock choices; `current` is the top level's */
+  clocks: string[];
+  currentClock?: string;
+  /** where each answer came from when it was not a plain file test */
+  notes: string[];
+}
+
+function kernelConfig(): Map<string, string> | undefined {
+  try {
+    const text = gunzipSync(readFileSync("/proc/config.gz")).toString("latin1");
+    const m = new Map<string, string>();
+    for (const l of text.split("\n")) {
+      const kv = /^(CONFIG_\w+)=(.*)$/.exec(l);
+      if (kv) m.set(kv[1]!, kv[2]!);
+      const off = /^# (CONFIG_\w+) is not set$/.exec(l);
+      if (off) m.set(off[1]!, "n");
+    }
+    return m;
+  } catch {
+    return undefined;
+  }
+}
+
+function emptyCaps(unusable: string, root?: string): Capabilities {
+  return {
+    root,
+    unusable,
+    writable: false,
+    instances: false,
+    tracePipeRaw: false,
+    dynamicEvents: false,
+    kprobeEvents: false,
+    uprobeEvents: false,
+    eventProbes: false,
+    histTriggers: false,
+    triggers: false,
+    userStackTrace: false,
+    recordTgid: false,
+    eventFork: false,
+    setEventPid: false,
+    bufferPercent: false,
+    subbufSize: false,
+    clocks: [],
+    notes: [],
+  };
+}
+
+/** Probes the running kernel. Never throws: an unusable tracefs is reported in `unusable`. */
+export function probeCapabilities(): Capabilities {
+  let root: string;
+  try {
+    root = findTracefs();
+  } catch (err) {
+    return emptyCaps(err instanceof TraceFsError ? err.message : String(err));
+  }
+  const caps = emptyCaps("", root);
+  caps.unusable = undefined;
+  try {
+    assertWritable(root);
+    caps.writable = true;
+  } catch (err) {
+    caps.unusable = err instanceof TraceFsError ? err.message : String(err);
+  }
+  const readme = readText(root, "README");
+  const config = kernelConfig();
+  caps.instances = exists(root, "instances");
+  caps.tracePipeRaw = exists(root, "per_cpu/cpu0/trace_pipe_raw");
+  caps.dynamicEvents = exists(root, "dynamic_events");
+  caps.kprobeEvents = exists(root, "kprobe_events");
+  caps.uprobeEvents = exists(root, "uprobe_events");
+  // the README lists the `e:` syntax whatever the config: trust the config when we can read it
+  const eprobeConfig = config?.get("CONFIG_EPROBE_EVENTS");
+  if (eprobeConfig !== undefined) {
+    caps.eventProbes = eprobeConfig === "y" && caps.dynamicEvents;
+    caps.notes.push(`event probes: CONFIG_EPROBE_EVENTS=${eprobeConfig} (/proc/config.gz)`);
+  } else if (caps.writable && caps.dynamicEvents) {
+    // the README lists `e:` on kernels without eprobes too: define one in a group of our own and remove it at once
+    caps.eventProbes = tryEventProbe(root);
+    caps.notes.push("event probes: tried defining one (no /proc/config.gz)");
+  }
+  caps.triggers = exists(root, "events/sched/sched_switch/trigger");
+  caps.histTriggers = exists(root, "events/sched/sched_switch/hist") || /\bhist trigger/i.test(readme.replace(/\s+/g, " ")) || /\bhist:/.test(readme);
+  caps.userStackTrace = exists(root, "options/userstacktrace");
+  caps.recordTgid = exists(root, "options/record-tgid");
+  caps.eventFork = exists(root, "options/event-fork");
+  caps.setEventPid = exists(root, "set_event_pid");
+  caps.bufferPercent = exists(root, "buffer_percent");
+  caps.subbufSize = exists(root, "buffer_subbuf_size_kb");
+  const clockLine = readText(root, "trace_clock").trim();
+  caps.clocks = clockLine.split(/\s+/).filter(Boolean).map((c) => c.replace(/^\[|\]$/g, ""));
+  caps.currentClock = /\[(\S+)\]/.exec(clockLine)?.[1];
+  return caps;
+}
+
+function tryEventProbe(root: string): boolean {
+  const group = newRunName();
+  try {
+    writeControl(root, "dynamic_events", safeDynamicEventLine(`e:${group}/cap sched.sched_switch`, group) + "\n", "append");
+  } catch {
+    return false;
+  }
+  try {
+    writeControl(root, "dynamic_events", safeRemoveLine(group, "cap") + "\n", "append");
+  } catch {
+    // left for reapLeftovers (named after our pid)
+  }
+  return true;
+}
+
+const yes = (b: boolean): string => (b ? "yes" : "no");
+
+/** The printable report (`tstap --check`, `-v`). */
+export function formatCapabilities(c: Capabilities): string {
+  const lines: string[] = [];
+  lines.push(`tracefs: ${c.root ?? "not found"}${c.unusable ? ` (unusable: ${c.unusable})` : c.writable ? " (writable)" : ""}`);
+  if (c.root === undefined) return lines.join("\n") + "\n";
+  const row = (name: string, ok: boolean, what: string): void => {
+    lines.push(`  ${name.padEnd(18)} ${yes(ok).padEnd(4)} ${what}`);
+  };
+  row("instances", c.instances, "private buffers per run (instances/)");
+  row("trace_pipe_raw", c.tracePipeRaw, "binary per-CPU event stream");
+  row("tracepoints", exists(c.root, "events"), "kernel.trace(), syscall.*, process.* probes");
+  row("uprobe_events", c.uprobeEvents, "process(...).function/.statement/.mark probes");
+  row("kprobe_events", c.kprobeEvents, "kernel.function()/module() probes");
+  row("dynamic_events", c.dynamicEvents, "generic dynamic event control file");
+  row("event probes", c.eventProbes, "e: probes (fields of one event re-read)");
+  row("triggers", c.triggers, "events/*/trigger");
+  row("hist triggers", c.histTriggers, "in-kernel aggregation (hist:)");
+  row("userstacktrace", c.userStackTrace, "ubacktrace() (frame-pointer user stacks)");
+  row("record-tgid", c.recordTgid, "tid -> tgid map (saved_tgids)");
+  row("event-fork", c.eventFork, "-c/-x follow children (set_event_pid)");
+  row("buffer_percent", c.bufferPercent, "reader wake-up threshold");
+  lines.push(`  ${"trace clocks".padEnd(18)} ${c.clocks.join(" ")}${c.clocks.includes("mono") ? " (tstap uses mono)" : ""}`);
+  for (const n of c.notes) lines.push(`  note: ${n}`);
+  const missing: string[] = [];
+  if (!c.kprobeEvents) missing.push("kernel.function() and module() probes need kprobe_events (CONFIG_KPROBE_EVENTS)");
+  if (!c.uprobeEvents) missing.push("process() function/statement/mark probes need uprobe_events (CONFIG_UPROBE_EVENTS)");
+  if (!c.userStackTrace) missing.push("ubacktrace() needs options/userstacktrace");
+  for (const m of missing) lines.push(`  unsupported here: ${m}`);
+  return lines.join("\n") + "\n";
+}

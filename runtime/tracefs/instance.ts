@@ -1,0 +1,188 @@
+// One private tracefs instance per run (instances/tstap_<pid>_<n>) holding
+// its buffers, enables, filters and options, plus the run's dynamic event
+// group of the same name. close() undoes all of it and may be called any
+// number of times, from any exit path (it is synchronous so it can run in
+// process 'exit' handlers).
+
+import { mkdirSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { newRunName } from "./names.js";
+import { safeDynamicEventLine, safeEventName, safeFilter, safeIdent, safeNumber, safePids, safeRemoveLine } from "./safe-text.js";
+import { assertWritable, exists, findTracefs, readText, TraceFsError, writeControl } from "./tracefs.js";
+import { guardCleanup } from "./guard.js";
+
+export interface InstanceOptions {
+  /** per-CPU buffer size in KiB (buffer_size_kb); default 16 MiB */
+  bufferKb?: number;
+  /** trace clock; default `mono` (the clock process.hrtime reads) */
+  clock?: string;
+  /** tracefs root (default: found/mounted by findTracefs) */
+  root?: string;
+}
+
+export const DEFAULT_BUFFER_KB = 16 * 1024;
+
+export class TraceInstance {
+  readonly root: string;
+  /** instance and dynamic event group name: tstap_<pid>_<n> */
+  readonly name: string;
+  /** instances/NAME, relative to root */
+  readonly rel: string;
+  readonly dir: string;
+  readonly clock: string;
+  private readonly dynEvents: string[] = [];
+  private readonly enabled: { system: string; event: string }[] = [];
+  private closed = false;
+  private readonly unguard: () => void;
+
+  private constructor(root: string, name: string, clock: string) {
+    this.root = root;
+    this.name = name;
+    this.rel = `instances/${name}`;
+    this.dir = join(root, this.rel);
+    this.clock = clock;
+    this.unguard = guardCleanup(() => this.close());
+  }
+
+  /** Creates the instance (after reaping leftovers of dead runs is the caller's choice). */
+  static create(opts: InstanceOptions = {}): TraceInstance {
+    const root = opts.root ?? findTracefs();
+    assertWritable(root);
+    const name = newRunName();
+    try {
+      mkdirSync(join(root, "instances", name));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new TraceFsError(`cannot create tracefs instance ${root}/instances/${name}: ${e.code ?? e.message}`, e.code);
+    }
+    const clocks = readText(root, `instances/${name}/trace_clock`);
+    const wanted = opts.clock ?? "mono";
+    const clock = new RegExp(`(^|[\\s\\[])${wanted}($|[\\s\\]])`).test(clocks) ? wanted : "local";
+    const inst = new TraceInstance(root, name, clock);
+    try {
+      inst.write("tracing_on", "0");
+      inst.write("trace_clock", safeIdent("trace clock", clock));
+      // producer/consumer: when we fall behind, new events are dropped and counted, never old ones overwritten silently
+      if (inst.has("options/overwrite")) inst.write("options/overwrite", "0");
+      inst.write("buffer_size_kb", safeNumber("buffer size", Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB))));
+      // wake readers as soon as there is data (we poll anyway)
+      if (inst.has("buffer_percent")) inst.write("buffer_percent", "0");
+    } catch (err) {
+      inst.close();
+      throw err;
+    }
+    return inst;
+  }
+
+  has(rel: string): boolean {
+    return exists(this.root, `${this.rel}/${rel}`);
+  }
+
+  read(rel: string): string {
+    return readText(this.root, `${this.rel}/${rel}`);
+  }
+
+  /** Writes a file of the instance (text already validated by the caller or a number). */
+  write(rel: string, text: string): void {
+    if (this.closed) throw new TraceFsError(`internal: instance ${this.name} is closed`);
+    writeControl(this.root, `${this.rel}/${rel}`, text);
+  }
+
+  /** Enables SYSTEM:EVENT in this instance with an optional filter; returns its type id. */
+  enableEvent(system: string, event: string, filter?: string): number {
+    const ev = `events/${safeEventName("event system", system)}/${safeEventName("event name", event)}`;
+    if (!this.has(ev)) throw new TraceFsError(`no tracepoint ${system}:${event} in this kernel (${this.dir}/${ev} does not exist)`, "ENOENT");
+    if (filter !== undefined && filter.trim() !== "") this.write(`${ev}/filter`, safeFilter("event filter", filter));
+    this.write(`${ev}/enable`, "1");
+    this.enabled.push({ system, event });
+    return Number(this.read(`${ev}/id`).trim());
+  }
+
+  /**
+   * Defines a dynamic event (uprobe/kprobe/eprobe line) in this run's group
+   * and returns its system (the group) and event name. The line must name
+   * `this.name` as its group: `p:tstap_1_0/p0 /bin/true:0x1040`.
+   */
+  defineDynamicEvent(line: string): { system: string; event: string } {
+    safeDynamicEventLine(line, this.name);
+    const event = /^[pre]\d*:[^/]+\/(\S+)/.exec(line)![1]!;
+    const file = exists(this.root, "dynamic_events") ? "dynamic_events" : line.startsWith("p") || line.startsWith("r") ? (line.includes(" /") ? "uprobe_events" : "kprobe_events") : "dynamic_events";
+    writeControl(this.root, file, line + "\n", "append");
+    this.dynEvents.push(event);
+    return { system: this.name, event };
+  }
+
+  /** set_event_pid (+ options/event-fork so children of those pids join). */
+  setEventPids(pids: readonly number[], followForks: boolean): void {
+    this.write("set_event_pid", safePids("event pid", pids));
+    if (this.has("options/event-fork")) this.write("options/event-fork", followForks ? "1" : "0");
+  }
+
+  setOption(name: string, on: boolean): void {
+    const rel = `options/${safeEventName("option name", name)}`;
+    if (!this.has(rel)) throw new TraceFsError(`this kernel's tracefs has no option '${name}'`, "ENOENT");
+    this.write(rel, on ? "1" : "0");
+  }
+
+  tracingOn(on: boolean): void {
+    this.write("tracing_on", on ? "1" : "0");
+  }
+
+  /** Number of CPUs with a per_cpu directory. */
+  cpus(): number[] {
+    const out: number[] = [];
+    for (let c = 0; c < 4096 && this.has(`per_cpu/cpu${c}`); c++) out.push(c);
+    return out;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Disables and removes everything this instance created. Idempotent.
+   * Readers of trace_pipe_raw must be closed first (rmdir fails while a
+   * file of the instance is open). Returns the problems met (empty: clean).
+   */
+  close(): string[] {
+    if (this.closed) return [];
+    this.closed = true;
+    const problems: string[] = [];
+    const attempt = (what: string, fn: () => void): void => {
+      try {
+        fn();
+      } catch (err) {
+        problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    if (exists(this.root, this.rel)) {
+      attempt("tracing_on", () => writeControl(this.root, `${this.rel}/tracing_on`, "0"));
+      attempt("disable events", () => writeControl(this.root, `${this.rel}/events/enable`, "0"));
+      attempt("remove instance", () => rmdirRetry(this.dir));
+    }
+    for (const ev of this.dynEvents) {
+      attempt(`remove ${this.name}/${ev}`, () => writeControl(this.root, exists(this.root, "dynamic_events") ? "dynamic_events" : "uprobe_events", safeRemoveLine(this.name, ev) + "\n", "append"));
+    }
+    this.dynEvents.length = 0;
+    this.unguard();
+    return problems;
+  }
+}
+
+/** rmdir of an instance can meet EBUSY for a moment after its last reader closed. */
+function rmdirRetry(dir: string): void {
+  for (let i = 0; ; i++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" || i >= 50) throw err;
+      const until = Date.now() + 10;
+      while (Date.now() < until) {
+        // short synchronous wait: close() must work inside 'exit' handlers
+      }
+    }
+  }
+}

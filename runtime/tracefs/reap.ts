@@ -1,0 +1,70 @@
+// Leftovers of runs that could not clean up (SIGKILL, power cut of the
+// process): instances and dynamic event groups named tstap_<pid>_<n> whose
+// owner pid no longer exists. Nothing else is ever touched: not other
+// tools' instances or events, not a live tstap's.
+
+import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+import { ownerPid } from "./names.js";
+import { safeRemoveLine } from "./safe-text.js";
+import { exists, findTracefs, readText, writeControl } from "./tracefs.js";
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  return existsSync(`/proc/${pid}`);
+}
+
+/** The tstap dynamic events defined now: `GROUP/EVENT` of each `tstap_*` line of dynamic_events/uprobe_events/kprobe_events. */
+export function tstapDynamicEvents(root: string): { group: string; event: string }[] {
+  const out: { group: string; event: string }[] = [];
+  const seen = new Set<string>();
+  for (const file of ["dynamic_events", "uprobe_events", "kprobe_events"]) {
+    for (const line of readText(root, file).split("\n")) {
+      const m = /^[a-z]\d*:([^/\s]+)\/(\S+)/.exec(line);
+      if (!m || ownerPid(m[1]!) === undefined || seen.has(`${m[1]}/${m[2]}`)) continue;
+      seen.add(`${m[1]}/${m[2]}`);
+      out.push({ group: m[1]!, event: m[2]! });
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes every tstap leftover whose owner pid is gone; returns what it
+ * removed (`instances/NAME`, `GROUP/EVENT`) and, prefixed with `failed: `,
+ * what it could not remove.
+ */
+export function reapLeftovers(root = findTracefs()): string[] {
+  const done: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(root, "instances"));
+  } catch {
+    names = [];
+  }
+  for (const name of names) {
+    const pid = ownerPid(name);
+    if (pid === undefined || alive(pid)) continue;
+    const rel = `instances/${name}`;
+    try {
+      if (exists(root, `${rel}/tracing_on`)) writeControl(root, `${rel}/tracing_on`, "0");
+      if (exists(root, `${rel}/events/enable`)) writeControl(root, `${rel}/events/enable`, "0");
+      rmdirSync(join(root, rel));
+      done.push(rel);
+    } catch (err) {
+      done.push(`failed: ${rel}: ${(err as Error).message}`);
+    }
+  }
+  const file = exists(root, "dynamic_events") ? "dynamic_events" : "uprobe_events";
+  for (const { group, event } of tstapDynamicEvents(root)) {
+    const pid = ownerPid(group)!;
+    if (alive(pid)) continue;
+    try {
+      writeControl(root, file, safeRemoveLine(group, event) + "\n", "append");
+      done.push(`${group}/${event}`);
+    } catch (err) {
+      done.push(`failed: ${group}/${event}: ${(err as Error).message}`);
+    }
+  }
+  return done;
+}

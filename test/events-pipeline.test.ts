@@ -1,0 +1,220 @@
+// runtime/events/pipeline.ts and view.ts on hand-built ring-buffer pages:
+// every record kind of header_event, missed-events flags, the merge across
+// CPUs, and field readers of every shape.
+
+import { describe, expect, it } from "vitest";
+import { EventPipeline, EventView, fieldReader, formatReaders, parseTracepointFormat } from "../runtime/events/index.js";
+
+/** Builds one page: records are [kind, ...] written after the 16-byte header. */
+class PageWriter {
+  readonly buf = Buffer.alloc(4096);
+  pos = 16;
+  constructor(ts: bigint) {
+    this.buf.writeBigUInt64LE(ts, 0);
+  }
+  /** a data event: payload = common_type u16, flags, preempt, common_pid i32, then extra */
+  data(delta: number, type: number, pid: number, extra: Buffer = Buffer.alloc(0), big = false): this {
+    const payload = Buffer.alloc(8 + extra.length);
+    payload.writeUInt16LE(type, 0);
+    payload.writeInt32LE(pid, 4);
+    extra.copy(payload, 8);
+    const len = (payload.length + 3) & ~3;
+    if (!big && len <= 112) {
+      this.buf.writeUInt32LE(((delta << 5) | (len >> 2)) >>> 0, this.pos);
+      payload.copy(this.buf, this.pos + 4);
+      this.pos += 4 + len;
+    } else {
+      this.buf.writeUInt32LE((delta << 5) >>> 0, this.pos);
+      this.buf.writeUInt32LE(len + 4, this.pos + 4);
+      payload.copy(this.buf, this.pos + 8);
+      this.pos += 8 + len;
+    }
+    return this;
+  }
+  extend(total: number): this {
+    this.buf.writeUInt32LE((((total % 2 ** 27) << 5) | 30) >>> 0, this.pos);
+    this.buf.writeUInt32LE(Math.floor(total / 2 ** 27), this.pos + 4);
+    this.pos += 8;
+    return this;
+  }
+  absolute(ts: number): this {
+    this.buf.writeUInt32LE((((ts % 2 ** 27) << 5) | 31) >>> 0, this.pos);
+    this.buf.writeUInt32LE(Math.floor(ts / 2 ** 27), this.pos + 4);
+    this.pos += 8;
+    return this;
+  }
+  padding(delta: number, len: number): this {
+    this.buf.writeUInt32LE(((delta << 5) | 29) >>> 0, this.pos);
+    this.buf.writeUInt32LE(len, this.pos + 4);
+    this.pos += 4 + len;
+    return this;
+  }
+  done(missed?: number | "unknown"): Buffer {
+    let flags = (this.pos - 16) >>> 0;
+    if (missed === "unknown") flags |= 0x80000000;
+    else if (missed !== undefined) {
+      flags |= 0xc0000000;
+      this.buf.writeBigUInt64LE(BigInt(missed), this.pos);
+    }
+    this.buf.writeUInt32LE(flags >>> 0, 8);
+    return this.buf;
+  }
+}
+
+function collect(p: EventPipeline): { type: number; cpu: number; ts: number; pid: number; len: number }[] {
+  const out: { type: number; cpu: number; ts: number; pid: number; len: number }[] = [];
+  for (let t = 0; t < 10; t++) p.on(t, (v) => out.push({ type: v.type, cpu: v.cpu, ts: v.ts, pid: v.pid, len: v.len }));
+  p.dispatch();
+  return out;
+}
+
+describe("page decoding", () => {
+  it("reads every record kind and keeps time", () => {
+    const p = new EventPipeline(1000n);
+    const page = new PageWriter(1000n)
+      .data(5, 1, 10)
+      .extend(2 ** 27 * 3 + 7)
+      .data(1, 2, 11, Buffer.alloc(120), false)
+      .padding(4, 12)
+      .data(0, 3, 12, Buffer.alloc(4), true)
+      .absolute(5_000_000)
+      .data(2, 4, 13)
+      .done();
+    p.pushCopy(0, page);
+    expect(collect(p)).toEqual([
+      { type: 1, cpu: 0, ts: 5, pid: 10, len: 8 },
+      { type: 2, cpu: 0, ts: 5 + 2 ** 27 * 3 + 7 + 1, pid: 11, len: 128 },
+      { type: 3, cpu: 0, ts: 5 + 2 ** 27 * 3 + 7 + 1 + 4, pid: 12, len: 12 },
+      { type: 4, cpu: 0, ts: 5_000_000 - 1000 + 2, pid: 13, len: 8 },
+    ]);
+  });
+
+  it("stops at end-of-page padding and counts missed events", () => {
+    const p = new EventPipeline(0n);
+    const a = new PageWriter(100n).data(1, 1, 1);
+    a.buf.writeUInt32LE(29, a.pos); // padding with delta 0: the rest is padding
+    a.pos += 4;
+    p.pushCopy(0, a.done(17));
+    p.pushCopy(0, new PageWriter(200n).data(1, 1, 2).done("unknown"));
+    expect(collect(p).map((e) => [e.pid, e.ts])).toEqual([
+      [1, 101],
+      [2, 201],
+    ]);
+    expect(p.stats.missedInPages).toBe(17);
+    expect(p.stats.pagesWithUnknownMissed).toBe(1);
+  });
+
+  it("merges CPUs by timestamp and holds events past the watermark", () => {
+    const p = new EventPipeline(0n);
+    p.pushCopy(0, new PageWriter(0n).data(10, 1, 1).data(10, 1, 2).data(30, 1, 3).done());
+    p.pushCopy(1, new PageWriter(0n).data(5, 1, 11).data(10, 1, 12).data(10, 1, 13).done());
+    p.pushCopy(1, new PageWriter(40n).data(15, 1, 14).done());
+    const seen: number[] = [];
+    p.on(1, (v) => seen.push(v.pid));
+    expect(p.dispatch(25)).toBe(5);
+    expect(seen).toEqual([11, 1, 12, 2, 13]);
+    expect(p.dispatch()).toBe(2);
+    expect(seen).toEqual([11, 1, 12, 2, 13, 3, 14]);
+  });
+});
+
+const FORMAT = `name: demo
+ID: 7
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+	field:s8 a;	offset:8;	size:1;	signed:1;
+	field:u8 b;	offset:9;	size:1;	signed:0;
+	field:s16 c;	offset:10;	size:2;	signed:1;
+	field:u16 d;	offset:12;	size:2;	signed:0;
+	field:s32 e;	offset:16;	size:4;	signed:1;
+	field:u32 f;	offset:20;	size:4;	signed:0;
+	field:s64 g;	offset:24;	size:8;	signed:1;
+	field:u64 h;	offset:32;	size:8;	signed:0;
+	field:char comm[16];	offset:40;	size:16;	signed:0;
+	field:__data_loc char[] name;	offset:56;	size:4;	signed:0;
+	field:__rel_loc char[] rel;	offset:60;	size:4;	signed:0;
+	field:unsigned long args[2];	offset:64;	size:16;	signed:0;
+	field:__data_loc u8[] raw;	offset:80;	size:4;	signed:0;
+
+print fmt: "x"
+`;
+
+describe("field readers", () => {
+  it("decode every width, sign and shape", () => {
+    const fmt = parseTracepointFormat("demo", "demo", FORMAT);
+    const b = Buffer.alloc(128);
+    b.writeUInt16LE(7, 0);
+    b.writeInt32LE(-5, 4);
+    b.writeInt8(-2, 8);
+    b.writeUInt8(250, 9);
+    b.writeInt16LE(-300, 10);
+    b.writeUInt16LE(65000, 12);
+    b.writeInt32LE(-70000, 16);
+    b.writeUInt32LE(4000000000, 20);
+    b.writeBigInt64LE(-(2n ** 62n), 24);
+    b.writeBigUInt64LE(2n ** 64n - 1n, 32);
+    b.write("bash\0junk", 40, "latin1");
+    b.write("/bin/ls\0", 84, "latin1");
+    b.writeUInt32LE((8 << 16) | 84, 56);
+    // __rel_loc: offset counted from the end of the field (60 + 4)
+    b.write("rel\xe9\0", 100, "latin1");
+    b.writeUInt32LE((5 << 16) | (100 - 64), 60);
+    b.writeBigUInt64LE(1n, 64);
+    b.writeBigUInt64LE(0xffffffffn, 72);
+    b.write("\x01\x02\x00\x03", 110, "latin1");
+    b.writeUInt32LE((4 << 16) | 110, 80);
+    const v = new EventView(0n);
+    v.buf = Buffer.concat([Buffer.alloc(12), b]);
+    v.off = 12;
+    v.len = 128;
+    const r = formatReaders(fmt);
+    const get = (n: string): unknown => r.get(n)!(v);
+    expect([get("common_type"), get("common_pid"), get("common_flags")]).toEqual([7, -5, 0]);
+    expect([get("a"), get("b"), get("c"), get("d"), get("e"), get("f")]).toEqual([-2, 250, -300, 65000, -70000, 4000000000]);
+    expect(get("g")).toBe(-(2n ** 62n));
+    expect(get("h")).toBe(2n ** 64n - 1n);
+    expect(get("comm")).toBe("bash");
+    expect(get("name")).toBe("/bin/ls");
+    expect(get("rel")).toBe("rel\xe9");
+    expect(get("args")).toEqual([1, 0xffffffff]);
+    expect(get("raw")).toBe("\x01\x02\x00\x03");
+    // small 64-bit values stay numbers
+    b.writeBigInt64LE(-3n, 24);
+    v.buf = Buffer.concat([Buffer.alloc(12), b]);
+    expect(get("g")).toBe(-3);
+    expect(fieldReader(fmt.fields[0]!)(v)).toBe(-2);
+  });
+});
+
+describe("inlined field access code", () => {
+  it("reads the same values as the reader closures", async () => {
+    const { fieldAccessCode, ACCESS_HELPERS } = await import("../runtime/events/index.js");
+    const fmt = parseTracepointFormat("demo", "demo", FORMAT);
+    const b = Buffer.alloc(128);
+    b.writeInt16LE(-300, 10);
+    b.writeBigInt64LE(-(2n ** 62n), 24);
+    b.writeBigUInt64LE(5n, 32);
+    b.write("bash\0", 40, "latin1");
+    b.write("/bin/ls\0", 84, "latin1");
+    b.writeUInt32LE((8 << 16) | 84, 56);
+    b.write("rel\0", 100, "latin1");
+    b.writeUInt32LE((4 << 16) | (100 - 64), 60);
+    b.writeBigUInt64LE(9n, 72);
+    const v = new EventView(0n);
+    v.buf = b;
+    v.len = 128;
+    const readers = formatReaders(fmt);
+    for (const f of fmt.fields) {
+      const idx = f.shape === "int-array" ? 1 : undefined;
+      const code = fieldAccessCode(f, "v", idx);
+      const fn = new Function("v", "$long64", "$cstr", "$dyn", `return ${code};`) as (...a: unknown[]) => unknown;
+      const got = fn(v, ACCESS_HELPERS.$long64, ACCESS_HELPERS.$cstr, ACCESS_HELPERS.$dyn);
+      const want = readers.get(f.name)!(v);
+      expect(got, f.name).toEqual(idx === undefined ? want : (want as unknown[])[idx]);
+    }
+  });
+});
