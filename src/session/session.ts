@@ -2,7 +2,7 @@
 // report diagnostics together, and pick the exit status.
 
 import { readFileSync } from "node:fs";
-import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostic.js";
+import { formatDiagnostic, hasErrors, newPrintState, suppressedWarningsNote, type Diagnostic, type PrintState } from "../diagnostic.js";
 import type { SessionOptions } from "./options.js";
 import { parse, defaultParseOptions } from "../parse/index.js";
 import { printScript } from "../parse/print.js";
@@ -16,8 +16,12 @@ const passNames = ["parse", "analysis", "translation", "compilation", "run"] as 
 /** Where diagnostics go, with the source texts that let them show the line. */
 class Reporter {
   readonly sources = new Map<string, string>();
+  /** what stap remembers between messages (abbreviated file names, repeats) */
+  readonly printState: PrintState;
   errors = 0;
-  constructor(private readonly opts: SessionOptions) {}
+  constructor(private readonly opts: SessionOptions) {
+    this.printState = newPrintState(opts.verbose > 0);
+  }
 
   report(ds: readonly Diagnostic[]): void {
     for (const d of ds) {
@@ -25,13 +29,13 @@ class Reporter {
         if (this.opts.suppressWarnings) continue;
         if (this.opts.warningsAsErrors) {
           this.errors++;
-          process.stderr.write(formatDiagnostic({ ...d, severity: "error" }, this.sources));
+          process.stderr.write(formatDiagnostic({ ...d, severity: "error" }, this.sources, this.printState));
           continue;
         }
       } else {
         this.errors++;
       }
-      process.stderr.write(formatDiagnostic(d, this.sources));
+      process.stderr.write(formatDiagnostic(d, this.sources, this.printState));
     }
   }
 
@@ -59,6 +63,15 @@ function readScript(opts: SessionOptions): { file: string; text: string } | stri
 
 export async function runSession(opts: SessionOptions): Promise<number> {
   const rep = new Reporter(opts);
+  try {
+    return await runPasses(opts, rep);
+  } finally {
+    // stap's note about repeated warnings it held back comes last
+    process.stderr.write(suppressedWarningsNote(rep.printState));
+  }
+}
+
+async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
   const script = readScript(opts);
   if (typeof script === "string") {
     process.stderr.write(`${script}\n`);
@@ -86,6 +99,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
     defines: opts.defines,
     parseOptions,
     sources: rep.sources,
+    verbose: opts.verbose,
     listing: opts.listProbes !== undefined,
   });
   rep.report(elaborated.diagnostics);

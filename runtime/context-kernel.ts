@@ -1,0 +1,241 @@
+// Context functions that answer for the event being handled: its task (from
+// the task table, as it was when the event fired) and its CPU. (The time
+// functions are runtime/natives-time.ts, which read runtime/clock.ts: the
+// kernel source sets the event's time there with `enterEvent`.)
+//
+// The kernel event source sets `current.event` to a KernelEventContext
+// before running a handler. Outside kernel events (begin, end, timers) these
+// answer for tstap itself, as stap's answer for its own stapio process
+// there.
+
+import { readFileSync } from "node:fs";
+import { current } from "./context.js";
+import { clearEventTime, setEventTime } from "./clock.js";
+import type { Long } from "./int64.js";
+import type { NativeDef, NativeValue } from "./natives.js";
+import { TaskTable } from "./tasks.js";
+
+/** What a handler fired by a kernel event knows about it. */
+export interface KernelEventContext {
+  kind: "kernel-event";
+  /** the task the probe is about: common_pid, or the child for process.begin */
+  tid: number;
+  cpu: number;
+  /** event timestamp in the trace clock, ns */
+  tsNs: bigint;
+  /** the decoded record ($field reads) */
+  ev?: DecodedEvent;
+}
+
+export type FieldValue = Long | string | readonly Long[];
+
+/** One decoded event, as the kernel back end hands it over. */
+export interface DecodedEvent {
+  /** common_pid */
+  tid: number;
+  cpu: number;
+  /** trace-clock ns */
+  tsNs: bigint;
+  /** a field by name (ints as Long, strings as byte strings, int arrays as Long[]) */
+  get(name: string): FieldValue | undefined;
+  /** the event's own fields in format order, for $$vars */
+  names(): readonly string[];
+}
+
+
+export function isKernelEvent(e: unknown): e is KernelEventContext {
+  return typeof e === "object" && e !== null && (e as { kind?: unknown }).kind === "kernel-event";
+}
+
+/** The run's kernel-side state the context functions read. */
+export interface KernelRunState {
+  tasks: TaskTable;
+  /** target(): -c's pid or -x PID, 0 without */
+  target: number;
+  /** realtime ns = trace clock ns + this */
+  realtimeOffsetNs: bigint;
+  /** pn() of probes whose written point differs from pp() (kernel probes with wildcards) */
+  pnByProbe: Map<number, string>;
+}
+
+export const kernelRun: KernelRunState = {
+  tasks: new TaskTable(),
+  target: 0,
+  realtimeOffsetNs: 0n,
+  pnByProbe: new Map(),
+};
+
+/**
+ * The offset from a trace clock to CLOCK_REALTIME, sampled now. `mono`,
+ * `boot` and `local` (sched_clock, which on x86 counts like CLOCK_MONOTONIC
+ * while the machine has not slept) are read against Node's monotonic clock;
+ * `boot` adds the time suspended, from /proc/uptime vs CLOCK_MONOTONIC.
+ */
+export function realtimeOffset(traceClock: string): bigint {
+  const monoNs = process.hrtime.bigint();
+  const realNs = BigInt(Date.now()) * 1_000_000n;
+  let offset = realNs - monoNs;
+  if (traceClock === "boot") {
+    try {
+      const up = readFileSync("/proc/uptime", "latin1").split(" ")[0]!;
+      const bootNs = BigInt(Math.round(Number(up) * 1e9));
+      // boot = mono + suspended; suspended only matters when it is large.
+      const suspended = bootNs - monoNs;
+      if (suspended > 50_000_000n) offset -= suspended;
+    } catch {
+      // no /proc: keep the monotonic offset
+    }
+  }
+  return offset;
+}
+
+function ev(): KernelEventContext | undefined {
+  const e = current.event;
+  return isKernelEvent(e) ? e : undefined;
+}
+
+/** Before a handler runs for `e`: its time is what the time functions answer. */
+export function enterEvent(e: KernelEventContext): void {
+  setEventTime({ realtimeNs: e.tsNs + kernelRun.realtimeOffsetNs, monotonicNs: e.tsNs, cpu: e.cpu });
+}
+
+export function leaveEvent(): void {
+  clearEventTime();
+}
+
+const idCache = new Map<number, { uid: number; euid: number; gid: number; egid: number }>();
+
+/** uid/gid of a task are in no event record: /proc, cached per tgid until its next exec. */
+function ids(tid: number): { uid: number; euid: number; gid: number; egid: number } {
+  const tgid = kernelRun.tasks.tgid(tid);
+  let c = idCache.get(tgid);
+  if (c) return c;
+  c = { uid: -1, euid: -1, gid: -1, egid: -1 };
+  try {
+    const s = readFileSync(`/proc/${tid}/status`, "latin1");
+    const u = /^Uid:\t(\d+)\t(\d+)/m.exec(s);
+    const g = /^Gid:\t(\d+)\t(\d+)/m.exec(s);
+    if (u) c = { ...c, uid: Number(u[1]), euid: Number(u[2]) };
+    if (g) c = { ...c, gid: Number(g[1]), egid: Number(g[2]) };
+  } catch {
+    // gone before we asked: -1 says we could not know
+  }
+  idCache.set(tgid, c);
+  return c;
+}
+
+/** exec may change credentials (setuid programs): forget what we knew. */
+export function forgetIds(tgid: number): void {
+  idCache.delete(tgid);
+}
+
+function tidNow(): number {
+  return ev()?.tid ?? process.pid;
+}
+
+function selfComm(): string {
+  try {
+    return readFileSync("/proc/self/comm", "latin1").replace(/\n$/, "");
+  } catch {
+    return "node";
+  }
+}
+
+const long = (fn: () => Long): NativeDef => ({ params: [], ret: "long", pure: false, fn: fn as () => NativeValue });
+const string = (fn: () => string): NativeDef => ({ params: [], ret: "string", pure: false, fn });
+
+/** The context natives, in runtime/natives.ts's registry shape. */
+export const contextNatives: Readonly<Record<string, readonly NativeDef[]>> = {
+  pid: [long(() => {
+    const e = ev();
+    return e ? kernelRun.tasks.tgid(e.tid) : process.pid;
+  })],
+  tid: [long(tidNow)],
+  ppid: [long(() => {
+    const e = ev();
+    return e ? kernelRun.tasks.ppid(e.tid) : process.ppid;
+  })],
+  execname: [string(() => {
+    const e = ev();
+    return e ? kernelRun.tasks.comm(e.tid) : selfComm();
+  })],
+  pexecname: [string(() => {
+    const e = ev();
+    return e ? kernelRun.tasks.parentComm(e.tid) : kernelRun.tasks.comm(process.ppid);
+  })],
+  uid: [long(() => ids(tidNow()).uid)],
+  euid: [long(() => ids(tidNow()).euid)],
+  gid: [long(() => ids(tidNow()).gid)],
+  egid: [long(() => ids(tidNow()).egid)],
+  cpu: [long(() => ev()?.cpu ?? 0)],
+  target: [long(() => kernelRun.target)],
+  pp: [string(() => current.pp)],
+  pn: [string(() => kernelRun.pnByProbe.get(current.probeId) ?? current.pp)],
+};
+
+// ---------------------------------------------------------------- field natives
+
+function evNow(): DecodedEvent | undefined {
+  return ev()?.ev;
+}
+
+function hex(v: Long): string {
+  return "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
+}
+
+/** stap's $$vars: `name=0x1f name2="text" arr=[0x1,0x2]`. */
+export function formatVars(ev: DecodedEvent): string {
+  return ev
+    .names()
+    .map((n) => {
+      const v = ev.get(n);
+      if (typeof v === "string") return `${n}="${v}"`;
+      if (Array.isArray(v)) return `${n}=[${v.map(hex).join(",")}]`;
+      return `${n}=${v === undefined ? "?" : hex(v as Long)}`;
+    })
+    .join(" ");
+}
+
+/** The natives generated code reads event fields with (see lower-kernel.ts). */
+export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> = {
+  __kernel_field: [
+    {
+      params: ["string"],
+      ret: "long",
+      pure: false,
+      fn: (name) => {
+        const v = evNow()?.get(name as string);
+        return v === undefined || Array.isArray(v) ? 0 : (v as Long | string);
+      },
+    },
+  ],
+  __kernel_element: [
+    {
+      params: ["string", "long"],
+      ret: "long",
+      pure: false,
+      fn: (name, i) => {
+        const v = evNow()?.get(name as string);
+        return Array.isArray(v) ? (v[Number(i)] ?? 0) : 0;
+      },
+    },
+  ],
+  __kernel_vars: [
+    {
+      params: [],
+      ret: "string",
+      pure: false,
+      fn: () => {
+        const ev = evNow();
+        return ev ? formatVars(ev) : "";
+      },
+    },
+  ],
+};
+
+export function lookupContextNative(name: string, arity: number): NativeDef | undefined {
+  const own = (table: Readonly<Record<string, readonly NativeDef[]>>): readonly NativeDef[] | undefined =>
+    Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+  const defs = own(contextNatives) ?? own(kernelFieldNatives);
+  return defs?.find((d) => d.params.length === arity);
+}

@@ -1,0 +1,187 @@
+// From one decoded kernel event to the handlers it fires: the task table is
+// brought up to the event, then each listener of the event runs with the
+// event's context (process probes in the context SystemTap gives them: the
+// new task for .begin, the exiting one for .end).
+//
+// The event plan here mirrors src/translate/lower-kernel.ts's KernelEventDef
+// (the runtime does not import the compiler; the plan is plain data).
+
+import { enterEvent, forgetIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
+import { CLONE_THREAD } from "./tasks.js";
+
+export type { DecodedEvent, FieldValue } from "./context-kernel.js";
+export { formatVars } from "./context-kernel.js";
+
+export type ProcessWhat = "begin" | "end" | "thread.begin" | "thread.end" | "syscall" | "syscall.return";
+
+export type KernelDispatch = (
+  | { how: "direct"; probe: number }
+  | { how: "process"; what: ProcessWhat; probe: number; path?: string; pid?: number }
+) & { pn?: string };
+
+/** What the runtime needs of a KernelEventDef. */
+export interface KernelEventPlan {
+  kind: "tracepoint";
+  system: string;
+  event: string;
+  dispatch: KernelDispatch[];
+  tracksTasks: boolean;
+  filter?: string;
+  targetProcess: boolean;
+}
+
+export function isKernelEventPlan(e: unknown): e is KernelEventPlan {
+  const o = e as KernelEventPlan;
+  return typeof o === "object" && o !== null && o.kind === "tracepoint" && Array.isArray(o.dispatch);
+}
+
+/** Where target()'s pid goes in a pushed-down filter text (src/translate/filter-pushdown.ts). */
+export const TARGET_TOKEN = "${target}";
+
+/** The filter text with target()'s pid in place. */
+export function instantiateFilter(filter: string, targetPid: number | undefined): string {
+  return filter.split(TARGET_TOKEN).join(String(targetPid ?? 0));
+}
+
+/** The context handlers of a kernel event see (current.event). */
+export type KernelEvent = KernelEventContext & { ev: DecodedEvent };
+
+/** What a dispatcher fires with: the run loop's SourceContext.fire. */
+export type Fire = (probeId: number, event: KernelEvent) => void;
+
+function realpathOr(p: string): string {
+  return p;
+}
+
+export class KernelDispatcher {
+  /** tgid → the path it runs, for process("PATH") probes */
+  private readonly exeOf = new Map<number, string>();
+  private readonly wantsPaths: boolean;
+
+  constructor(
+    private readonly events: readonly KernelEventPlan[],
+    private readonly fire: Fire,
+    private readonly resolveExe: (path: string, tid: number) => string = realpathOr,
+  ) {
+    this.wantsPaths = events.some((e) => e.dispatch.some((d) => d.how === "process" && d.path !== undefined));
+  }
+
+  /** The executable of a process, as far as exec events (or /proc at first sight) tell. */
+  private exe(tgid: number): string | undefined {
+    const known = this.exeOf.get(tgid);
+    if (known !== undefined) return known;
+    const t = kernelRun.tasks.get(tgid);
+    if (t.exe !== undefined) this.exeOf.set(tgid, t.exe);
+    return t.exe;
+  }
+
+  private matches(d: KernelDispatch & { how: "process" }, tid: number): boolean {
+    const tgid = kernelRun.tasks.tgid(tid);
+    if (d.pid !== undefined && tgid !== d.pid) return false;
+    if (d.path !== undefined && this.exe(tgid) !== d.path) return false;
+    return true;
+  }
+
+  private run(probe: number, tid: number, ev: DecodedEvent): void {
+    const ctx: KernelEvent = { kind: "kernel-event", tid, cpu: ev.cpu, tsNs: ev.tsNs, ev };
+    enterEvent(ctx);
+    try {
+      this.fire(probe, ctx);
+    } finally {
+      leaveEvent();
+    }
+  }
+
+  /** Handle event number `index` of the plan. */
+  onEvent(index: number, ev: DecodedEvent): void {
+    const plan = this.events[index];
+    if (!plan) return;
+    const tasks = kernelRun.tasks;
+    const name = `${plan.system}:${plan.event}`;
+    switch (name) {
+      case "task:task_newtask": {
+        const child = Number(ev.get("pid"));
+        const flags = ev.get("clone_flags");
+        const cloneFlags = typeof flags === "number" || typeof flags === "bigint" ? flags : 0;
+        const t = tasks.newTask(ev.tid, child, String(ev.get("comm") ?? ""), cloneFlags);
+        if (this.wantsPaths) {
+          const pexe = this.exe(tasks.tgid(ev.tid));
+          if (pexe !== undefined) this.exeOf.set(t.tgid, pexe);
+        }
+        const isThread = (BigInt(cloneFlags) & BigInt(CLONE_THREAD)) !== 0n;
+        for (const d of plan.dispatch) {
+          if (d.how === "direct") this.run(d.probe, ev.tid, ev);
+          else if ((d.what === "begin" && !isThread) || (d.what === "thread.begin" && isThread)) {
+            if (this.matches(d, child)) this.run(d.probe, child, ev);
+          }
+        }
+        return;
+      }
+      case "sched:sched_process_exec": {
+        const pid = Number(ev.get("pid"));
+        const oldPid = Number(ev.get("old_pid") ?? pid);
+        const filename = String(ev.get("filename") ?? "");
+        const before = this.wantsPaths ? this.exe(tasks.tgid(oldPid)) : undefined;
+        if (plan.tracksTasks) tasks.exec(pid, oldPid, filename);
+        forgetIds(pid);
+        let after: string | undefined;
+        if (this.wantsPaths) {
+          after = this.resolveExe(filename, pid);
+          this.exeOf.set(pid, after);
+          tasks.get(pid).exe = after;
+        }
+        for (const d of plan.dispatch) {
+          if (d.how === "direct") this.run(d.probe, ev.tid, ev);
+          else if (d.path !== undefined) {
+            // exec into PATH begins a PATH process; exec away from it ends one.
+            if (d.what === "begin" && after === d.path && before !== d.path && this.matches(d, pid)) this.run(d.probe, pid, ev);
+            if (d.what === "end" && before === d.path && after !== d.path) this.run(d.probe, pid, ev);
+          }
+        }
+        return;
+      }
+      case "sched:sched_process_exit": {
+        const tid = ev.tid;
+        const groupDead = Boolean(ev.get("group_dead") ?? 0);
+        const tgid = tasks.tgid(tid);
+        for (const d of plan.dispatch) {
+          if (d.how === "direct") this.run(d.probe, tid, ev);
+          else if ((d.what === "end" && groupDead) || (d.what === "thread.end" && tid !== tgid)) {
+            if (this.matches(d, tid)) this.run(d.probe, tid, ev);
+          }
+        }
+        if (plan.tracksTasks) tasks.exit(tid);
+        if (groupDead) this.exeOf.delete(tgid);
+        return;
+      }
+      case "task:task_rename": {
+        if (plan.tracksTasks) tasks.rename(Number(ev.get("pid") ?? ev.tid), String(ev.get("newcomm") ?? ""));
+        break;
+      }
+    }
+    for (const d of plan.dispatch) {
+      if (d.how === "direct") this.run(d.probe, ev.tid, ev);
+      else if ((d.what === "syscall" || d.what === "syscall.return") && this.matches(d, ev.tid)) this.run(d.probe, ev.tid, ev);
+    }
+  }
+
+  /**
+   * stap's begin probes also fire for what exists when the run starts:
+   * process.begin for every process, thread.begin for every other thread,
+   * (PATH/PID restricted the same way). `now` gives their time.
+   */
+  existing(listProcesses: () => { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): void {
+    const begins: (KernelDispatch & { how: "process" })[] = [];
+    for (const e of this.events) for (const d of e.dispatch) if (d.how === "process" && (d.what === "begin" || d.what === "thread.begin")) begins.push(d);
+    if (begins.length === 0) return;
+    const empty: DecodedEvent = { tid: 0, cpu: now.cpu, tsNs: now.tsNs, get: () => undefined, names: () => [] };
+    for (const p of listProcesses()) {
+      for (const d of begins) {
+        if (d.what === "begin" && this.matches(d, p.tgid)) this.run(d.probe, p.tgid, { ...empty, tid: p.tgid });
+        if (d.what === "thread.begin") {
+          for (const t of p.tids) if (t !== p.tgid && this.matches(d, t)) this.run(d.probe, t, { ...empty, tid: t });
+        }
+      }
+    }
+  }
+}

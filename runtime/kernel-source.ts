@@ -1,0 +1,100 @@
+// The kernel probes as an event source of the run loop: opens the plan's
+// tracepoints in a private tracefs instance (through the kernel back end's
+// session, behind the small KernelTraceSession interface below), applies the
+// pushed-down filters and the target-process selection, and feeds every
+// decoded event, in merged timestamp order, to the KernelDispatcher.
+
+import type { EventSource, SourceContext } from "./run-loop.js";
+import { kernelRun, realtimeOffset } from "./context-kernel.js";
+import { instantiateFilter, isKernelEventPlan, KernelDispatcher, type DecodedEvent, type KernelEventPlan } from "./kernel-dispatch.js";
+import { listProcesses, TaskTable, threadsOf } from "./tasks.js";
+
+/** What this source needs of the kernel back end's tracing session. */
+export interface KernelTraceSession {
+  /** the instance's trace_clock (decides how event times map to the wall clock) */
+  readonly traceClock: string;
+  /** enables SYSTEM:EVENT (with a tracefs filter); returns its handle */
+  addEvent(system: string, event: string, filter?: string): Promise<number>;
+  /** set_event_pid (+ options/event-fork when `followForks`) */
+  setEventPids(pids: number[], followForks: boolean): Promise<void>;
+  /** an instance option (options/NAME) */
+  setOption(name: string, on: boolean): Promise<void>;
+  /** starts streaming: `onEvent` gets each event in timestamp order */
+  start(onEvent: (handle: number, ev: DecodedEvent) => void): Promise<void>;
+  /** delivers everything recorded up to now */
+  drain(): Promise<void>;
+  /** stops, removes the instance; returns how many events the kernel dropped */
+  close(): Promise<{ lost: number }>;
+}
+
+export type OpenKernelSession = () => Promise<KernelTraceSession>;
+
+export interface KernelSourceOptions {
+  /** target(): the -c command's pid or -x PID (0 without) */
+  targetPid: () => number;
+  /** where "WARNING: ..." lines go */
+  warn: (msg: string) => void;
+}
+
+export class KernelEventSource implements EventSource {
+  private session: KernelTraceSession | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly plans: readonly KernelEventPlan[],
+    private readonly open: OpenKernelSession,
+    private readonly opts: KernelSourceOptions,
+  ) {}
+
+  /** The kernel events of a loaded unit (others belong to other sources). */
+  static plansOf(events: readonly unknown[]): KernelEventPlan[] {
+    return events.filter(isKernelEventPlan);
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    kernelRun.tasks = new TaskTable();
+    for (const p of this.plans) for (const d of p.dispatch) if (d.pn !== undefined) kernelRun.pnByProbe.set(d.probe, d.pn);
+    const target = this.opts.targetPid();
+    const s = await this.open();
+    this.session = s;
+    const byHandle = new Map<number, number>();
+    // The kernel keeps tid -> tgid for tasks we never saw fork (saved_tgids).
+    await s.setOption("record-tgid", true).catch(() => undefined);
+    if (this.plans.length > 0 && this.plans.every((p) => p.targetProcess) && target > 0) {
+      await s.setEventPids(threadsOf(target).length ? threadsOf(target) : [target], true);
+    }
+    for (let i = 0; i < this.plans.length; i++) {
+      const p = this.plans[i]!;
+      const filter = p.filter === undefined ? undefined : instantiateFilter(p.filter, target);
+      let handle: number;
+      try {
+        handle = await s.addEvent(p.system, p.event, filter);
+      } catch (err) {
+        // A pushed-down filter is only an optimization (the handler checks
+        // again): if this kernel refuses it, take every event instead.
+        if (filter === undefined) throw err;
+        handle = await s.addEvent(p.system, p.event);
+      }
+      byHandle.set(handle, i);
+    }
+    kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
+    const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev));
+    dispatcher.existing(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });
+    await s.start((handle, ev) => {
+      const i = byHandle.get(handle);
+      if (i !== undefined) dispatcher.onEvent(i, ev);
+    });
+  }
+
+  /** Everything the kernel has recorded so far reaches the handlers (the -c command just exited). */
+  async drain(): Promise<void> {
+    if (this.session && !this.closed) await this.session.drain();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.session || this.closed) return;
+    this.closed = true;
+    const { lost } = await this.session.close();
+    if (lost > 0) this.opts.warn(`${lost} kernel events were lost (the trace buffers overflowed; try a larger -s)`);
+  }
+}

@@ -1,0 +1,112 @@
+// The kernel dispatcher (runtime/kernel-dispatch.ts) over a fake event feed:
+// process probes fire in SystemTap's context, the task table follows the
+// events, and $$vars prints stap's way.
+
+import { beforeEach, describe, expect, it } from "vitest";
+import { current } from "../runtime/context.js";
+import { contextNatives, kernelRun } from "../runtime/context-kernel.js";
+import { formatVars, KernelDispatcher, type DecodedEvent, type KernelEvent, type KernelEventPlan } from "../runtime/kernel-dispatch.js";
+import { TaskTable } from "../runtime/tasks.js";
+
+const FORK = 0x1200011;
+const THREAD = 0x3d0f00;
+
+function ev(tid: number, fields: Record<string, unknown>, ts = 1000n): DecodedEvent {
+  return { tid, cpu: 1, tsNs: ts, get: (n) => fields[n] as never, names: () => Object.keys(fields) };
+}
+
+const plans: KernelEventPlan[] = [
+  {
+    kind: "tracepoint",
+    system: "task",
+    event: "task_newtask",
+    tracksTasks: true,
+    targetProcess: false,
+    dispatch: [
+      { how: "process", what: "begin", probe: 0 },
+      { how: "process", what: "thread.begin", probe: 1 },
+      { how: "process", what: "begin", probe: 4, path: "/bin/prog" },
+    ],
+  },
+  {
+    kind: "tracepoint",
+    system: "sched",
+    event: "sched_process_exit",
+    tracksTasks: true,
+    targetProcess: false,
+    dispatch: [
+      { how: "process", what: "end", probe: 2 },
+      { how: "process", what: "thread.end", probe: 3 },
+    ],
+  },
+  {
+    kind: "tracepoint",
+    system: "sched",
+    event: "sched_process_exec",
+    tracksTasks: true,
+    targetProcess: false,
+    dispatch: [{ how: "process", what: "begin", probe: 4, path: "/bin/prog" }],
+  },
+  {
+    kind: "tracepoint",
+    system: "raw_syscalls",
+    event: "sys_enter",
+    tracksTasks: false,
+    targetProcess: false,
+    dispatch: [{ how: "process", what: "syscall", probe: 5, path: "/bin/prog" }],
+  },
+];
+
+/** Every firing as "probe: pid/tid execname". */
+function harness() {
+  const log: string[] = [];
+  const nat = (n: string) => contextNatives[n]![0]!.fn;
+  const d = new KernelDispatcher(plans, (probe, e: KernelEvent) => {
+    current.event = e;
+    log.push(`${probe}: ${nat("pid")()}/${nat("tid")()} ${nat("execname")()} ppid=${nat("ppid")()}`);
+    current.event = undefined;
+  });
+  return { d, log };
+}
+
+beforeEach(() => {
+  kernelRun.tasks = new TaskTable({
+    saved: () => ({}),
+    proc: (tid) => (tid === 100 || tid === 101 ? { tgid: 100, ppid: 1, comm: "sh", exe: "/bin/sh" } : undefined),
+  });
+});
+
+describe("process probes", () => {
+  it("fire begin in the child, thread.begin in the thread, end for the last thread", () => {
+    const { d, log } = harness();
+    d.onEvent(0, ev(100, { pid: 200, comm: "sh", clone_flags: FORK }));
+    d.onEvent(2, ev(200, { filename: "/bin/prog", pid: 200, old_pid: 200 }));
+    d.onEvent(0, ev(200, { pid: 201, comm: "prog", clone_flags: THREAD }));
+    d.onEvent(3, ev(201, { id: 39, args: [0, 0, 0, 0, 0, 0] }));
+    d.onEvent(3, ev(100, { id: 39, args: [0, 0, 0, 0, 0, 0] }));
+    d.onEvent(1, ev(201, { comm: "prog", pid: 201, prio: 120, group_dead: 0 }));
+    d.onEvent(1, ev(200, { comm: "prog", pid: 200, prio: 120, group_dead: 1 }));
+    expect(log).toEqual([
+      "0: 200/200 sh ppid=100",
+      "4: 200/200 prog ppid=100",
+      "1: 200/201 prog ppid=100",
+      "5: 200/201 prog ppid=100",
+      "3: 200/201 prog ppid=100",
+      "2: 200/200 prog ppid=100",
+    ]);
+  });
+
+  it("begins existing processes at startup, PATH-restricted ones only for PATH", () => {
+    const { d, log } = harness();
+    d.existing(() => [{ tgid: 100, tids: [100, 101] }], { cpu: 0, tsNs: 5n });
+    expect(log).toEqual(["0: 100/100 sh ppid=1", "1: 100/101 sh ppid=1"]);
+  });
+});
+
+describe("$$vars", () => {
+  it("prints integers in hex, strings quoted, arrays bracketed", () => {
+    expect(formatVars(ev(1, { nr: 110, neg: -1, comm: "bash", args: [1, 255] }))).toBe(
+      'nr=0x6e neg=0xffffffffffffffff comm="bash" args=[0x1,0xff]',
+    );
+  });
+});

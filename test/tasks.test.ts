@@ -1,0 +1,89 @@
+// The task table (runtime/tasks.ts) over a fake event feed, and its /proc
+// fallback against this very process.
+
+import { describe, expect, it } from "vitest";
+import { CLONE_THREAD, kernelTaskFallback, listProcesses, procState, procTask, TaskTable, threadsOf, type TaskFallback } from "../runtime/tasks.js";
+
+const CLONE_VM_ETC = 0x3d0f00; // what glibc's pthread_create passes (includes CLONE_THREAD)
+const FORK = 0x1200011; // fork(): SIGCHLD | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
+
+function fakeFallback(known: Record<number, { tgid: number; ppid: number; comm: string }>): TaskFallback & { procCalls: number } {
+  const f = {
+    procCalls: 0,
+    saved: () => ({}),
+    proc(tid: number) {
+      f.procCalls++;
+      return known[tid];
+    },
+  };
+  return f;
+}
+
+describe("task table", () => {
+  it("follows fork, threads, exec, rename and exit in event order", () => {
+    const fb = fakeFallback({ 100: { tgid: 100, ppid: 1, comm: "bash" } });
+    const t = new TaskTable(fb);
+    expect(CLONE_VM_ETC & CLONE_THREAD).toBe(CLONE_THREAD);
+    t.newTask(100, 200, "bash", FORK);
+    expect(t.get(200)).toMatchObject({ tid: 200, tgid: 200, ppid: 100, comm: "bash", alive: true });
+    t.exec(200, 200, "/usr/bin/prog-with-a-long-name");
+    expect(t.comm(200)).toBe("prog-with-a-lon");
+    expect(t.get(200).exe).toBe("/usr/bin/prog-with-a-long-name");
+    t.newTask(200, 201, "prog-with-a-lon", BigInt(CLONE_VM_ETC));
+    expect(t.get(201)).toMatchObject({ tgid: 200, ppid: 100 });
+    t.rename(201, "worker");
+    expect(t.comm(201)).toBe("worker");
+    expect(t.comm(200)).toBe("prog-with-a-lon");
+    expect(t.parentComm(201)).toBe("bash");
+    t.exit(201);
+    t.exit(200);
+    // Exited tasks still answer for their late events.
+    expect(t.get(201)).toMatchObject({ tgid: 200, comm: "worker", alive: false });
+    expect(fb.procCalls).toBe(1);
+  });
+
+  it("handles an exec from a non-leader thread (de_thread)", () => {
+    const t = new TaskTable(fakeFallback({ 300: { tgid: 300, ppid: 5, comm: "app" } }));
+    t.newTask(300, 301, "app", CLONE_VM_ETC);
+    t.exec(300, 301, "/bin/true");
+    expect(t.get(300)).toMatchObject({ tgid: 300, comm: "true", ppid: 5, alive: true });
+    expect(t.get(301).alive).toBe(false);
+  });
+
+  it("learns tasks older than the run once, saved_* before /proc", () => {
+    const fb: TaskFallback & { procCalls: number } = {
+      procCalls: 0,
+      saved: (tid) => (tid === 7 ? { tgid: 6, comm: "kept" } : {}),
+      proc(tid) {
+        this.procCalls++;
+        return tid === 7 ? { tgid: 99, ppid: 3, comm: "now" } : undefined;
+      },
+    };
+    const t = new TaskTable(fb);
+    expect(t.tgid(7)).toBe(6);
+    expect(t.comm(7)).toBe("kept");
+    expect(fb.procCalls).toBe(0);
+    expect(t.ppid(7)).toBe(3);
+    expect(t.get(12345)).toMatchObject({ tgid: 12345, comm: "", ppid: 0 });
+    expect(t.get(0)).toMatchObject({ tgid: 0, comm: "swapper" });
+  });
+
+  it("reads this process from /proc", () => {
+    expect(procTask(process.pid)).toMatchObject({ tgid: process.pid, ppid: process.ppid });
+    const t = new TaskTable(kernelTaskFallback("/nonexistent-tracefs"));
+    expect(t.tgid(process.pid)).toBe(process.pid);
+    expect(t.ppid(process.pid)).toBe(process.ppid);
+    expect(t.comm(process.pid).length).toBeGreaterThan(0);
+    expect(threadsOf(process.pid)).toContain(process.pid);
+  });
+});
+
+describe("/proc helpers", () => {
+  it("sees this process, its threads and its state", () => {
+    expect(procState(process.pid)).toMatch(/^[RS]$/);
+    expect(procState(2 ** 22 + 12345)).toBeUndefined();
+    expect(threadsOf(process.pid).length).toBeGreaterThan(1);
+    const me = listProcesses().find((p) => p.tgid === process.pid);
+    expect(me?.tids).toContain(process.pid);
+  });
+});
