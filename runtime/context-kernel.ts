@@ -124,9 +124,19 @@ function ids(tid: number): { uid: number; euid: number; gid: number; egid: numbe
   return c;
 }
 
-/** exec may change credentials (setuid programs): forget what we knew. */
+/** The -c command and the -x process: their task entry and credentials, read while they are alive. */
+export function adoptTarget(pid: number): void {
+  if (pid <= 0) return;
+  kernelRun.tasks.adopt(pid);
+  ids(pid);
+}
+
+/** exec may change credentials (setuid programs): read them again, keeping what we knew if the task is gone. */
 export function forgetIds(tgid: number): void {
+  const known = idCache.get(tgid);
   idCache.delete(tgid);
+  const fresh = ids(tgid);
+  if (fresh.uid === -1 && known) idCache.set(tgid, known);
 }
 
 function tidNow(): number {
@@ -171,7 +181,22 @@ export const contextNatives: Readonly<Record<string, readonly NativeDef[]>> = {
   target: [long(() => kernelRun.target)],
   pp: [string(() => current.pp)],
   pn: [string(() => kernelRun.pnByProbe.get(current.probeId) ?? current.pp)],
+  env_var: [{ params: ["string"], ret: "string", pure: false, fn: (name) => envVar(String(name ?? "")) }],
 };
+
+/** env_var(): the environment of the event's process (tstap's own outside kernel events). */
+function envVar(name: string): string {
+  if (name === "") return "";
+  const e = ev();
+  if (!e) return process.env[name] ?? "";
+  try {
+    const env = readFileSync(`/proc/${kernelRun.tasks.tgid(e.tid)}/environ`, "latin1");
+    for (const entry of env.split("\0")) if (entry.startsWith(`${name}=`)) return entry.slice(name.length + 1);
+  } catch {
+    // the process is gone or not ours to read
+  }
+  return "";
+}
 
 // ---------------------------------------------------------------- field natives
 

@@ -5,7 +5,7 @@
 // decoded event, in merged timestamp order, to the KernelDispatcher.
 
 import type { EventSource, SourceContext } from "./run-loop.js";
-import { kernelRun, realtimeOffset } from "./context-kernel.js";
+import { adoptTarget, kernelRun, realtimeOffset } from "./context-kernel.js";
 import { instantiateFilter, isKernelEventPlan, KernelDispatcher, type DecodedEvent, type KernelEventPlan } from "./kernel-dispatch.js";
 import { listProcesses, TaskTable, threadsOf } from "./tasks.js";
 
@@ -53,8 +53,9 @@ export class KernelEventSource implements EventSource {
 
   async start(ctx: SourceContext): Promise<void> {
     kernelRun.tasks = new TaskTable();
-    for (const p of this.plans) for (const d of p.dispatch) if (d.pn !== undefined) kernelRun.pnByProbe.set(d.probe, d.pn);
     const target = this.opts.targetPid();
+    adoptTarget(target);
+    for (const p of this.plans) for (const d of p.dispatch) if (d.pn !== undefined) kernelRun.pnByProbe.set(d.probe, d.pn);
     const s = await this.open();
     this.session = s;
     const byHandle = new Map<number, number>();

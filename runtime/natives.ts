@@ -20,6 +20,7 @@
 // functions such as pid()/execname()/env_var() (the event context), user_string*
 // (read at event time by the translator).
 
+import { spawn } from "node:child_process";
 import { type Long, big } from "./int64.js";
 import { ScriptError } from "./errors.js";
 import { truncateString } from "./limits.js";
@@ -67,6 +68,19 @@ function randint(n: Long): Long {
   return m === 0 ? 0 : Math.floor(Math.random() * m);
 }
 
+/** system(): stap's staprun runs the command after the probe handler; so does this, asynchronously. */
+function runSystem(cmd: string): undefined {
+  setImmediate(() => {
+    try {
+      const child = spawn("/bin/sh", ["-c", cmd], { stdio: ["ignore", "inherit", "inherit"] });
+      child.on("error", () => undefined);
+    } catch {
+      // nothing to report: stap's system() gives no result either
+    }
+  });
+  return undefined;
+}
+
 const kernelRead = (name: string, params: readonly NativeType[], ret: NativeType): NativeDef =>
   def(params, ret, false, (addr) => refuseKernelRead(name, L(addr)));
 
@@ -85,6 +99,10 @@ export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
   text_str: [def(["string"], "string", true, (s) => str.text_str(S(s)))],
   text_strn: [def(["string", "long", "long"], "string", true, (s, n, q) => str.text_strn(S(s), L(n), L(q)))],
   string_quoted: [def(["string"], "string", true, (s) => str.string_quoted(S(s)))],
+  toupper: [def(["string"], "string", true, (s) => S(s).replace(/[a-z]/g, (c) => c.toUpperCase()))],
+  tolower: [def(["string"], "string", true, (s) => S(s).replace(/[A-Z]/g, (c) => c.toLowerCase()))],
+  // tapset::system: the command starts once the handler is done, in the background
+  system: [def(["string"], "void", false, (c) => runSystem(S(c)))],
   // tapset::tokenize
   tokenize: [
     def(["string"], "string", false, (d) => tokenizer.tokenize("", S(d))),

@@ -39,6 +39,7 @@
 import { ScriptError } from "./errors.js";
 import { type Long, big, toUnsigned } from "./int64.js";
 import { limits } from "./limits.js";
+import { textStr } from "./strings.js";
 
 export type Value = Long | string;
 export type ArgKind = "long" | "string" | "any";
@@ -344,7 +345,8 @@ function formatInto(f: CompiledFormat, args: readonly Value[], size: number): st
       case "s":
       case "m":
       case "M":
-        out += formatMemory(arg ?? "", s.conv, width, precision, left, s.flag === "0");
+        // %#s: the string with C escapes (what stap's end-of-run display uses)
+        out += formatMemory(s.conv === "s" && s.flag === "#" ? textStr(String(arg ?? "")) : (arg ?? ""), s.conv, width, precision, left, s.flag === "0");
         break;
       case "c":
         out += formatChar(Number(BigInt.asUintN(8, big(asLong(arg)))), width, left, s.flag === "#");

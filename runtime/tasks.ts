@@ -90,6 +90,16 @@ export class TaskTable {
     return t;
   }
 
+  /**
+   * A task tstap knows of before any event names it (the -c command, the -x
+   * process): learn it now, while /proc still shows it, so that ppid() and
+   * pexecname() answer even after it has exited.
+   */
+  adopt(tid: number): void {
+    this.tasks.delete(tid);
+    this.ppid(tid);
+  }
+
   /** The task as it is now in event order, learning it from the fallbacks on first sight. */
   get(tid: number): TaskInfo {
     let t = this.tasks.get(tid);

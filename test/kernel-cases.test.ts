@@ -31,6 +31,7 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireKernelTracing } from "./support/kernel-gate.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const casesDir = join(root, "test", "kernel-cases");
@@ -319,12 +320,14 @@ describe("kernel cases", () => {
   for (const { file, cases } of allCases) {
     describe(file, () => {
       for (const c of cases) {
-        const missing = kernelHere ? c.requires.filter((r) => !capability(r)) : ["tracefs"];
+        // tracefs itself is never optional: without it every case fails, saying why
+        const missing = c.requires.filter((r) => r !== "tracefs" && !capability(r));
         if (missing.length > 0) {
           it.skip(`${c.name} [requires ${missing.join(", ")}: not available here]`, () => {});
           continue;
         }
         it(c.name, { timeout: (c.timeoutS + 15) * 1000 }, async () => {
+          requireKernelTracing();
           const before = c.before ? await startBefore(substitute(c.before, fixtures)) : undefined;
           let r: Outcome;
           try {
@@ -347,7 +350,8 @@ describe("kernel cases", () => {
     });
   }
 
-  it.skipIf(!kernelHere)("leaves the kernel's tracing state as the suite found it", () => {
+  it("leaves the kernel's tracing state as the suite found it", () => {
+    requireKernelTracing();
     expect(tracingState(true)).toBe(baselineFull);
   });
 

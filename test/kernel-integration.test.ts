@@ -4,10 +4,11 @@
 // (test/support/mini-tracefs.ts). The CLI-level cases are test/kernel-cases.
 
 import { execFileSync, spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { requireKernelTracing } from "./support/kernel-gate.js";
 import { translate } from "../src/translate/index.js";
 import { load } from "../src/load/index.js";
 import { run } from "../runtime/index.js";
@@ -20,14 +21,6 @@ import { MiniTraceSession } from "./support/mini-tracefs.js";
 
 const root = join(import.meta.dirname, "..");
 const tmp = join(root, "test", "tmp");
-const canTrace = (() => {
-  try {
-    accessSync("/sys/kernel/tracing/instances", constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const ifs = (cond: Expr, then: Stmt): Stmt => ({ kind: "if", cond, then, pos: P() });
 const field = (name: string, type: "long" | "string"): Expr => ({ kind: "target", name, steps: [], pretty: "", addressOf: false, pos: P(), type });
@@ -60,8 +53,9 @@ async function runKernel(p: Program, opts: { command?: string; targetPid?: numbe
   return { out: readFileSync(file, "latin1"), err, status };
 }
 
-describe.skipIf(!canTrace)("kernel probes on this kernel", () => {
+describe("kernel probes on this kernel", () => {
   beforeAll(() => {
+    requireKernelTracing();
     MiniTraceSession.reap();
     mkdirSync(tmp, { recursive: true });
     for (const f of ["getppid_loop", "forker", "threads", "napper"]) {

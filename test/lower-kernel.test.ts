@@ -2,8 +2,8 @@
 // programs: the events, filters and -p3 text of the plan, and the generated
 // handlers run against fake decoded events.
 
-import { existsSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { requireKernelTracing } from "./support/kernel-gate.js";
 import { formatPlan, translate } from "../src/translate/index.js";
 import { load } from "../src/load/index.js";
 import { isKernelEventDef } from "../src/translate/lower-kernel.js";
@@ -16,9 +16,9 @@ const field = (name: string, type: "long" | "string"): Expr => ({ kind: "target"
 const ifs = (cond: Expr, then: Stmt): Stmt => ({ kind: "if", cond, then, pos: P() });
 const next: Stmt = { kind: "next", pos: P() };
 const switchPoint = { kind: "tracepoint" as const, system: "sched", event: "sched_switch" };
-const haveSwitch = existsSync("/sys/kernel/tracing/events/sched/sched_switch/format");
 
-describe.skipIf(!haveSwitch)("kernel.trace lowering", () => {
+describe("kernel.trace lowering", () => {
+  beforeAll(requireKernelTracing);
   it("pushes a leading if-next as the event filter and reads fields by name", async () => {
     const g = global("last", "string");
     const p = program([

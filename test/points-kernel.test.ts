@@ -1,8 +1,8 @@
 // Pass 2's kernel probe points (src/elaborate/points-kernel.ts) against this
 // kernel's tracepoints.
 
-import { existsSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { requireKernelTracing } from "./support/kernel-gate.js";
 import type { Pos, ProbeComponent } from "../src/parse/ast.js";
 import { kernelPointVars, kernelVarType, resolveKernelPoint, traceSuggestions } from "../src/elaborate/points-kernel.js";
 
@@ -13,7 +13,8 @@ const c = (name: string, arg?: string | number): ProbeComponent => ({
   arg: arg === undefined ? undefined : typeof arg === "string" ? { kind: "string", value: arg, pos } : { kind: "number", value: BigInt(arg), text: String(arg), pos },
 });
 
-describe.skipIf(!existsSync("/sys/kernel/tracing/events/sched/sched_switch/format"))("kernel points", () => {
+describe("kernel points", () => {
+  beforeAll(requireKernelTracing);
   it("expands kernel.trace wildcards into pp()s", () => {
     const r = resolveKernelPoint([c("kernel"), c("trace", "sched:sched_process_e*")], pos);
     expect(r && "matches" in r ? r.matches.map((m) => m.pp) : r).toEqual([

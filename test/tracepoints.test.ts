@@ -1,8 +1,8 @@
 // Tracepoint catalog and `format` parsing (src/targets/tracepoints.ts), on
 // canned format text and on this kernel's own tracefs.
 
-import { existsSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { requireKernelTracing } from "./support/kernel-gate.js";
 import { globToRegExp, listVars, matchTracepoints, parseTracepointFormat, readTracepointFormat } from "../src/targets/tracepoints.js";
 
 const SWITCH = `name: sched_switch
@@ -51,7 +51,8 @@ describe("format parsing", () => {
   });
 });
 
-describe.skipIf(!existsSync("/sys/kernel/tracing/events/sched/sched_process_exit/format"))("this kernel", () => {
+describe("this kernel", () => {
+  beforeAll(requireKernelTracing);
   it("lists sched_process_exit with its types", () => {
     expect(listVars(readTracepointFormat("sched", "sched_process_exit")!)).toBe(" $comm:char[16] $pid:pid_t $prio:int $group_dead:bool");
     expect(matchTracepoints("sched:sched_process_e*").map((t) => t.event)).toEqual(["sched_process_exec", "sched_process_exit"]);

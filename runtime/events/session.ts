@@ -80,6 +80,9 @@ export class TraceSession {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly pollMs: number;
+  /** consecutive polls that found nothing, and the event count at the last poll */
+  private idleRounds = 0;
+  private seenEvents = 0;
   private started = false;
   private closed = false;
   private finalLost: LostReport | undefined;
@@ -159,7 +162,11 @@ export class TraceSession {
         if (this.onError) this.onError(err);
         else throw err;
       }
-      this.schedule(more ? 0 : this.pollMs);
+      // idle rounds back off (up to 4x pollMs); anything read brings the pace back
+      if (this.pipeline.stats.events !== this.seenEvents || more) this.idleRounds = 0;
+      else this.idleRounds++;
+      this.seenEvents = this.pipeline.stats.events;
+      this.schedule(more ? 0 : this.pollMs * Math.min(4, 1 + Math.floor(this.idleRounds / 10)));
     };
     if (ms === 0) this.immediate = setImmediate(tick);
     else this.timer = setTimeout(tick, ms);

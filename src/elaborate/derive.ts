@@ -145,6 +145,7 @@ export class Deriver {
     const builtin = resolveBuiltinPoint(p.components, p.pos, this.ctx);
     if (builtin && "diagnostics" in builtin) firstError ??= builtin.diagnostics;
     else if (builtin) {
+      if (builtin.matches.length === 0 && builtin.whyNone && !p.optional && !p.sufficient) firstError ??= [builtin.whyNone];
       for (const m of builtin.matches) {
         const flags = p.sufficient ? "!" : p.optional ? "?" : "";
         out.push({ point: m.point, pp: m.pp, sig: m.pp + flags, layers: [], conditions: p.condition ? [p.condition] : [], chain: [] });

@@ -144,50 +144,18 @@ class Elaboration implements ResolverHost {
     const isGlobal = (name: string): boolean => this.tables.globals.has(name) || this.library.globals(name).length > 0;
     const deriver = new Deriver(this.library, { kernelConfig: this.opts.parseOptions.kernelConfig }, userAliases, isGlobal);
 
-    // derive every probe point
+    // derive every probe point of the script
     const states: ProbeState[] = [];
-    for (const decl of user.decls) {
-      if (decl.kind !== "probe") continue;
-      const written = decl.points.map((p) => pointSig(p, isGlobal)).join(",");
-      for (const point of decl.points) {
-        const r = deriver.derive(point);
-        if ("diagnostics" in r) {
-          const head = point.components[0]!;
-          this.diags.push(semErr("while resolving probe point", `identifier '${head.name}'`, head.pos), ...r.diagnostics);
-          continue;
-        }
-        for (const d of r.points) {
-          const condition = combineConditions(d.conditions);
-          const sig = d.sig + (condition ? ` if (${conditionText(condition, isGlobal)})` : "");
-          const probe: ResolvedProbe = {
-            id: states.length,
-            point: d.point,
-            pp: d.pp,
-            written: point,
-            body: wrapBody(decl.body, d.layers),
-            locals: [],
-            ...(condition ? { condition } : {}),
-            pos: decl.pos,
-            sig,
-            derivation: [...d.chain, written].join(" <- "),
-          };
-          states.push({ decl, derived: d, probe, scope: { kind: "probe", locals: probe.locals, params: [], point: d.point }, failed: false });
-        }
-        if (point.sufficient && r.points.length > 0) break;
-      }
-    }
+    this.deriveProbes(user, deriver, isGlobal, states);
     void aliasSig;
+    // -l/-L list what the points resolve to; bodies are not analysed
+    if (this.opts.listing) {
+      if (this.diags.some((d) => d.severity === "error")) return { diagnostics: this.diags };
+      return { program: this.listingProgram(states), diagnostics: this.diags };
+    }
 
     // bind names, probe by probe, then the functions they reach
-    for (const st of states) {
-      const body = st.probe.body;
-      st.failed = !this.resolveIn(st.scope, (r) => r.stmt(body));
-      if (st.probe.condition) {
-        const cond = st.probe.condition;
-        const ok = this.resolveIn({ kind: "condition", locals: [], params: [] }, (r) => r.expr(cond));
-        st.failed ||= !ok;
-      }
-    }
+    for (const st of states) this.bindProbe(st);
     // stap resolves every function of the script (used or not, in file order), then the tapset ones pulled in
     const order = new Map<FunctionDecl, number>();
     user.decls.forEach((d, i) => d.kind === "function" && order.set(d, i));
@@ -203,6 +171,20 @@ class Elaboration implements ResolverHost {
     };
     this.pending.sort((a, b) => userFirst(a) - userFirst(b));
     this.drainFunctions();
+    // stap adds the probes of every tapset file the program uses (argv.stp's
+    // begin probe fills argv[]); they may use further files in turn
+    const pulled = new Set<ScriptFile>([user]);
+    for (;;) {
+      const fresh = this.usedFiles().filter((f) => !pulled.has(f));
+      if (fresh.length === 0) break;
+      for (const f of fresh) {
+        pulled.add(f);
+        const before = states.length;
+        this.deriveProbes(f, deriver, isGlobal, states);
+        for (const st of states.slice(before)) this.bindProbe(st);
+      }
+      this.drainFunctions();
+    }
     this.diags.push(...this.library.diagnostics);
     if (this.diags.some((d) => d.severity === "error")) return { diagnostics: this.diags };
 
@@ -254,6 +236,69 @@ class Elaboration implements ResolverHost {
       conditionBegin: kept.probes.some((u) => u.probe.condition !== undefined && readsGlobal(u.probe.condition)),
     };
     return { program, diagnostics: this.diags };
+  }
+
+  /** Derive the probes a file declares (the script's, or a tapset's pulled in), appending to `states`. */
+  private deriveProbes(file: ScriptFile, deriver: Deriver, isGlobal: (name: string) => boolean, states: ProbeState[]): void {
+    for (const decl of file.decls) {
+      if (decl.kind !== "probe") continue;
+      const written = decl.points.map((p) => pointSig(p, isGlobal)).join(",");
+      for (const point of decl.points) {
+        const r = deriver.derive(point);
+        if ("diagnostics" in r) {
+          const head = point.components[0]!;
+          this.diags.push(semErr("while resolving probe point", `identifier '${head.name}'`, head.pos), ...r.diagnostics);
+          continue;
+        }
+        for (const d of r.points) {
+          const condition = combineConditions(d.conditions);
+          const sig = d.sig + (condition ? ` if (${conditionText(condition, isGlobal)})` : "");
+          const probe: ResolvedProbe = {
+            id: states.length,
+            point: d.point,
+            pp: d.pp,
+            written: point,
+            body: wrapBody(decl.body, d.layers),
+            locals: [],
+            ...(condition ? { condition } : {}),
+            pos: decl.pos,
+            sig,
+            derivation: [...d.chain, written].join(" <- "),
+          };
+          states.push({ decl, derived: d, probe, scope: { kind: "probe", locals: probe.locals, params: [], point: d.point }, failed: false });
+        }
+        if (point.sufficient && r.points.length > 0) break;
+      }
+    }
+  }
+
+  private bindProbe(st: ProbeState): void {
+    const body = st.probe.body;
+    st.failed = !this.resolveIn(st.scope, (r) => r.stmt(body));
+    if (st.probe.condition) {
+      const cond = st.probe.condition;
+      const ok = this.resolveIn({ kind: "condition", locals: [], params: [] }, (r) => r.expr(cond));
+      st.failed ||= !ok;
+    }
+  }
+
+  /** Tapset files whose functions or globals the program has bound so far. */
+  private usedFiles(): ScriptFile[] {
+    const out = new Set<ScriptFile>();
+    for (const info of this.tables.functions.values()) out.add(info.file);
+    for (const info of this.tables.vars.values()) if (info.file) out.add(info.file);
+    return [...out];
+  }
+
+  private listingProgram(states: readonly ProbeState[]): Program {
+    return {
+      files: [this.user],
+      globals: [],
+      functions: [],
+      probes: states.map((s, i) => ({ ...s.probe, id: i })),
+      args: this.opts.args,
+      defines: new Map(this.opts.defines),
+    };
   }
 }
 

@@ -398,6 +398,7 @@ class Optimizer {
         if (s.limit) foldConstants(s.limit);
         s.body = this.reduce(s.body, inFunction) ?? { kind: "block", stmts: [], pos: s.body.pos };
         const noBody = s.body.kind === "block" && s.body.stmts.length === 0;
+        // stap drops a loop with an empty body, and one whose constant limit allows no turn
         const noTurns = s.limit !== undefined && s.limit.kind === "number" && s.limit.value <= 0n;
         if ((noBody || noTurns) && !this.exprHasEffects(s.array) && !(s.limit && this.exprHasEffects(s.limit))) {
           this.changed = true;
@@ -481,6 +482,7 @@ class Optimizer {
         for (const g of tables.globalOrder) {
           if (uses.reads.has(g) && !uses.writes.has(g) && g.init === undefined && !neverWarned.has(g)) {
             neverWarned.add(g);
+            // stap names the variable itself among the similar ones; so do we
             const used = tables.firstUse.filter((x) => uses.reads.has(x) || uses.writes.has(x)).map((x) => x.name);
             const similar = suggest(g.name, used, 5);
             this.warn(`never-assigned global variable '${g.name}'${similar.length ? ` (similar: ${similar.join(", ")})` : ""}`, tables.vars.get(g)!.declTok);

@@ -11,6 +11,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import type { Diagnostic } from "../diagnostic.js";
 import { error } from "../diagnostic.js";
+import { semErr } from "./tokens.js";
 import type { Pos, ProbeComponent } from "../parse/ast.js";
 import type { ResolvedPoint } from "./program.js";
 import { listTracepoints, listVars, matchTracepoints, readTracepointFormat, type TracepointName } from "../targets/tracepoints.js";
@@ -21,7 +22,8 @@ export interface KernelPointMatch {
   pp: string;
 }
 
-export type KernelPointResult = { matches: KernelPointMatch[] } | { diagnostics: Diagnostic[] } | undefined;
+/** `whyNone`: when a well-formed point matched nothing, the error to give unless the point is optional */
+export type KernelPointResult = { matches: KernelPointMatch[]; whyNone?: Diagnostic } | { diagnostics: Diagnostic[] } | undefined;
 
 const q = (s: string): string => `"${s}"`;
 
@@ -37,7 +39,12 @@ export function resolveKernelPoint(components: readonly ProbeComponent[], pos: P
   if (head.name === "kernel" && components[1]?.name === "trace" && components.length === 2) {
     const arg = components[1].arg;
     if (arg?.kind !== "string") return { diagnostics: [error("semantic error", "kernel.trace needs a string argument: kernel.trace(\"SYSTEM:EVENT\")", components[1].pos)] };
-    return { matches: traceMatches(arg.value) };
+    const matches = traceMatches(arg.value);
+    if (matches.length > 0) return { matches };
+    const similar = traceSuggestions(arg.value);
+    const text = `kernel.trace(${JSON.stringify(arg.value)})`;
+    const hint = similar.length ? ` (similar tracepoints: ${similar.join(", ")})` : "";
+    return { matches, whyNone: semErr(`no match for probe point ${text}${hint}`, `string ${JSON.stringify(arg.value)}`, arg.pos) };
   }
   if (head.name === "process") return resolveProcess(components, pos);
   return undefined;

@@ -23,7 +23,8 @@ export interface PointMatch {
   pp: string;
 }
 
-export type PointResult = { matches: PointMatch[] } | { diagnostics: Diagnostic[] };
+/** `whyNone`: the error for a point its family claims but that matched nothing (unless optional) */
+export type PointResult = { matches: PointMatch[]; whyNone?: Diagnostic } | { diagnostics: Diagnostic[] };
 
 type ArgKind = "none" | "number" | "string" | "number?";
 

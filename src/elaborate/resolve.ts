@@ -225,9 +225,14 @@ export class Resolver {
   }
 
   private call(e: CallExpr): void {
-    if (this.scope.kind === "condition") this.fail(semErr("probe condition must not reference function", `identifier '${e.name}'`, e.pos));
     // the function first: an unknown one is reported before anything in its arguments
     const target = e.sym ? undefined : this.callable(e.name, e.args.length, e);
+    // tstap lets a probe condition call the runtime's natives (pid(), tid(),
+    // target(), execname()...: what filter pushdown turns into tracefs
+    // filters); script functions stay refused there, as stap refuses all calls.
+    if (this.scope.kind === "condition" && !this.isNativeTarget(target)) {
+      this.fail(semErr("probe condition must not reference function", `identifier '${e.name}'`, e.pos));
+    }
     for (const a of e.args) this.expr(a);
     if (target === undefined) return;
     if (target === "print") return;
@@ -246,7 +251,14 @@ export class Resolver {
 
   // ------------------------------------------------------------ expressions
 
+  private isNativeTarget(target: ReturnType<Resolver["callable"]> | undefined): boolean {
+    if (target === undefined || target === "print") return false;
+    if (target.kind === "native") return true;
+    return target.overloads.every((f) => f.body.kind === "embedded-code" && this.tables.functions.get(f)?.native !== undefined);
+  }
+
   private lvalue(target: Expr, op: string, opPos: Pos, what: "assignment" | "increment"): void {
+    if (this.scope.kind === "condition") this.fail(semErr("probe condition must not modify any variables", `operator '${op}'`, opPos));
     const t = target.kind === "group" ? target.inner : target;
     if (t.kind === "ident") {
       this.identifier(t, 0);

@@ -21,6 +21,8 @@ export type { MacroTable, MacroDecl } from "./preprocess.js";
 export interface ParseOptions {
   /** script arguments, for `$1`/`@1`/`$#`/`@#` */
   args: string[];
+  /** filled with the numbers of the script arguments ($N/@N) the user script uses (stap warns of the others) */
+  usedArgs?: Set<number>;
   /** `-g`: embedded C allowed in the user script (tapsets always may) */
   guru: boolean;
   /** `uname -r`; `kernel_v` is its part before the first '-' */
@@ -134,7 +136,7 @@ export function parse(input: { file: string; text: string; isTapset: boolean }, 
 
 function parseFile(input: { file: string; text: string; isTapset: boolean }, opts: ParseOptions): { file?: ScriptFile; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const raw = lex(input.text, { file: input.file, args: opts.args });
+  const raw = lex(input.text, { file: input.file, args: opts.args, ...(input.isTapset ? {} : { usedArgs: opts.usedArgs }) });
   const pre = new Preprocessor(raw, envOf(opts), opts.macros, diagnostics);
   const toks = pre.run();
 

@@ -44,6 +44,8 @@ export function toBytes(s: string): string {
 export interface LexOptions {
   file: string;
   args: readonly string[];
+  /** the argument numbers the text uses, recorded here */
+  usedArgs?: Set<number>;
 }
 
 export function tokenTypeFor(kind: TokKind, image: string): TokenType {
@@ -201,6 +203,7 @@ class Lexer {
           continue;
         }
         const arg = opts.args[idx - 1]!;
+        opts.usedArgs?.add(idx);
         if (c === 64) {
           const bytes = toBytes(arg);
           stringTok(this.push("string", image, start, tline, tcol), bytes, bytes.replace(/\\/g, "\\\\").replace(/\n/g, "\\n"));

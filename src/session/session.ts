@@ -2,7 +2,7 @@
 // report diagnostics together, and pick the exit status.
 
 import { readFileSync } from "node:fs";
-import { formatDiagnostic, hasErrors, newPrintState, suppressedWarningsNote, type Diagnostic, type PrintState } from "../diagnostic.js";
+import { formatDiagnostic, hasErrors, warning, newPrintState, suppressedWarningsNote, type Diagnostic, type PrintState } from "../diagnostic.js";
 import type { SessionOptions } from "./options.js";
 import { parse, defaultParseOptions } from "../parse/index.js";
 import { printScript } from "../parse/print.js";
@@ -80,7 +80,8 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
   rep.sources.set(script.file, script.text);
 
   // Pass 1
-  const parseOptions = defaultParseOptions({ args: opts.args, guru: opts.guru, defines: opts.defines });
+  const usedArgs = new Set<number>();
+  const parseOptions = defaultParseOptions({ args: opts.args, guru: opts.guru, defines: opts.defines, usedArgs });
   const parsed = parse({ file: script.file, text: script.text, isTapset: false }, parseOptions);
   rep.report(parsed.diagnostics);
   if (!parsed.file || rep.errors > 0) return rep.failed(1);
@@ -104,6 +105,10 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
   });
   rep.report(elaborated.diagnostics);
   if (!elaborated.program || rep.errors > 0) return rep.failed(2);
+  // stap's pass-2 note on arguments the script never reads
+  if (!opts.listProbes) {
+    rep.report(opts.args.flatMap((_, i) => (usedArgs.has(i + 1) ? [] : [warning(`unused command line option $${i + 1}/@${i + 1}`)])));
+  }
   if (opts.listProbes) {
     const { listProbes } = await import("./list-probes.js");
     process.stdout.write(listProbes(elaborated.program, opts.listProbes.withVars));

@@ -1,9 +1,9 @@
 // stap prints, at the end of a run, every global the script writes but never
 // reads (elaborate.cxx, add_global_var_display): one synthetic `end` probe
 // per global, after the script's own probes, in declaration order:
-//   x=0x5            longs (%#x)
+//   x=5              longs (%d: stap 4.8 prints them in decimal)
 //   s="abc"          strings (%#s)
-//   a[1,"k"]=0x3     arrays, sorted by decreasing value
+//   a[1,"k"]=3       arrays, sorted by decreasing value
 //   st @count=3 @min=1 @max=3 @sum=6 @avg=2     statistics (%#d; "st @count=0x0" when empty)
 //   sa[1] @count=...                            statistics arrays, sorted by decreasing @count
 
@@ -34,12 +34,12 @@ export function autoprintBodies(g: Gen, program: Program): AutoprintProbe[] {
         lines.push(`if ($statCount(${v.jsName}) === 0) $out(${stringLiteral(`${v.name} @count=0x0\n`)});`);
         lines.push(`else $out(${fmt(v.name + statFields + "\n")}.p([${statArgs(v.jsName)}]));`);
       } else if (type === "string") lines.push(`$out(${fmt(`${v.name}="%#s"\n`)}.p([${v.jsName}]));`);
-      else lines.push(`$out(${fmt(`${v.name}=%#x\n`)}.p([${v.jsName}]));`);
+      else lines.push(`$out(${fmt(`${v.name}=%d\n`)}.p([${v.jsName}]));`);
       out.push({ global: v, lines });
       continue;
     }
     const keyFmt = v.keyTypes.map((t) => (t === "string" ? '"%#s"' : "%#d")).join(",");
-    const valueFmt = type === "stats" ? statFields : type === "string" ? '="%#s"' : "=%#x";
+    const valueFmt = type === "stats" ? statFields : type === "string" ? '="%#s"' : "=%d";
     const f = fmt(`${v.name}[${keyFmt}]${valueFmt}\n`);
     const a = v.jsName;
     if (v.keyTypes.length === 1) {
