@@ -47,38 +47,59 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
     process.stderr.write(`ERROR: cannot open output file '${opts.outputFile}': ${(err as Error).message}\n`);
     return 1;
   }
-  const onSignal = (): void => session.requestStop();
+  const sources: EventSource[] = [];
+  // A signal or -T ends the run at a moment in time: the kernel events
+  // recorded before it are still handled (as stap's handlers would have run
+  // them as they happened), then the end probes run.
+  let stopping = false;
+  const stopAfterDrain = (): void => {
+    if (stopping) return session.requestStop();
+    stopping = true;
+    const kernel = sources.filter((s): s is KernelEventSource => s instanceof KernelEventSource);
+    void Promise.allSettled(kernel.map((k) => k.drain())).then(() => session.requestStop());
+  };
+  const onSignal = (): void => stopAfterDrain();
   for (const s of signals) process.on(s, onSignal);
   // a script with nothing to wait for still runs until exit(), a signal or -T, as stap does
   const keepAlive = setInterval(() => {}, 1 << 30);
-  const sources: EventSource[] = [];
   let timeout: NodeJS.Timeout | undefined;
   try {
     const target = opts.targetCommand !== undefined ? new TargetCommand(opts.targetCommand) : undefined;
     kernelRun.target = opts.targetPid ?? 0;
     if (target) kernelRun.target = target.create() ?? 0;
     if (session.instantiate()) {
+      // The kernel's events are armed before the begin probes run, as stap
+      // registers its probes before begin: when begin prints, tracing is on.
+      // Their handlers only run once begin is done (polling is timer-driven).
+      const kernelPlans = KernelEventSource.plansOf(unit.events);
+      const early: EventSource[] = [...(opts.sources ?? [])];
+      if (kernelPlans.length > 0 && !early.some((s) => s instanceof KernelEventSource)) {
+        const bufferKb = opts.bufferMb !== undefined ? opts.bufferMb * 1024 : undefined;
+        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb }), { targetPid: () => kernelRun.target, warn: (m) => session.messages.write(`WARNING: ${m}`) }));
+      }
+      // events the command caused are still in the kernel buffers when it exits (kernel-source.ts)
+      if (target) for (const s of early) if (s instanceof KernelEventSource) target.beforeStop.push(() => s.drain());
+      const ctx = session.sourceContext();
+      for (const s of early) {
+        sources.push(s);
+        await s.start(ctx);
+      }
       session.runPhase("begin", "starting");
       if (session.state === "starting") session.state = "running";
       if (session.state === "running") {
         const timers = new TimerSource(
           unit.probes.flatMap((p) => (p.trigger.kind === "timer" ? [{ probeId: p.id, periodNs: p.trigger.periodNs, randomizeNs: p.trigger.randomizeNs }] : [])),
         );
-        if (!timers.empty) sources.push(timers);
-        sources.push(...(opts.sources ?? []));
-        // the plan's tracepoints (kernel.trace, process.*): armed before the -c command runs
-        const kernelPlans = KernelEventSource.plansOf(unit.events);
-        if (kernelPlans.length > 0 && !sources.some((s) => s instanceof KernelEventSource)) {
-          const bufferKb = opts.bufferMb !== undefined ? opts.bufferMb * 1024 : undefined;
-          sources.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb }), { targetPid: () => kernelRun.target, warn: (m) => session.messages.write(`WARNING: ${m}`) }));
-        }
-        if (target) sources.push(target);
-        // events the command caused are still in the kernel buffers when it exits (kernel-source.ts)
-        if (target) for (const s of sources) if (s instanceof KernelEventSource) target.beforeStop.push(() => s.drain());
+        const late: EventSource[] = [];
+        if (!timers.empty) late.push(timers);
+        // the -c command runs once every probe is armed and begin is done
+        if (target) late.push(target);
         session.startPeriodicFlush();
-        const ctx = session.sourceContext();
-        for (const s of sources) await s.start(ctx);
-        if (opts.timeoutSeconds !== undefined) timeout = setTimeout(() => session.requestStop(), opts.timeoutSeconds * 1000);
+        for (const s of late) {
+          sources.push(s);
+          await s.start(ctx);
+        }
+        if (opts.timeoutSeconds !== undefined) timeout = setTimeout(stopAfterDrain, opts.timeoutSeconds * 1000);
         await session.stopped();
       }
       for (const s of sources) await s.stop();

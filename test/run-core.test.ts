@@ -70,7 +70,7 @@ describe("language core on hand-built programs", () => {
       ],
       [n, s, a],
     );
-    expect((await runProgram(p)).out).toBe('n=0x5\ns="abc"\na[2,"y"]=0x7\na[1,"x"]=0x3\n');
+    expect((await runProgram(p)).out).toBe('n=5\ns="abc"\na[2,"y"]=7\na[1,"x"]=3\n');
   });
 
   it("overflows arrays past MAXMAPENTRIES with stap's message", async () => {

@@ -28,7 +28,7 @@ describe("translate", () => {
     expect(text).toContain("# $probe_1: timer (timer period=5000000ns randomize=1000000ns)");
     expect(text).toContain("function $probe_0() {");
     expect(text).toContain("(g_x = 1);");
-    expect(text).toContain('$R.format("x=%#x\\n")');
+    expect(text).toContain('$R.format("x=%d\\n")');
   });
 
   it("refuses invalid formats and -D values with translate errors", () => {
