@@ -14,6 +14,7 @@ import { clearEventTime, setEventTime } from "./clock.js";
 import type { Long } from "./int64.js";
 import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
+import { cmdlineArgs, ppfunc, readCmdline } from "./natives-system.js";
 
 /** What a handler fired by a kernel event knows about it. */
 export interface KernelEventContext {
@@ -182,7 +183,26 @@ export const contextNatives: Readonly<Record<string, readonly NativeDef[]>> = {
   pp: [string(() => current.pp)],
   pn: [string(() => kernelRun.pnByProbe.get(current.probeId) ?? current.pp)],
   env_var: [{ params: ["string"], ret: "string", pure: false, fn: (name) => envVar(String(name ?? "")) }],
+  ppfunc: [string(() => ppfunc(current.pp))],
+  // 1 only in kretprobe/uretprobe handlers, which tstap has none of
+  // (process.syscall.return is no return probe for stap either).
+  is_return: [long(() => 0)],
+  // cmdline_arg and cmdline_str are script: tapsets/cmdline.stp
+  cmdline_args: [
+    {
+      params: ["long", "long", "string"],
+      ret: "string",
+      pure: false,
+      fn: (n, m, delim) => cmdlineArgs(readCmdline(cmdlinePid()), n as Long, m as Long, String(delim ?? "")),
+    },
+  ],
 };
+
+/** Whose command line cmdline_args() reads: the event's process, tstap's own outside kernel events. */
+function cmdlinePid(): number {
+  const e = ev();
+  return e ? kernelRun.tasks.tgid(e.tid) : process.pid;
+}
 
 /** env_var(): the environment of the event's process (tstap's own outside kernel events). */
 function envVar(name: string): string {

@@ -29,6 +29,7 @@ import * as re from "./regex.js";
 import * as time from "./natives-time.js";
 import { refuseKernelRead } from "./natives-memory.js";
 import { errno_p, errno_str } from "./natives-errno.js";
+import * as sys from "./natives-system.js";
 
 export type NativeType = "long" | "string";
 export type NativeValue = Long | string;
@@ -132,6 +133,16 @@ export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
     def(["long"], "string", true, (t) => time.ctime(L(t))),
     def([], "string", false, () => time.ctime(time.gettimeofday_s())),
   ],
+  // tapset::timestamp: the kernel tick and cycle counter, approximated (natives-system.ts)
+  get_cycles: [def([], "long", false, sys.get_cycles)],
+  jiffies: [def([], "long", false, sys.jiffies)],
+  HZ: [def([], "long", false, sys.kernelHz)],
+  // tapset::tzinfo (tz_ctime is script: tapsets/tzinfo.stp)
+  tz_gmtoff: [def([], "long", false, sys.tz_gmtoff)],
+  tz_name: [def([], "string", false, sys.tz_name)],
+  // tapset::context, about tstap itself
+  stp_pid: [def([], "long", false, sys.stp_pid)],
+  module_name: [def([], "string", false, sys.module_name)],
   // tapset::errno
   errno_str: [def(["long"], "string", true, (e) => errno_str(L(e)))],
   errno_p: [def(["long"], "long", true, (e) => errno_p(L(e)))],
