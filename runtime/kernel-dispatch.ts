@@ -3,8 +3,9 @@
 // event's context (process probes in the context SystemTap gives them: the
 // new task for .begin, the exiting one for .end).
 //
-// The event plan here mirrors src/translate/lower-kernel.ts's KernelEventDef
-// (the runtime does not import the compiler; the plan is plain data).
+// The event plan is defined here and extended by the compiler's
+// KernelEventDef (src/translate/lower-kernel.ts): the runtime never imports
+// the compiler; the plan is plain data.
 
 import { enterEvent, forgetIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
 import { CLONE_THREAD } from "./tasks.js";

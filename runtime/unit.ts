@@ -2,6 +2,7 @@
 // Defined on the runtime side so the runtime never imports the compiler.
 
 import type { RuntimeApi } from "./context.js";
+import type { Limits } from "./limits.js";
 
 export type Trigger =
   | { kind: "begin"; priority: bigint }
@@ -18,15 +19,8 @@ export interface UnitProbe {
   at: string;
 }
 
-export interface UnitLimits {
-  MAXSTRINGLEN: number;
-  MAXMAPENTRIES: number;
-  MAXACTION: number;
-  MAXACTION_INTERRUPTIBLE: number;
-  MAXNESTING: number;
-  MAXERRORS: number;
-  MAXSKIPPED: number;
-}
+/** The limits a unit runs under (runtime/limits.ts documents each). */
+export type UnitLimits = Pick<Limits, "MAXSTRINGLEN" | "MAXMAPENTRIES" | "MAXACTION" | "MAXACTION_INTERRUPTIBLE" | "MAXNESTING" | "MAXERRORS" | "MAXSKIPPED">;
 
 export interface CompiledHandlers {
   /** indexed by UnitProbe.id */

@@ -15,7 +15,7 @@ import type { Block, Expr, ProbeDecl, ScriptFile, Stmt, Type } from "../parse/as
 import type { FunctionGroup, FunctionSym, GlobalSym, LocalSym, NativeSym, ResolvedProbe } from "./program.js";
 import { PRINT_FAMILY } from "./builtins.js";
 import { foldConstants, replaceNode } from "./fold.js";
-import { suggest } from "./points.js";
+import { suggest } from "./similar.js";
 import type { FunctionInfo, SymbolTables, Tok, VarSym } from "./symbols.js";
 import { describeExpr, warn } from "./tokens.js";
 import { exprChildren } from "./walk.js";

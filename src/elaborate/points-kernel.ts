@@ -12,6 +12,7 @@ import { existsSync, realpathSync } from "node:fs";
 import type { Diagnostic } from "../diagnostic.js";
 import { error } from "../diagnostic.js";
 import { semErr } from "./tokens.js";
+import { levenshtein } from "./similar.js";
 import type { Pos, ProbeComponent } from "../parse/ast.js";
 import type { ResolvedPoint } from "./program.js";
 import { listTracepoints, listVars, matchTracepoints, readTracepointFormat, type TracepointName } from "../targets/tracepoints.js";
@@ -134,23 +135,9 @@ export function traceSuggestions(pattern: string, limit = 5): string[] {
   if (plain.length < 3) return [];
   const all = listTracepoints();
   const scored = all
-    .map((t) => ({ t, d: distance(plain, t.event) }))
+    .map((t) => ({ t, d: levenshtein(plain, t.event) }))
     .sort((a, b) => a.d - b.d)
     .slice(0, limit)
     .filter((x) => x.d <= Math.max(2, plain.length / 3));
   return scored.map((x) => `${x.t.system}:${x.t.event}`);
-}
-
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return dp[b.length]!;
 }

@@ -16,6 +16,9 @@ import type { Pos, ProbeComponent, ProbePoint } from "../parse/ast.js";
 import type { ResolvedPoint } from "./program.js";
 import { resolveKernelPoint } from "./points-kernel.js";
 import { semErr, semErrPlain } from "./tokens.js";
+import { suggest } from "./similar.js";
+
+export { levenshtein, suggest } from "./similar.js";
 
 export interface PointMatch {
   point: ResolvedPoint;
@@ -162,27 +165,6 @@ export function explainMismatch(components: readonly ProbeComponent[], extraHead
     level = next;
   }
   return semErrPlain("no match");
-}
-
-/** stap's levenshtein_suggest: the closest names, nearest first (then shorter, then by name). */
-export function suggest(name: string, candidates: readonly string[], max: number): string[] {
-  const scored = [...new Set(candidates)].filter((c) => c !== "" && !c.includes("*")).map((c) => ({ c, d: levenshtein(name, c) }));
-  scored.sort((a, b) => a.d - b.d || a.c.length - b.c.length || (a.c < b.c ? -1 : a.c > b.c ? 1 : 0));
-  return scored.slice(0, max).map((x) => x.c);
-}
-
-export function levenshtein(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return dp[b.length]!;
 }
 
 // ---------------------------------------------------------------- begin / end / error / never

@@ -10,7 +10,7 @@ import type { CallExpr, DefinedExpr, Expr, FunctionDecl, GlobalVar, Identifier, 
 import type { FunctionGroup, FunctionSym, GlobalSym, LocalSym, NativeSym, ResolvedPoint } from "./program.js";
 import { allNativeNames, findNative, nativeArities, PRINT_FAMILY } from "./builtins.js";
 import type { TapsetLibrary } from "./library.js";
-import { suggest } from "./points.js";
+import { suggest } from "./similar.js";
 import type { FunctionInfo, SymbolTables, Tok, VarSym } from "./symbols.js";
 import { describeExpr, semErr, SemanticFailure } from "./tokens.js";
 import { kernelVarType } from "./points-kernel.js";

@@ -3,6 +3,7 @@
 // never leak into another's).
 
 import type { Block, Expr, MemberStep, Stmt } from "../parse/ast.js";
+import type { Program } from "./program.js";
 
 export type Node = Stmt | Expr;
 
@@ -143,4 +144,13 @@ function copy(v: unknown): unknown {
 
 export function blockOf(stmts: Stmt[], pos: Block["pos"]): Block {
   return { kind: "block", stmts, pos };
+}
+
+/** Every node of the kept program: probe bodies and conditions, then function bodies. */
+export function walkProgram(program: Program, visit: (n: Node) => void): void {
+  for (const p of program.probes) {
+    walk(p.body, visit);
+    if (p.condition) walk(p.condition, visit);
+  }
+  for (const f of program.functions) if (f.body.kind === "block") walk(f.body, visit);
 }

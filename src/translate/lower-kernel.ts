@@ -23,36 +23,24 @@
 import { realpathSync } from "node:fs";
 import type { DefinedExpr, Expr, TargetVar, TargetVars } from "../parse/ast.js";
 import type { Program, ResolvedProbe } from "../elaborate/program.js";
+import { walkProgram } from "../elaborate/walk.js";
+import type { KernelDispatch, KernelEventPlan, ProcessWhat } from "../../runtime/kernel-dispatch.js";
 import type { EventDef, ProbeKind, ProbeMeta } from "./plan.js";
 import { type Gen, stringLiteral } from "./gen-context.js";
 import { readTracepointFormat, type TracepointField, type TracepointFormat } from "../targets/tracepoints.js";
 import { combineFilters, type FilterField, type PushedFilter, pushdownProbe } from "./filter-pushdown.js";
 
-export type ProcessWhat = "begin" | "end" | "thread.begin" | "thread.end" | "syscall" | "syscall.return";
+export type { KernelDispatch, ProcessWhat } from "../../runtime/kernel-dispatch.js";
 
-/** How an event reaches a probe. */
-export type KernelDispatch = (
-  | { how: "direct"; probe: number }
-  | { how: "process"; what: ProcessWhat; probe: number; path?: string; pid?: number }
-) & {
-  /** pn(): the probe point as written */
-  pn?: string;
-};
-
-/** A tracepoint the run enables, with everyone who listens to it. */
-export interface KernelEventDef extends EventDef {
+/**
+ * A tracepoint the run enables, with everyone who listens to it: the
+ * runtime's KernelEventPlan (dispatch, task-table following, pushed-down
+ * filter with TARGET_TOKEN for target()'s pid, set_event_pid selection)
+ * plus the plan's `definition` ("SYSTEM:EVENT").
+ */
+export interface KernelEventDef extends EventDef, KernelEventPlan {
   kind: "tracepoint";
-  /** "SYSTEM:EVENT" */
   definition: string;
-  system: string;
-  event: string;
-  dispatch: KernelDispatch[];
-  /** the task table follows this event (fork/exec/exit/rename) */
-  tracksTasks: boolean;
-  /** pushed-down tracefs filter (TARGET_TOKEN stands for target()'s pid) */
-  filter?: string;
-  /** only the target process's tasks are wanted (set_event_pid + event-fork) */
-  targetProcess: boolean;
 }
 
 export function isKernelEventDef(e: EventDef): e is KernelEventDef {
@@ -340,27 +328,9 @@ function filterFields(fmt: TracepointFormat): Map<string, FilterField> {
 /** Does any kept probe or function call a context function that needs the task table? */
 function usesTaskContext(program: Program): boolean {
   let found = false;
-  const visit = (node: unknown): void => {
-    if (found || !node || typeof node !== "object") return;
-    if (Array.isArray(node)) {
-      for (const n of node) visit(n);
-      return;
-    }
-    const o = node as Record<string, unknown>;
-    if (o.kind === "call" && typeof o.name === "string" && TASK_CONTEXT.has(o.name)) {
-      found = true;
-      return;
-    }
-    for (const [k, v] of Object.entries(o)) {
-      if (k === "sym" || k === "pos" || k === "type") continue;
-      visit(v);
-    }
-  };
-  for (const p of program.probes) {
-    visit(p.body);
-    visit(p.condition);
-  }
-  for (const f of program.functions) visit(f.body);
+  walkProgram(program, (n) => {
+    if (n.kind === "call" && TASK_CONTEXT.has(n.name)) found = true;
+  });
   return found;
 }
 

@@ -10,6 +10,7 @@ import { emitExpr } from "./expr.js";
 import { defaultValue, StmtWriter } from "./stmt.js";
 import type { Limits, ProbeKind, ProbeMeta } from "./plan.js";
 import { autoprintBodies } from "./autoprint.js";
+import { walkProgram } from "../elaborate/walk.js";
 import { isKernelPoint, kernelTrigger } from "./lower-kernel.js";
 
 const prologue = `"use strict";
@@ -170,25 +171,9 @@ export function generate(g: Gen, program: Program): Generated {
 }
 
 function collectGroups(program: Program, out: Map<string, FunctionGroup>): void {
-  const visit = (node: unknown): void => {
-    if (!node || typeof node !== "object") return;
-    if (Array.isArray(node)) {
-      for (const n of node) visit(n);
-      return;
-    }
-    const o = node as Record<string, unknown>;
-    if (o.kind === "call") {
-      const sym = o.sym as FunctionGroup | undefined;
-      if (sym && sym.kind === "function-group" && sym.overloads.length > 0) out.set(sym.overloads[0]!.jsName, sym);
-    }
-    for (const [k, v] of Object.entries(o)) {
-      if (k === "sym" || k === "pos" || k === "type") continue;
-      visit(v);
-    }
-  };
-  for (const p of program.probes) {
-    visit(p.body);
-    visit(p.condition);
-  }
-  for (const f of program.functions) visit(f.body);
+  walkProgram(program, (n) => {
+    if (n.kind !== "call") return;
+    const sym = n.sym as FunctionGroup | undefined;
+    if (sym && sym.kind === "function-group" && sym.overloads.length > 0) out.set(sym.overloads[0]!.jsName, sym);
+  });
 }

@@ -5,16 +5,10 @@
 // It is readable on purpose: `-p3` prints it.
 
 import type { Program } from "../elaborate/program.js";
+import type { Trigger, UnitLimits } from "../../runtime/unit.js";
 
-/** What fires a probe handler. Later issues add kinds (tracefs events). */
-export type ProbeKind =
-  | { kind: "begin"; priority: bigint }
-  | { kind: "end"; priority: bigint }
-  | { kind: "error"; priority: bigint }
-  | { kind: "never" }
-  | { kind: "timer"; periodNs: bigint; randomizeNs?: bigint }
-  /** fired by a tracefs event; `event` indexes Plan.events */
-  | { kind: "event"; event: number };
+/** What fires a probe handler (the runtime's own type: pass 4 hands it over as is). */
+export type ProbeKind = Trigger;
 
 export interface ProbeMeta {
   /** index into the handlers the generated code returns */
@@ -44,15 +38,7 @@ export interface EventDef {
 }
 
 /** SystemTap's run-time limits, after `-D NAME=VALUE`. */
-export interface Limits {
-  MAXSTRINGLEN: number;
-  MAXMAPENTRIES: number;
-  MAXACTION: number;
-  MAXACTION_INTERRUPTIBLE: number;
-  MAXNESTING: number;
-  MAXERRORS: number;
-  MAXSKIPPED: number;
-}
+export type Limits = UnitLimits;
 
 export interface Plan {
   program: Program;
