@@ -15,7 +15,7 @@ import { semErr } from "./tokens.js";
 import { levenshtein } from "./similar.js";
 import type { Pos, ProbeComponent } from "../parse/ast.js";
 import type { ResolvedPoint } from "./program.js";
-import { listTracepoints, listVars, matchTracepoints, readTracepointFormat, type TracepointName } from "../targets/tracepoints.js";
+import { listTracepoints, listVars, tracepointsProblem, matchTracepoints, readTracepointFormat, type TracepointName } from "../targets/tracepoints.js";
 
 export interface KernelPointMatch {
   point: ResolvedPoint;
@@ -37,6 +37,11 @@ const q = (s: string): string => `"${s}"`;
 export function resolveKernelPoint(components: readonly ProbeComponent[], pos: Pos): KernelPointResult {
   const head = components[0];
   if (!head) return undefined;
+  const kernelPoint = (head.name === "kernel" && components[1]?.name === "trace") || head.name === "process";
+  if (kernelPoint) {
+    const problem = tracepointsProblem();
+    if (problem !== undefined) return { diagnostics: [semErr(`cannot probe the kernel here: ${problem}`, `identifier '${head.name}'`, head.pos)] };
+  }
   if (head.name === "kernel" && components[1]?.name === "trace" && components.length === 2) {
     const arg = components[1].arg;
     if (arg?.kind !== "string") return { diagnostics: [error("semantic error", "kernel.trace needs a string argument: kernel.trace(\"SYSTEM:EVENT\")", components[1].pos)] };

@@ -15,6 +15,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { findTracefs } from "../../runtime/tracefs/tracefs.js";
 
 export const TRACEFS = "/sys/kernel/tracing";
 
@@ -28,6 +29,24 @@ export interface TracepointName {
 }
 
 /** Every tracepoint of this kernel, sorted by system then event. */
+/**
+ * Why this kernel's tracepoints cannot be read (tracefs missing, not
+ * mounted and not mountable, closed to this user); undefined when they can.
+ * Mounts tracefs when we are root and it is not mounted.
+ */
+export function tracepointsProblem(): string | undefined {
+  if (problem === null) {
+    try {
+      findTracefs({ mount: true });
+      problem = undefined;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+  }
+  return problem;
+}
+let problem: string | undefined | null = null;
+
 export function listTracepoints(tracefs = TRACEFS): TracepointName[] {
   const out: TracepointName[] = [];
   const dir = join(tracefs, "events");
