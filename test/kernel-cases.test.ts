@@ -149,6 +149,9 @@ function capability(cap: string): boolean {
       return writable(join(TRACEFS, "instances"));
     case "root":
       return process.getuid?.() === 0;
+    case "checkout-readable-by-nobody":
+      // cases that run tstap as uid 65534 need to read the checkout
+      return spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "test", "-r", join(root, "dist", "src", "cli", "main.js")]).status === 0;
     case "gcc":
       return onPath("gcc");
     case "bpftrace":
