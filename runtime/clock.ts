@@ -19,8 +19,14 @@ export interface EventTime {
 
 let eventTime: EventTime | undefined;
 
-const baseMono = process.hrtime.bigint();
-const baseReal = BigInt(Date.now()) * 1000000n;
+let baseMono = process.hrtime.bigint();
+let baseReal = BigInt(Date.now()) * 1000000n;
+
+/** Pair the clocks again: a process started from a startup snapshot (bin/tstap) must not keep the build's pairing. */
+export function resetClockBase(): void {
+  baseMono = process.hrtime.bigint();
+  baseReal = BigInt(Date.now()) * 1000000n;
+}
 
 export function setEventTime(t: EventTime): void {
   eventTime = t;

@@ -27,8 +27,14 @@ interface TimeZone {
 
 // staprun samples the zone once, when the script starts: so do we, for the
 // instant this module loaded (the run's start), however late it is asked.
-const startMs = Date.now();
+let startMs = Date.now();
 let zone: TimeZone | undefined;
+
+/** The run starts now (a process started from a startup snapshot: not when the snapshot was built). */
+export function resetRunStart(): void {
+  startMs = Date.now();
+  zone = undefined;
+}
 
 /**
  * glibc's view of the zone at `ms`, as staprun gets it from localtime():
@@ -120,7 +126,19 @@ export const module_name = (): string => `tstap_${process.pid}`;
 // ---------------------------------------------------------------- cmdline, pp
 
 /** The NUL-separated argv of a process; undefined when it is gone, a kernel thread, or not ours to read. */
+let ownCommandLine: string[] | undefined;
+
+/**
+ * tstap's own command line as the user typed it (`tstap ARGS...`): what
+ * cmdline_*() answer outside kernel events, however node was started (a
+ * startup snapshot adds node options the user never wrote).
+ */
+export function setOwnCommandLine(argv: readonly string[]): void {
+  ownCommandLine = ["tstap", ...argv];
+}
+
 export function readCmdline(pid: number): string[] | undefined {
+  if (pid === process.pid && ownCommandLine !== undefined) return ownCommandLine;
   let raw: string;
   try {
     raw = readFileSync(`/proc/${pid}/cmdline`, "latin1");

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import { runSession } from "../session/session.js";
 import type { SessionOptions } from "../session/options.js";
 import { VERSION } from "../version.js";
+import { setOwnCommandLine } from "../../runtime/natives-system.js";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -154,16 +155,20 @@ export async function main(argv: string[]): Promise<number> {
   return runSession(opts);
 }
 
-main(process.argv.slice(2)).then(
-  (status) => {
-    process.exitCode = status;
-    // Let pending output drain, but never let a stray handle keep us alive.
-    setTimeout(() => process.exit(), 2000).unref();
-  },
-  (err: unknown) => {
-    // Never a stack trace: an escaped exception is a tstap bug, said in one line.
-    const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`ERROR: internal error in tstap: ${msg}\n`);
-    process.exitCode = 1;
-  },
-);
+/** Runs tstap with these arguments and sets the exit status; never a stack trace. */
+export function runCli(argv: string[]): void {
+  setOwnCommandLine(argv);
+  main(argv).then(
+    (status) => {
+      process.exitCode = status;
+      // Let pending output drain, but never let a stray handle keep us alive.
+      setTimeout(() => process.exit(), 2000).unref();
+    },
+    (err: unknown) => {
+      // An escaped exception is a tstap bug, said in one line.
+      const msg = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`ERROR: internal error in tstap: ${msg}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -136,7 +136,7 @@ export function parse(input: { file: string; text: string; isTapset: boolean }, 
 
 function parseFile(input: { file: string; text: string; isTapset: boolean }, opts: ParseOptions): { file?: ScriptFile; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const raw = lex(input.text, { file: input.file, args: opts.args, ...(input.isTapset ? {} : { usedArgs: opts.usedArgs }) });
+  const raw = lex(input.text, { file: input.file, args: opts.args, usedArgs: opts.usedArgs });
   const pre = new Preprocessor(raw, envOf(opts), opts.macros, diagnostics);
   const toks = pre.run();
 

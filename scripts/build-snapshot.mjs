@@ -1,0 +1,66 @@
+// Builds tstap's startup snapshot (dist/tstap.blob), run by `npm run build`
+// after tsc. Node 20 loads ~100 ES modules and builds the chevrotain parser
+// on every start; a V8 startup snapshot of all of that starts several times
+// faster. Steps: bundle dist/src/cli/snapshot.js into one CommonJS file
+// (esbuild), then let `node --build-snapshot` run it and save the heap.
+//
+// A snapshot only fits the node binary that built it: the blob is tagged
+// with that binary's path (dist/tstap.blob.node), and bin/tstap uses it only
+// for that node, and only while the binary is older than the blob.
+// Any failure here leaves no blob and says why; bin/tstap then starts
+// from dist/src/cli/start.js as before.
+
+import { execFileSync } from "node:child_process";
+import { realpathSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const bundle = join(dist, "tstap-snapshot.cjs");
+const blob = join(dist, "tstap.blob");
+const tag = join(dist, "tstap.blob.node");
+
+for (const f of [bundle, blob, tag]) rmSync(f, { force: true });
+
+try {
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: [join(dist, "src", "cli", "snapshot.js")],
+    outfile: bundle,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    logLevel: "error",
+    // the bundle finds tapsets/ from the root bin/tstap passes (snapshot.ts)
+    define: { "import.meta.url": "globalThis.__TSTAP_MODULE_URL__" },
+    plugins: [
+      {
+        // chevrotain.js loads the package's single-file build with a
+        // top-level await; in the bundle it is a plain import of that file
+        name: "chevrotain-single-file",
+        setup(b) {
+          b.onResolve({ filter: /[/\\]chevrotain\.js$/ }, (args) =>
+            args.importer.includes(join("dist", "src", "parse")) ? { path: args.path, namespace: "tstap-chevrotain" } : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: "tstap-chevrotain" }, () => ({
+            contents: `export * from ${JSON.stringify(join(root, "node_modules", "chevrotain", "lib", "chevrotain.mjs"))};`,
+            loader: "js",
+            resolveDir: root,
+          }));
+        },
+      },
+    ],
+  });
+  execFileSync(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", bundle], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
+  writeFileSync(tag, `${realpathSync(process.execPath)}\n`);
+} catch (err) {
+  for (const f of [bundle, blob, tag]) rmSync(f, { force: true });
+  const why = err instanceof Error ? (err.stderr?.toString() || err.message) : String(err);
+  process.stderr.write(`tstap: no startup snapshot (bin/tstap will start without one, more slowly): ${why.trim().split("\n")[0]}\n`);
+}

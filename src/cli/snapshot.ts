@@ -1,0 +1,30 @@
+// The entry point of tstap's startup snapshot (scripts/build-snapshot.mjs):
+// at build time it loads every module and builds the parser; a run started
+// from the snapshot (bin/tstap) only re-pairs the clocks and goes.
+//
+// A run gets `node --snapshot-blob BLOB -- ROOT ARGS...`: process.argv is
+// [node, ROOT, ARGS...], ROOT being the checkout (for tapsets/).
+
+import { pathToFileURL } from "node:url";
+import { startupSnapshot } from "node:v8";
+import { runCli } from "./main.js";
+import { defaultParseOptions, parse } from "../parse/index.js";
+import { resetClockBase } from "../../runtime/clock.js";
+import { resetRunStart } from "../../runtime/natives-system.js";
+
+declare global {
+  // where the bundle stands in for import.meta.url (see scripts/build-snapshot.mjs)
+  var __TSTAP_MODULE_URL__: string | undefined;
+}
+
+function startFromSnapshot(): void {
+  resetClockBase();
+  resetRunStart();
+  const root = process.argv[1] ?? ".";
+  globalThis.__TSTAP_MODULE_URL__ = pathToFileURL(`${root}/dist/src/elaborate/library.js`).href;
+  runCli(process.argv.slice(2));
+}
+
+// Build the parser now, so that runs start with it built.
+parse({ file: "<snapshot>", text: "probe begin { printf(\"%d\\n\", 1) }", isTapset: false }, defaultParseOptions({ args: [] }));
+if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(startFromSnapshot);
