@@ -97,7 +97,11 @@ export class TaskTable {
    */
   adopt(tid: number): void {
     this.tasks.delete(tid);
-    this.ppid(tid);
+    // /proc first: no event of it has been recorded yet, so the kernel's
+    // saved_tgids may still name an older task that had this pid
+    const live = this.fallback.proc(tid);
+    if (live) this.tasks.set(tid, { tid, tgid: live.tgid, comm: live.comm, ppid: live.ppid, exe: live.exe, alive: true });
+    else this.ppid(tid);
   }
 
   /** The task as it is now in event order, learning it from the fallbacks on first sight. */

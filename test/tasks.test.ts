@@ -20,6 +20,19 @@ function fakeFallback(known: Record<number, { tgid: number; ppid: number; comm: 
 }
 
 describe("task table", () => {
+  it("adopts a live target from /proc, not from a stale saved_tgids entry of a reused pid", () => {
+    const fb = {
+      saved: (tid: number) => (tid === 300 ? { tgid: 250, comm: "old-thread" } : {}),
+      proc: (tid: number) => (tid === 300 ? { tgid: 300, ppid: 42, comm: "napper" } : undefined),
+    };
+    const t = new TaskTable(fb);
+    t.adopt(300);
+    expect(t.get(300)).toMatchObject({ tgid: 300, ppid: 42, comm: "napper" });
+    // without adopting, an unknown task is learnt from what the kernel saved at its events
+    const u = new TaskTable(fb);
+    expect(u.tgid(300)).toBe(250);
+  });
+
   it("follows fork, threads, exec, rename and exit in event order", () => {
     const fb = fakeFallback({ 100: { tgid: 100, ppid: 1, comm: "bash" } });
     const t = new TaskTable(fb);
