@@ -1,4 +1,4 @@
-// The entry point of tstap's startup snapshot (scripts/build-snapshot.mjs):
+// The entry point of tstap's startup snapshot (src/cli/build-snapshot.ts):
 // at build time it loads every module and builds the parser; a run started
 // from the snapshot (bin/tstap) only re-pairs the clocks and goes.
 //
@@ -13,7 +13,7 @@ import { resetClockBase } from "../../runtime/clock.js";
 import { resetRunStart } from "../../runtime/natives-system.js";
 
 declare global {
-  // where the bundle stands in for import.meta.url (see scripts/build-snapshot.mjs)
+  // where the bundle stands in for import.meta.url (see src/cli/build-snapshot.ts)
   var __TSTAP_MODULE_URL__: string | undefined;
 }
 

@@ -1,5 +1,5 @@
 // Builds tstap's startup snapshot (dist/tstap.blob), run by `npm run build`
-// after tsc. Node 20 loads ~100 ES modules and builds the chevrotain parser
+// after tsc (as dist/src/cli/build-snapshot.js). Node 20 loads ~100 ES modules and builds the chevrotain parser
 // on every start; a V8 startup snapshot of all of that starts several times
 // faster. Steps: bundle dist/src/cli/snapshot.js into one CommonJS file
 // (esbuild), then let `node --build-snapshot` run it and save the heap.
@@ -14,8 +14,9 @@ import { execFileSync } from "node:child_process";
 import { realpathSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { OnResolveArgs, PluginBuild } from "esbuild";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const dist = join(root, "dist");
 const bundle = join(dist, "tstap-snapshot.cjs");
 const blob = join(dist, "tstap.blob");
@@ -24,7 +25,7 @@ const tag = join(dist, "tstap.blob.node");
 for (const f of [bundle, blob, tag]) rmSync(f, { force: true });
 
 try {
-  const { build } = await import("esbuild");
+  const { build } = (await import("esbuild")) as typeof import("esbuild");
   await build({
     entryPoints: [join(dist, "src", "cli", "snapshot.js")],
     outfile: bundle,
@@ -40,8 +41,8 @@ try {
         // chevrotain.js loads the package's single-file build with a
         // top-level await; in the bundle it is a plain import of that file
         name: "chevrotain-single-file",
-        setup(b) {
-          b.onResolve({ filter: /[/\\]chevrotain\.js$/ }, (args) =>
+        setup(b: PluginBuild) {
+          b.onResolve({ filter: /[/\\]chevrotain\.js$/ }, (args: OnResolveArgs) =>
             args.importer.includes(join("dist", "src", "parse")) ? { path: args.path, namespace: "tstap-chevrotain" } : undefined,
           );
           b.onLoad({ filter: /.*/, namespace: "tstap-chevrotain" }, () => ({
@@ -61,6 +62,7 @@ try {
   writeFileSync(tag, `${realpathSync(process.execPath)}\n`);
 } catch (err) {
   for (const f of [bundle, blob, tag]) rmSync(f, { force: true });
-  const why = err instanceof Error ? (err.stderr?.toString() || err.message) : String(err);
+  const stderr = (err as { stderr?: Buffer }).stderr?.toString();
+  const why = stderr || (err instanceof Error ? err.message : String(err));
   process.stderr.write(`tstap: no startup snapshot (bin/tstap will start without one, more slowly): ${why.trim().split("\n")[0]}\n`);
 }
