@@ -61,21 +61,27 @@ export class KernelEventSource implements EventSource {
     const byHandle = new Map<number, number>();
     // The kernel keeps tid -> tgid for tasks we never saw fork (saved_tgids).
     await s.setOption("record-tgid", true).catch(() => undefined);
-    if (this.plans.length > 0 && this.plans.every((p) => p.targetProcess) && target > 0) {
-      await s.setEventPids(threadsOf(target).length ? threadsOf(target) : [target], true);
-    }
+    const onlyTarget = this.plans.length > 0 && this.plans.every((p) => p.targetProcess) && target > 0;
+    if (onlyTarget) await s.setEventPids(threadsOf(target).length ? threadsOf(target) : [target], true);
+    // tstap's own reader thread is never traced: each read of trace_pipe_raw
+    // is a system call, and with syscall events on, every read would record
+    // the event that makes the next read necessary, a loop that never idles
+    const notSelf = onlyTarget ? undefined : `common_pid != ${process.pid}`;
     for (let i = 0; i < this.plans.length; i++) {
       const p = this.plans[i]!;
-      const filter = p.filter === undefined ? undefined : instantiateFilter(p.filter, target);
-      let handle: number;
-      try {
-        handle = await s.addEvent(p.system, p.event, filter);
-      } catch (err) {
-        // A pushed-down filter is only an optimization (the handler checks
-        // again): if this kernel refuses it, take every event instead.
-        if (filter === undefined) throw err;
-        handle = await s.addEvent(p.system, p.event);
+      const pushed = p.filter === undefined ? undefined : instantiateFilter(p.filter, target);
+      const filters = [pushed && notSelf ? `(${pushed}) && ${notSelf}` : (pushed ?? notSelf), notSelf];
+      let handle: number | undefined;
+      for (const filter of [...new Set(filters)]) {
+        try {
+          handle = await s.addEvent(p.system, p.event, filter);
+          break;
+        } catch {
+          // A filter is only an optimization (handlers check again): if this
+          // kernel refuses it, try a simpler one, then none.
+        }
       }
+      handle ??= await s.addEvent(p.system, p.event);
       byHandle.set(handle, i);
     }
     kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
