@@ -27,7 +27,7 @@ import { truncateString } from "./limits.js";
 import * as str from "./strings.js";
 import * as re from "./regex.js";
 import * as time from "./natives-time.js";
-import { refuseKernelRead } from "./natives-memory.js";
+import { refuseKernelRead, refuseUserRead } from "./natives-memory.js";
 import { errno_p, errno_str } from "./natives-errno.js";
 import * as sys from "./natives-system.js";
 
@@ -84,6 +84,8 @@ function runSystem(cmd: string): undefined {
 
 const kernelRead = (name: string, params: readonly NativeType[], ret: NativeType): NativeDef =>
   def(params, ret, false, (addr) => refuseKernelRead(name, L(addr)));
+const userRead = (name: string, params: readonly NativeType[], ret: NativeType): NativeDef =>
+  def(params, ret, false, (addr) => refuseUserRead(name, L(addr)));
 
 export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
   // tapset::string
@@ -173,6 +175,17 @@ export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
   kernel_short: [kernelRead("kernel_short", ["long"], "long")],
   kernel_char: [kernelRead("kernel_char", ["long"], "long")],
   kernel_pointer: [kernelRead("kernel_pointer", ["long"], "long")],
+  // tapset::uconversions: user memory by address, refused the same way (a
+  // probe's fetch arguments are the way in: uprobes, a later issue)
+  user_string: [userRead("user_string", ["long"], "string"), userRead("user_string", ["long", "string"], "string")],
+  user_string2: [userRead("user_string2", ["long", "string"], "string")],
+  user_string_n: [userRead("user_string_n", ["long", "long"], "string"), userRead("user_string_n", ["long", "long", "string"], "string")],
+  user_string_quoted: [userRead("user_string_quoted", ["long"], "string")],
+  user_string_n_quoted: [userRead("user_string_n_quoted", ["long", "long"], "string")],
+  user_long: [userRead("user_long", ["long"], "long")],
+  user_int: [userRead("user_int", ["long"], "long")],
+  user_short: [userRead("user_short", ["long"], "long")],
+  user_char: [userRead("user_char", ["long"], "long")],
 };
 
 export function lookupNative(name: string, arity: number): NativeDef | undefined {
