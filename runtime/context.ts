@@ -20,6 +20,7 @@ import {
   regexMatch,
 } from "./leaf-bridge.js";
 import type { UnitLimits } from "./unit.js";
+import { nativeMayFail } from "./natives.js";
 
 /** The handler being run: set by the run loop before each call. */
 export interface ProbeContext {
@@ -149,10 +150,19 @@ export function buildRuntimeApi(limits: UnitLimits, ctl: RunControl) {
       return d.arity === 1 ? new Array1<unknown>(d) : new ArrayN<unknown>(d);
     },
     stat: (config: StatConfig): StatLike => createStat(config),
-    native: (name: string, arity: number): NativeFn => {
+    /** A native by name; `near` (the call site) completes the errors it raises, as stap names the call. */
+    native: (name: string, arity: number, near?: string): NativeFn => {
       const fn = lookupNative(name, arity);
       if (!fn) throw new Error(`function '${name}' is not implemented by the runtime`);
-      return fn;
+      if (near === undefined || !nativeMayFail(name)) return fn;
+      const located = (e: unknown): unknown => (e instanceof ScriptError && e.near === undefined ? new ScriptError(e.message, near) : e);
+      return (...args) => {
+        try {
+          return fn(...args);
+        } catch (e) {
+          throw located(e);
+        }
+      };
     },
   };
 }

@@ -188,6 +188,11 @@ export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
   user_char: [userRead("user_char", ["long"], "long")],
 };
 
+/** Natives that can raise a script error (stap names their call site in it: "near identifier 'ctime' at ..."). */
+export function nativeMayFail(name: string): boolean {
+  return name === "ctime" || name === "randint" || /^(kernel|user)_(string|buffer|long|int|short|char|pointer)/.test(name);
+}
+
 export function lookupNative(name: string, arity: number): NativeDef | undefined {
   const defs = Object.prototype.hasOwnProperty.call(natives, name) ? natives[name] : undefined;
   return defs?.find((d) => d.params.length === arity);

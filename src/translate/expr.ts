@@ -371,7 +371,8 @@ function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
   if (!sym) return g.fail(`unresolved function '${e.name}'`, e.pos);
   const args = e.args.map((a) => emitExpr(g, a));
   if (sym.kind !== "function-group") {
-    const fn = g.constant("$nat_", `$R.native(${stringLiteral(sym.name)}, ${args.length})`);
+    const near = g.near(identifierAt(e.name, e.pos));
+    const fn = g.constant("$nat_", `$R.native(${stringLiteral(sym.name)}, ${args.length}, ${near})`);
     return `${fn}(${args.join(", ")})`;
   }
   if (sym.overloads.length === 1 && !sym.overloads[0]!.usesNext) return `${sym.overloads[0]!.jsName}(${args.join(", ")})`;
