@@ -4,6 +4,7 @@ import { Session } from "./run-loop.js";
 import type { EventSource } from "./run-loop.js";
 import { TimerSource } from "./timers.js";
 import { TargetCommand } from "./target.js";
+import { TraceFsError } from "./tracefs/tracefs.js";
 import { kernelRun } from "./context-kernel.js";
 import { KernelEventSource } from "./kernel-source.js";
 import { openKernelTraceSession } from "./events/kernel-session.js";
@@ -63,8 +64,9 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   // a script with nothing to wait for still runs until exit(), a signal or -T, as stap does
   const keepAlive = setInterval(() => {}, 1 << 30);
   let timeout: NodeJS.Timeout | undefined;
+  let target: TargetCommand | undefined;
   try {
-    const target = opts.targetCommand !== undefined ? new TargetCommand(opts.targetCommand) : undefined;
+    target = opts.targetCommand !== undefined ? new TargetCommand(opts.targetCommand) : undefined;
     kernelRun.target = opts.targetPid ?? 0;
     if (target) kernelRun.target = target.create() ?? 0;
     if (session.instantiate()) {
@@ -111,9 +113,20 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       if ((session.state as string) === "error") session.runPhase("error", "error");
     }
   } catch (err) {
-    // a bug of tstap, never a stack trace
-    session.messages.write(`ERROR: internal: ${err instanceof Error ? err.message : String(err)}`);
+    // tracefs refusing something (a buffer too big, a busy kernel) is said as
+    // the kernel said it; anything else is a bug of tstap; never a stack trace
+    const internal = err instanceof TraceFsError ? "" : "internal: ";
+    session.messages.write(`ERROR: ${internal}${err instanceof Error ? err.message : String(err)}`);
     session.errors++;
+    // nothing armed stays armed, and a held -c command never runs
+    for (const s of sources) {
+      try {
+        await s.stop();
+      } catch {
+        // stopping what failed to start: the instance guard removes the rest at exit
+      }
+    }
+    target?.stop();
   } finally {
     if (timeout) clearTimeout(timeout);
     clearInterval(keepAlive);

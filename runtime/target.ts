@@ -9,10 +9,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Writable } from "node:stream";
 import type { EventSource, SourceContext } from "./run-loop.js";
 
-const HOLD_SCRIPT = 'read -r _ <&3; exec 3<&-; eval "exec $TSTAP_TARGET_COMMAND"';
+// If tstap dies before letting it go (fd 3 closes without a line), the
+// command never runs.
+const HOLD_SCRIPT = 'read -r _ <&3 || exit 1; exec 3<&-; eval "exec $TSTAP_TARGET_COMMAND"';
 // stap runs a command with shell syntax (wordexp's WRDE_BADCHAR set) under
 // `sh -c`: the shell stays, and is target().
-const HOLD_SHELL_SCRIPT = 'read -r _ <&3; exec 3<&-; eval "$TSTAP_TARGET_COMMAND"';
+const HOLD_SHELL_SCRIPT = 'read -r _ <&3 || exit 1; exec 3<&-; eval "$TSTAP_TARGET_COMMAND"';
 const SHELL_SYNTAX = /[|&;<>(){}\n]/;
 
 export class TargetCommand implements EventSource {
