@@ -133,7 +133,7 @@ export function adoptTarget(pid: number): void {
 }
 
 /** exec may change credentials (setuid programs): read them again, keeping what we knew if the task is gone. */
-export function forgetIds(tgid: number): void {
+export function refreshIds(tgid: number): void {
   const known = idCache.get(tgid);
   idCache.delete(tgid);
   const fresh = ids(tgid);

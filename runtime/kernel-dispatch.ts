@@ -7,7 +7,7 @@
 // KernelEventDef (src/translate/lower-kernel.ts): the runtime never imports
 // the compiler; the plan is plain data.
 
-import { enterEvent, forgetIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
+import { enterEvent, refreshIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
 import { CLONE_THREAD } from "./tasks.js";
 
 export type { DecodedEvent, FieldValue } from "./context-kernel.js";
@@ -124,7 +124,7 @@ export class KernelDispatcher {
         const filename = String(ev.get("filename") ?? "");
         const before = this.wantsPaths ? this.exe(tasks.tgid(oldPid)) : undefined;
         if (plan.tracksTasks) tasks.exec(pid, oldPid, filename);
-        forgetIds(pid);
+        refreshIds(pid);
         let after: string | undefined;
         if (this.wantsPaths) {
           after = this.resolveExe(filename, pid);

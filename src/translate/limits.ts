@@ -3,16 +3,10 @@
 import type { Diagnostic } from "../diagnostic.js";
 import { error } from "../diagnostic.js";
 import type { Limits } from "./plan.js";
+import { DEFAULT_LIMITS } from "../../runtime/limits.js";
 
-const defaults: Omit<Limits, "MAXACTION_INTERRUPTIBLE"> = {
-  // 64-bit hosts: a string holds MAXSTRINGLEN-1 bytes plus the NUL
-  MAXSTRINGLEN: 512,
-  MAXMAPENTRIES: 2048,
-  MAXACTION: 1000,
-  MAXNESTING: 10,
-  MAXERRORS: 0,
-  MAXSKIPPED: 100,
-};
+// the runtime's defaults (64-bit hosts: a string holds MAXSTRINGLEN-1 bytes plus the NUL)
+const defaults = DEFAULT_LIMITS;
 
 export function readLimits(defines: ReadonlyMap<string, string>, diags: Diagnostic[]): Limits {
   const num = (name: string, dflt: number): number => {

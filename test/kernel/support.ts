@@ -6,18 +6,12 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { probeCapabilities } from "../../runtime/tracefs/capabilities.js";
 import { ownerPid } from "../../runtime/tracefs/names.js";
 
 export const ROOT = "/sys/kernel/tracing";
 
-/** Throws a clear error when tracefs cannot be used here. */
-export function requireTracefs(): void {
-  const c = probeCapabilities();
-  if (c.unusable || !c.instances || !c.tracePipeRaw) {
-    throw new Error(`kernel tests need a writable tracefs with instances and trace_pipe_raw: ${c.unusable ?? "instances/trace_pipe_raw missing"}`);
-  }
-}
+/** Throws a clear error when tracefs cannot be used here (the one gate of every kernel test). */
+export { requireKernelTracing as requireTracefs } from "../support/kernel-gate.js";
 
 const dir = join(process.cwd(), "test", "tmp", "kernel");
 
