@@ -18,7 +18,7 @@ import { foldConstants, replaceNode } from "./fold.js";
 import { suggest } from "./similar.js";
 import type { FunctionInfo, SymbolTables, Tok, VarSym } from "./symbols.js";
 import { describeExpr, warn } from "./tokens.js";
-import { exprChildren } from "./walk.js";
+import { exprChildren, isStmt, stmtChildren } from "./walk.js";
 import { lookupNative } from "../../runtime/natives.js";
 
 export interface ProbeUnit {
@@ -316,9 +316,8 @@ class Optimizer {
       }
     };
     const visit = (s: Stmt | Expr): void => {
-      if ("kind" in s && isStmtKind(s.kind)) {
-        forEachChild(s as Stmt, (c) => visit(c));
-      } else visitExpr(s as Expr);
+      if (isStmt(s)) for (const c of stmtChildren(s)) visit(c);
+      else visitExpr(s);
     };
     visit(n);
   }
@@ -537,60 +536,11 @@ class Optimizer {
   }
 }
 
-const STMT_KINDS = new Set(["block", "empty", "expr", "if", "while", "for", "foreach", "break", "continue", "next", "return", "delete", "try", "embedded-stmt"]);
-
-function isStmtKind(k: string): boolean {
-  return STMT_KINDS.has(k);
-}
-
-function forEachChild(s: Stmt, fn: (c: Stmt | Expr) => void): void {
-  switch (s.kind) {
-    case "block":
-      s.stmts.forEach(fn);
-      return;
-    case "expr":
-      fn(s.expr);
-      return;
-    case "if":
-      fn(s.cond);
-      fn(s.then);
-      if (s.else) fn(s.else);
-      return;
-    case "while":
-      fn(s.cond);
-      fn(s.body);
-      return;
-    case "for":
-      if (s.init) fn(s.init);
-      if (s.cond) fn(s.cond);
-      if (s.step) fn(s.step);
-      fn(s.body);
-      return;
-    case "foreach":
-      fn(s.array);
-      if (s.limit) fn(s.limit);
-      fn(s.body);
-      return;
-    case "return":
-      if (s.value) fn(s.value);
-      return;
-    case "delete":
-      fn(s.target);
-      return;
-    case "try":
-      fn(s.body);
-      fn(s.handler);
-      return;
-    default:
-      return;
-  }
-}
-
 function foldAll(s: Stmt): void {
-  forEachChild(s, (c) => {
-    if (isStmtKind(c.kind)) foldAll(c as Stmt);
-    else foldConstants(c as Expr);
-  });
+  for (const c of stmtChildren(s)) {
+    if (isStmt(c)) foldAll(c);
+    else foldConstants(c);
+  }
 }
 
 export function optimize(input: OptimizeInput, diags: Diagnostic[]): Kept {
