@@ -7,7 +7,7 @@ import type * as A from "./ast.js";
 import { EmbeddedActionsParser } from "./chevrotain.js";
 import { numberValue } from "./lexer.js";
 import { messageProvider } from "./parse-errors.js";
-import { NumberTok, Op, StringTok, allTokenTypes, type Tok } from "./tokens.js";
+import { NumberTok, Op, StringTok, Token, allTokenTypes, type Tok } from "./tokens.js";
 
 /** Thrown (not recorded) when nesting gets deep enough to threaten the JS stack. */
 export class NestingError extends Error {
@@ -25,8 +25,9 @@ export class NestingError extends Error {
 export const MAX_NESTING = 512;
 export const EXPR_COST = 8;
 
+/** A node's position: its first token, which is a position (see Token); a plain object for chevrotain's own tokens. */
 export function posOf(t: IToken): A.Pos {
-  return { file: (t as Tok).file, line: t.startLine!, col: t.startColumn!, offset: t.startOffset };
+  return t instanceof Token ? t : { file: (t as Tok).file, line: t.startLine!, col: t.startColumn!, offset: t.startOffset };
 }
 
 export const printFamily = new Set(["print", "println", "sprint", "sprintln"]);

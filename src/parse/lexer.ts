@@ -5,7 +5,7 @@
 // `$#`/`@#` the argument count. A bad reference becomes a junk token, which is
 // an error only if the parser ever sees it (an untaken `%( %)` branch drops it).
 
-import { At, AtOther, DollarOnly, TargetName, Embedded, Identifier, Junk, Kw, NumberTok, Op, OtherOp, StringTok, keywordSet, type Tok, type TokKind } from "./tokens.js";
+import { At, AtOther, DollarOnly, TargetName, Embedded, Identifier, Junk, Kw, NumberTok, Op, OtherOp, StringTok, Token, keywordSet, type Tok, type TokKind } from "./tokens.js";
 import type { TokenType } from "chevrotain";
 
 const twoCharOps = new Set([
@@ -71,22 +71,7 @@ export function tokenTypeFor(kind: TokKind, image: string): TokenType {
 
 export function makeTok(kind: TokKind, image: string, file: string, offset: number, line: number, col: number, ws: boolean): Tok {
   const tokenType = tokenTypeFor(kind, image);
-  // one object shape for every token (V8 keeps this fast); chevrotain needs no end positions
-  return {
-    image,
-    startOffset: offset,
-    startLine: line,
-    startColumn: col,
-    tokenType,
-    tokenTypeIdx: tokenType.tokenTypeIdx!,
-    kind,
-    file,
-    ws,
-    value: undefined,
-    raw: undefined,
-    junk: undefined,
-    idx: -1,
-  };
+  return new Token(kind, image, file, offset, line, col, ws, tokenType, tokenType.tokenTypeIdx!);
 }
 
 /** Lex a whole text. `nested` is set while lexing the text of a `$N` argument. */

@@ -44,7 +44,7 @@ class PreprocessError extends Error {
 }
 
 export function tokPos(t: Tok): Pos {
-  return { file: t.file, line: t.startLine!, col: t.startColumn!, offset: t.startOffset };
+  return t;
 }
 
 export class Preprocessor {
@@ -115,7 +115,7 @@ export class Preprocessor {
         throw new PreprocessError("macro expansion produces too many tokens", act.tok);
       }
       // a fresh token per expansion: positions and identity stay per use
-      return { ...act.macro.body[act.cursor++]! };
+      return act.macro.body[act.cursor++]!.clone();
     }
     return null;
   }
