@@ -4,7 +4,8 @@
 // API:
 //   DEFAULT_LIMITS                     the defaults, frozen
 //   limits                             the live, mutable limits every runtime module reads
-//   applyDefines(defs): string[]       apply `-D NAME[=VALUE]` words; returns warnings
+//   limitsFromDefines(defs)            the limits and flags `-D NAME[=VALUE]` words give
+//   applyDefines(defs)                 make those the live limits
 //   resetLimits()                      back to the defaults (tests)
 //   maxStringBytes()                   MAXSTRINGLEN - 1: the longest string a run can make
 //   truncateString(s)                  cut a run-time string to maxStringBytes()
@@ -80,14 +81,16 @@ function isLimitName(name: string): name is keyof Limits {
 }
 
 /**
- * Apply `-D` definitions ("NAME" or "NAME=VALUE"). A limit needs an integer
- * value (decimal, or 0x hex); `MAXACTION` also moves MAXACTION_INTERRUPTIBLE
- * unless that is given too, as stap's `#define MAXACTION_INTERRUPTIBLE
- * (MAXACTION * 10)` does. Throws an Error with a message for a bad value.
- * Returns nothing to warn about today (kept for future use).
+ * The limits and flags that `-D` definitions ("NAME" or "NAME=VALUE") give,
+ * starting from the defaults. A limit needs an integer value (decimal, or 0x
+ * hex); `MAXACTION` also moves MAXACTION_INTERRUPTIBLE unless that is given
+ * too, as stap's `#define MAXACTION_INTERRUPTIBLE (MAXACTION * 10)` does;
+ * STAP_SUPPRESS_TIME_LIMITS_ENABLE (stap's --suppress-time-limits) lifts
+ * MAXACTION. Throws an Error with the message for a bad name or value.
  */
-export function applyDefines(defs: readonly string[]): string[] {
-  const warnings: string[] = [];
+export function limitsFromDefines(defs: readonly string[]): { limits: Limits; flags: Set<string> } {
+  const out: Limits = { ...DEFAULT_LIMITS };
+  const named = new Set<string>();
   let interruptibleGiven = false;
   for (const def of defs) {
     const eq = def.indexOf("=");
@@ -95,18 +98,31 @@ export function applyDefines(defs: readonly string[]): string[] {
     const value = eq < 0 ? undefined : def.slice(eq + 1).trim();
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid -D macro name '${name}'`);
     if (!isLimitName(name)) {
-      flags.add(name);
+      named.add(name);
       continue;
     }
     if (value === undefined || !/^(0[xX][0-9a-fA-F]+|-?[0-9]+)[uUlL]*$/.test(value)) {
       throw new Error(`-D ${name} needs an integer value, as in -D ${name}=${DEFAULT_LIMITS[name]}`);
     }
-    const n = Number.parseInt(value.replace(/[uUlL]+$/, ""));
-    limits[name] = n;
+    const n = Number(BigInt(value.replace(/[uUlL]+$/, "")));
+    out[name] = n;
     if (name === "MAXACTION_INTERRUPTIBLE") interruptibleGiven = true;
-    if (name === "MAXACTION" && !interruptibleGiven) limits.MAXACTION_INTERRUPTIBLE = n * 10;
+    if (name === "MAXACTION" && !interruptibleGiven) out.MAXACTION_INTERRUPTIBLE = n * 10;
   }
-  return warnings;
+  if (named.has("STAP_SUPPRESS_TIME_LIMITS_ENABLE")) {
+    out.MAXACTION = Number.MAX_SAFE_INTEGER;
+    out.MAXACTION_INTERRUPTIBLE = Number.MAX_SAFE_INTEGER;
+  }
+  if (out.MAXSTRINGLEN < 1) out.MAXSTRINGLEN = 1;
+  return { limits: out, flags: named };
+}
+
+/** Make the live limits those of `-D` definitions (see limitsFromDefines; throws the same way). */
+export function applyDefines(defs: readonly string[]): void {
+  const r = limitsFromDefines(defs);
+  Object.assign(limits, r.limits);
+  flags.clear();
+  for (const f of r.flags) flags.add(f);
 }
 
 /** The longest string a run may hold, in bytes. */

@@ -8,6 +8,7 @@ import type { Plan } from "../translate/plan.js";
 import type { LoadedUnit } from "../../runtime/unit.js";
 import { lookupNative } from "../../runtime/leaf-bridge.js";
 import { compileModule, nativesUsed } from "./compile.js";
+import { defineWords } from "../translate/limits.js";
 
 export interface LoadOptions {
   defines?: ReadonlyMap<string, string>;
@@ -29,7 +30,7 @@ export async function load(plan: Plan, _opts: LoadOptions): Promise<{ unit?: Loa
     probes: plan.probes.map((p) => ({ id: p.id, trigger: p.trigger, pp: p.pp, at: p.at })),
     limits: { ...plan.limits },
     events: plan.events,
-    defines: [...plan.program.defines, ...(_opts.defines ?? new Map<string, string>())].map(([k, v]) => (v === "" ? k : `${k}=${v}`)),
+    defines: defineWords(new Map([...plan.program.defines, ...(_opts.defines ?? new Map<string, string>())])),
     instantiate: (api) => factory(api),
   };
   return { unit, diagnostics };

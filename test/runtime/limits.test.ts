@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, applyDefines, flags, limits, maxStringBytes, resetLimits, truncateString } from "../../runtime/limits.js";
+import { DEFAULT_LIMITS, applyDefines, flags, limits, limitsFromDefines, maxStringBytes, resetLimits, truncateString } from "../../runtime/limits.js";
+import { readLimits } from "../../src/translate/limits.js";
+import type { Diagnostic } from "../../src/diagnostic.js";
 
 afterEach(() => resetLimits());
 
@@ -31,5 +33,22 @@ describe("limits", () => {
     expect(() => applyDefines(["MAXMAPENTRIES=lots"])).toThrow("-D MAXMAPENTRIES needs an integer value, as in -D MAXMAPENTRIES=2048");
     expect(() => applyDefines(["MAXNESTING"])).toThrow("-D MAXNESTING needs an integer value");
     expect(() => applyDefines(["1BAD=2"])).toThrow("invalid -D macro name '1BAD'");
+  });
+  it("lifts MAXACTION for STAP_SUPPRESS_TIME_LIMITS_ENABLE and keeps a string byte", () => {
+    const r = limitsFromDefines(["MAXACTION=3", "STAP_SUPPRESS_TIME_LIMITS_ENABLE", "MAXSTRINGLEN=0"]);
+    expect(r.limits.MAXACTION).toBe(Number.MAX_SAFE_INTEGER);
+    expect(r.limits.MAXACTION_INTERRUPTIBLE).toBe(Number.MAX_SAFE_INTEGER);
+    expect(r.limits.MAXSTRINGLEN).toBe(1);
+    expect([...r.flags]).toEqual(["STAP_SUPPRESS_TIME_LIMITS_ENABLE"]);
+    expect(limits.MAXACTION).toBe(1000); // the live limits are untouched
+  });
+  it("gives code generation the limits the runtime will apply, or a translate error", () => {
+    const diags: Diagnostic[] = [];
+    const l = readLimits(new Map([["MAXNESTING", "0x20"], ["MAXACTION", "7"], ["FOO", ""]]), diags);
+    expect(diags).toEqual([]);
+    expect(l).toMatchObject({ MAXNESTING: 32, MAXACTION: 7, MAXACTION_INTERRUPTIBLE: 70, MAXSTRINGLEN: 512 });
+    const bad = readLimits(new Map([["MAXERRORS", "many"]]), diags);
+    expect(bad.MAXERRORS).toBe(0);
+    expect(diags.map((d) => d.message)).toEqual(["-D MAXERRORS needs an integer value, as in -D MAXERRORS=0"]);
   });
 });
