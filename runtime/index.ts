@@ -89,8 +89,12 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       session.runPhase("begin", "starting");
       if (session.state === "starting") session.state = "running";
       if (session.state === "running") {
+        const kernel = sources.filter((s): s is KernelEventSource => s instanceof KernelEventSource);
         const timers = new TimerSource(
           unit.probes.flatMap((p) => (p.trigger.kind === "timer" ? [{ probeId: p.id, periodNs: p.trigger.periodNs, randomizeNs: p.trigger.randomizeNs }] : [])),
+          (due) => {
+            for (const k of kernel) k.catchUp(due);
+          },
         );
         const late: EventSource[] = [];
         if (!timers.empty) late.push(timers);

@@ -21,6 +21,8 @@ export interface KernelTraceSession {
   setOption(name: string, on: boolean): Promise<void>;
   /** starts streaming: `onEvent` gets each event in timestamp order */
   start(onEvent: (handle: number, ev: DecodedEvent) => void): Promise<void>;
+  /** delivers, synchronously, what was recorded before `untilHrNs` (process.hrtime.bigint() time) and is complete */
+  catchUp(untilHrNs: bigint): void;
   /** delivers everything recorded up to now */
   drain(): Promise<void>;
   /** stops, removes the instance; returns how many events the kernel dropped */
@@ -91,6 +93,11 @@ export class KernelEventSource implements EventSource {
       const i = byHandle.get(handle);
       if (i !== undefined) dispatcher.onEvent(i, ev);
     });
+  }
+
+  /** The events recorded before `untilHrNs` reach the handlers now (a timer probe due then is about to run). */
+  catchUp(untilHrNs: bigint): void {
+    if (this.session && !this.closed) this.session.catchUp(untilHrNs);
   }
 
   /** Everything the kernel has recorded so far reaches the handlers (the -c command just exited). */

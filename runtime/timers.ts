@@ -4,6 +4,11 @@
 // fires, in due-time order, as many times as its period elapsed (capped, so a
 // 1ns timer cannot starve the loop). Randomized periods are drawn per firing
 // in [N-M, N+M], as stap does.
+//
+// Before each firing, `catchUp(due)` lets the kernel event sources deliver
+// the events recorded before the due time: stap runs its handlers as events
+// happen, so a `timer.s(1)` that prints and clears per-second counts must
+// count the events of that second, not those the last poll happened to read.
 
 import type { EventSource, SourceContext } from "./run-loop.js";
 
@@ -25,7 +30,10 @@ export class TimerSource implements EventSource {
   private handle: NodeJS.Timeout | undefined;
   private ctx: SourceContext | undefined;
 
-  constructor(specs: { probeId: number; periodNs: bigint; randomizeNs?: bigint }[]) {
+  constructor(
+    specs: { probeId: number; periodNs: bigint; randomizeNs?: bigint }[],
+    private readonly catchUp: (dueHrNs: bigint) => void = () => {},
+  ) {
     for (const s of specs) this.timers.push({ probeId: s.probeId, periodNs: s.periodNs > 0n ? s.periodNs : 1n, randomizeNs: s.randomizeNs ?? 0n, due: 0n });
   }
 
@@ -73,6 +81,8 @@ export class TimerSource implements EventSource {
     }
     fired.sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : 0));
     for (const f of fired) {
+      if (!ctx.running()) break;
+      this.catchUp(f.due);
       if (!ctx.running()) break;
       ctx.fire(f.probeId);
     }

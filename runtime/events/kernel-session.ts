@@ -38,6 +38,10 @@ class KernelSessionAdapter implements KernelTraceSession {
     this.session.start();
   }
 
+  catchUp(untilHrNs: bigint): void {
+    this.session.catchUp(untilHrNs);
+  }
+
   async drain(): Promise<void> {
     await this.session.drain();
   }

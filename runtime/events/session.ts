@@ -66,6 +66,8 @@ export function lostEventsWarning(r: LostReport, bufferKb: number): string | und
 }
 
 const COMMIT_SLACK_NS = 2_000_000;
+/** a timer's catch-up reads at most this many rounds: a system outrunning us delays the timer only so long */
+const MAX_CATCH_UP_ROUNDS = 16;
 const MAX_PAGES_PER_ROUND = 4096;
 
 export class TraceSession {
@@ -212,6 +214,22 @@ export class TraceSession {
     const before = this.pipeline.stats.events;
     this.round(false);
     return this.pipeline.stats.events - before;
+  }
+
+  /**
+   * Synchronously delivers, in order, the events recorded before `untilHrNs`
+   * (a process.hrtime.bigint() time) that can be known complete now: a timer
+   * probe due at that time then sees, as under stap, every event before it.
+   */
+  catchUp(untilHrNs: bigint): void {
+    if (!this.started || this.closed || this.readers.length === 0) return;
+    const now = Number(process.hrtime.bigint() - this.base);
+    const limit = this.instance.clock !== "mono" ? Infinity : Math.min(Number(untilHrNs - this.base), now - COMMIT_SLACK_NS);
+    for (let rounds = 0; rounds < MAX_CATCH_UP_ROUNDS; rounds++) {
+      const more = this.readAll();
+      this.pipeline.dispatch(limit);
+      if (!more) break;
+    }
   }
 
   /** Delivers every event recorded before this call, in order. */

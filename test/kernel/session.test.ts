@@ -166,6 +166,24 @@ describe("TraceSession", () => {
     }
   });
 
+  it("catchUp delivers at once what was recorded before a time, and nothing after it", async () => {
+    const s = TraceSession.open();
+    try {
+      const seen: number[] = [];
+      s.addEvent({ system: "syscalls", event: "sys_enter_getppid" }, (v) => seen.push(v.pid));
+      s.start({ poll: false });
+      const t0 = process.hrtime.bigint();
+      const pid = runGetppid(500);
+      await new Promise((r) => setTimeout(r, 10)); // past the commit slack
+      s.catchUp(t0);
+      expect(seen.filter((p) => p === pid)).toHaveLength(0);
+      s.catchUp(process.hrtime.bigint());
+      expect(seen.filter((p) => p === pid)).toHaveLength(500);
+    } finally {
+      s.close();
+    }
+  });
+
   it("reports lost events when a tiny buffer overflows", async () => {
     const s = TraceSession.open({ bufferKb: 8 });
     try {

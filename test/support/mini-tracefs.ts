@@ -230,6 +230,10 @@ export class MiniTraceSession implements KernelTraceSession {
     }
   }
 
+  catchUp(): void {
+    this.pump();
+  }
+
   async close(): Promise<{ lost: number }> {
     if (this.timer) clearTimeout(this.timer);
     writeFileSync(join(this.dir, "tracing_on"), "0");
