@@ -88,6 +88,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       }
       session.runPhase("begin", "starting");
       if (session.state === "starting") session.state = "running";
+      if (session.state === "running") for (const s of sources) s.running?.();
       if (session.state === "running") {
         const kernel = sources.filter((s): s is KernelEventSource => s instanceof KernelEventSource);
         const timers = new TimerSource(

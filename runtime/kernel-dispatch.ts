@@ -8,6 +8,7 @@
 // the compiler; the plan is plain data.
 
 import { enterEvent, refreshIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
+import { readlinkSync, realpathSync } from "node:fs";
 import { CLONE_THREAD } from "./tasks.js";
 
 export type { DecodedEvent, FieldValue } from "./context-kernel.js";
@@ -50,8 +51,18 @@ export type KernelEvent = KernelEventContext & { ev: DecodedEvent };
 /** What a dispatcher fires with: the run loop's SourceContext.fire. */
 export type Fire = (probeId: number, event: KernelEvent) => void;
 
-function realpathOr(p: string): string {
-  return p;
+/**
+ * The executable an exec event started, as process("PATH") names it (pass 2
+ * resolves PATH's symlinks): the exec'd name with its symlinks resolved, or,
+ * for a relative name, what /proc says the task runs. Read when the event is
+ * handled, so a file renamed in between gives the old name.
+ */
+function realpathOr(filename: string, tid: number): string {
+  try {
+    return filename.startsWith("/") ? realpathSync(filename) : readlinkSync(`/proc/${tid}/exe`);
+  } catch {
+    return filename;
+  }
 }
 
 export class KernelDispatcher {

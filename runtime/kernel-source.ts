@@ -41,6 +41,7 @@ export interface KernelSourceOptions {
 export class KernelEventSource implements EventSource {
   private session: KernelTraceSession | undefined;
   private closed = false;
+  private fireExisting: (() => void) | undefined;
 
   constructor(
     private readonly plans: readonly KernelEventPlan[],
@@ -88,11 +89,25 @@ export class KernelEventSource implements EventSource {
     }
     kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
     const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev));
-    dispatcher.existing(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });
+    // what runs when tracing starts gets its begin probes once begin is done
+    const existing = listProcesses();
+    const at = { cpu: 0, tsNs: process.hrtime.bigint() };
+    this.fireExisting = () => dispatcher.existing(() => existing, at);
     await s.start((handle, ev) => {
       const i = byHandle.get(handle);
       if (i !== undefined) dispatcher.onEvent(i, ev);
     });
+  }
+
+  /**
+   * process.begin and thread.begin for the processes and threads that ran
+   * when tracing started (stap's task finder reports those at startup), once
+   * the begin probes are done, before any event recorded since.
+   */
+  running(): void {
+    const fire = this.fireExisting;
+    this.fireExisting = undefined;
+    fire?.();
   }
 
   /** The events recorded before `untilHrNs` reach the handlers now (a timer probe due then is about to run). */

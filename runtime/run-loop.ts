@@ -34,6 +34,8 @@ export interface SourceContext {
 /** Something that fires handlers while the session runs: timers, the kernel event stream, the target command. */
 export interface EventSource {
   start(ctx: SourceContext): void | Promise<void>;
+  /** the begin probes have run and handlers may fire (sources started before begin fire nothing until then) */
+  running?(): void;
   stop(): void | Promise<void>;
 }
 
