@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { formatPlan, translate } from "../src/translate/index.js";
+import { compileModule } from "../src/load/compile.js";
 import { assign, block, call, expr, global, id, num, probe, program, str } from "./run-ast.js";
 
 describe("translate", () => {
@@ -36,5 +37,15 @@ describe("translate", () => {
     const r = translate(p, { defines: new Map([["MAXMAPENTRIES", "lots"]]) });
     expect(r.plan).toBeUndefined();
     expect(r.diagnostics.map((d) => d.kind)).toEqual(["translate error", "translate error"]);
+  });
+
+  it("keeps script text in generated comments from ending them (paths may hold line breaks)", () => {
+    const evil = 'x\n$out("PWNED");var q=`\u2028y\rz';
+    const pr = probe({ kind: "begin", priority: 0n }, block(expr(call("exit", []))), [], `process("${evil}").begin`);
+    pr.pos = { file: evil, line: 1, col: 1, offset: 0 };
+    const r = translate(program([pr]), {});
+    expect(r.diagnostics).toEqual([]);
+    expect(typeof compileModule(r.plan!.code)).toBe("function");
+    expect(r.plan!.code).not.toContain("PWNED\");\n");
   });
 });

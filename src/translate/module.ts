@@ -21,6 +21,15 @@ const { out: $out, match: $match, exit: $exit, abort: $abort, error: $error, war
 let $act = 0;
 let $depth = 0;`;
 
+/**
+ * A `//` comment line of generated code. Its text comes from the script
+ * (probe points carry paths, positions carry file names): every character
+ * JavaScript ends a line at is escaped, so no text can end the comment.
+ */
+export function comment(text: string): string {
+  return "  // " + text.replace(/[\n\r\u2028\u2029\\]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
 function triggerOf(g: Gen, p: ResolvedProbe): ProbeKind | undefined {
   const kernel = kernelTrigger(g, p); // kernel.trace / process.* (lower-kernel.ts)
   if (kernel || isKernelPoint(p)) return kernel;
@@ -53,7 +62,7 @@ function emitFunction(g: Gen, f: FunctionSym): string {
   if (f.body.kind === "embedded-code") g.fail(`function '${f.name}' is embedded C, which tstap cannot run (no kernel module)`, f.body.pos);
   else w.block(f.body);
   g.fn = undefined;
-  const head = [`function ${f.jsName}(${f.params.map((p) => p.jsName).join(", ")}) {`, `  // function ${f.name} at ${at(f.pos)}`];
+  const head = [`function ${f.jsName}(${f.params.map((p) => p.jsName).join(", ")}) {`, comment(`function ${f.name} at ${at(f.pos)}`)];
   // stap names the function's name token; FunctionSym.namePos when pass 2 provides it
   const namePos = (f as FunctionSym & { namePos?: Pos }).namePos ?? f.pos;
   head.push(`  if (++$depth > ${g.limits.MAXNESTING}) $maxnesting(${g.near(identifierAt(f.name, namePos))});`);
@@ -68,7 +77,7 @@ function emitFunction(g: Gen, f: FunctionSym): string {
 function emitDispatcher(group: FunctionGroup): string {
   const first = group.overloads[0]!;
   const params = first.params.map((_, i) => `a${i}`).join(", ");
-  const lines = [`function $fg_${first.jsName}(${params}) {`, `  // overloads of ${group.name}/${group.arity}`, "  let r;"];
+  const lines = [`function $fg_${first.jsName}(${params}) {`, comment(`overloads of ${group.name}/${group.arity}`), "  let r;"];
   for (const o of group.overloads) lines.push(`  r = ${o.jsName}(${params});`, "  if (r !== $NEXT) return r;");
   lines.push(`  return ${defaultValue(first.returnType)};`, "}");
   return lines.join("\n");
@@ -81,7 +90,7 @@ function emitProbe(g: Gen, p: ResolvedProbe, name: string, interruptible: boolea
   const w = new StmtWriter(g, 1);
   if (p.condition) w.line(`if (!(${emitExpr(g, p.condition)})) return;`);
   w.block(p.body);
-  const head = [`function ${name}() {`, `  // probe ${p.pp} at ${at(p.pos)}`];
+  const head = [`function ${name}() {`, comment(`probe ${p.pp} at ${at(p.pos)}`)];
   head.push(`  $act = ${interruptible ? g.limits.MAXACTION_INTERRUPTIBLE : g.limits.MAXACTION};`, "  $depth = 0;");
   const decl = localDecls(p.locals);
   if (decl) head.push("  " + decl);
@@ -143,7 +152,7 @@ export function generate(g: Gen, program: Program): Generated {
     const id = probes.length;
     const name = `$autoprint_${id}`;
     handlers.push(
-      [`function ${name}() {`, `  // end probe printing unread global '${ap.global.name}'`, `  $act = ${g.limits.MAXACTION_INTERRUPTIBLE};`, "  $depth = 0;", ...ap.lines.map((l) => "  " + l), "}"].join("\n"),
+      [`function ${name}() {`, comment(`end probe printing unread global '${ap.global.name}'`), `  $act = ${g.limits.MAXACTION_INTERRUPTIBLE};`, "  $depth = 0;", ...ap.lines.map((l) => "  " + l), "}"].join("\n"),
     );
     probes.push({ id, trigger: { kind: "end", priority: 0n }, pp: "end", at: at(ap.global.pos), handler: name, interruptible: true });
   }
