@@ -139,6 +139,8 @@ format:
 	field:__rel_loc char[] rel;	offset:60;	size:4;	signed:0;
 	field:unsigned long args[2];	offset:64;	size:16;	signed:0;
 	field:__data_loc u8[] raw;	offset:80;	size:4;	signed:0;
+	field:int dfd;	offset:128;	size:8;	signed:0;
+	field:umode_t mode;	offset:136;	size:8;	signed:0;
 
 print fmt: "x"
 `;
@@ -146,7 +148,7 @@ print fmt: "x"
 describe("field readers", () => {
   it("decode every width, sign and shape", () => {
     const fmt = parseTracepointFormat("demo", "demo", FORMAT);
-    const b = Buffer.alloc(128);
+    const b = Buffer.alloc(144);
     b.writeUInt16LE(7, 0);
     b.writeInt32LE(-5, 4);
     b.writeInt8(-2, 8);
@@ -167,16 +169,22 @@ describe("field readers", () => {
     b.writeBigUInt64LE(0xffffffffn, 72);
     b.write("\x01\x02\x00\x03", 110, "latin1");
     b.writeUInt32LE((4 << 16) | 110, 80);
+    b.writeBigUInt64LE(0xffffff9cn, 128); // AT_FDCWD passed as an int: upper register half zero
+    b.writeBigUInt64LE(0xdead000001a4n, 136);
     const v = new EventView(0n);
     v.buf = Buffer.concat([Buffer.alloc(12), b]);
     v.off = 12;
-    v.len = 128;
+    v.len = 144;
     const r = formatReaders(fmt);
     const get = (n: string): unknown => r.get(n)!(v);
     expect([get("common_type"), get("common_pid"), get("common_flags")]).toEqual([7, -5, 0]);
     expect([get("a"), get("b"), get("c"), get("d"), get("e"), get("f")]).toEqual([-2, 250, -300, 65000, -70000, 4000000000]);
     expect(get("g")).toBe(-(2n ** 62n));
-    expect(get("h")).toBe(2n ** 64n - 1n);
+    // every long is signed 64-bit: an unsigned 64-bit field above 2^63 reads negative
+    expect(get("h")).toBe(-1);
+    // a field stored wider than its C type reads as that type
+    expect(fmt.fields.find((f) => f.name === "dfd")!.narrow).toEqual({ bytes: 4, signed: true });
+    expect([get("dfd"), get("mode")]).toEqual([-100, 0o644]);
     expect(get("comm")).toBe("bash");
     expect(get("name")).toBe("/bin/ls");
     expect(get("rel")).toBe("rel\xe9");
@@ -194,7 +202,7 @@ describe("inlined field access code", () => {
   it("reads the same values as the reader closures", async () => {
     const { fieldAccessCode, ACCESS_HELPERS } = await import("../runtime/events/index.js");
     const fmt = parseTracepointFormat("demo", "demo", FORMAT);
-    const b = Buffer.alloc(128);
+    const b = Buffer.alloc(144);
     b.writeInt16LE(-300, 10);
     b.writeBigInt64LE(-(2n ** 62n), 24);
     b.writeBigUInt64LE(5n, 32);
@@ -204,9 +212,11 @@ describe("inlined field access code", () => {
     b.write("rel\0", 100, "latin1");
     b.writeUInt32LE((4 << 16) | (100 - 64), 60);
     b.writeBigUInt64LE(9n, 72);
+    b.writeBigUInt64LE(0xfffffffffffffff0n, 128);
+    b.writeBigUInt64LE(0x1ffffn, 136);
     const v = new EventView(0n);
     v.buf = b;
-    v.len = 128;
+    v.len = 144;
     const readers = formatReaders(fmt);
     for (const f of fmt.fields) {
       const idx = f.shape === "int-array" ? 1 : undefined;

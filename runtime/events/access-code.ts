@@ -1,7 +1,7 @@
 // JavaScript expression text that reads a format field from an EventView
 // named VIEW, for code generators that want field reads inlined into a
 // handler instead of calling a reader closure. The expressions follow the
-// value rules of view.ts: ints are numbers (64-bit ones go through
+// value rules of view.ts: ints are numbers (64-bit ones, signed, go through
 // $long64, which returns a bigint beyond 2^53), strings are latin1 byte
 // strings cut at the first NUL.
 
@@ -9,11 +9,11 @@ import type { TracepointField } from "./format.js";
 
 /** Helpers the expressions call, to be in scope of the generated code. */
 export const ACCESS_HELPERS = {
-  $long64(buf: Buffer, o: number, signed: boolean): number | bigint {
+  $long64(buf: Buffer, o: number): number | bigint {
     const lo = buf.readUInt32LE(o);
-    const hi = signed ? buf.readInt32LE(o + 4) : buf.readUInt32LE(o + 4);
+    const hi = buf.readInt32LE(o + 4);
     if (hi < 0x200000 && hi >= -0x200000) return hi * 0x100000000 + lo;
-    return signed ? buf.readBigInt64LE(o) : buf.readBigUInt64LE(o);
+    return buf.readBigInt64LE(o);
   },
   $cstr(buf: Buffer, start: number, end: number): string {
     let e = start;
@@ -38,7 +38,7 @@ function intExpr(view: string, off: number, size: number, signed: boolean): stri
     case 4:
       return `${view}.buf.read${signed ? "Int32LE" : "UInt32LE"}(${at})`;
     case 8:
-      return `$long64(${view}.buf, ${at}, ${signed})`;
+      return `$long64(${view}.buf, ${at})`;
     default:
       throw new Error(`internal: no ${size}-byte integer access`);
   }
@@ -60,6 +60,6 @@ export function fieldAccessCode(f: TracepointField, view: string, index?: number
       return intExpr(view, f.offset + index * es, es, f.signed);
     }
     default:
-      return intExpr(view, f.offset, f.size, f.signed);
+      return f.narrow ? intExpr(view, f.offset, f.narrow.bytes, f.narrow.signed) : intExpr(view, f.offset, f.size, f.signed);
   }
 }

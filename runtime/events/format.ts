@@ -5,7 +5,11 @@
 //
 // Field shapes:
 //   integers of any width and sign (`int`, `u8`, `pid_t`, `bool`, pointers)
-//       → "int", sign- or zero-extended as the format's `signed:` says
+//       → "int", sign- or zero-extended as the format's `signed:` says, and
+//       read as the script's signed 64-bit long (an unsigned 64-bit value
+//       above 2^63 reads negative, as every long does in stap). A field
+//       stored wider than its C type (the syscalls events keep `int dfd` in
+//       8 bytes) reads as its C type: `narrow` says how.
 //   `char NAME[N]` and `__data_loc char[] NAME` → "string" (bytes up to NUL)
 //   other fixed arrays (`unsigned long args[6]`) → "int-array"
 //   other `__data_loc` / `__rel_loc` arrays, odd sizes → "bytes"
@@ -28,6 +32,8 @@ export interface TracepointField {
   dynamic?: "data_loc" | "rel_loc";
   /** element size of an int-array */
   elemSize?: number;
+  /** an "int" stored in more bytes than its C type has: read the low `bytes` with that type's sign */
+  narrow?: { bytes: 1 | 2 | 4; signed: boolean };
 }
 
 export interface TracepointFormat {
@@ -77,7 +83,30 @@ export function parseField(decl: string, offset: number, size: number, signed: b
     return { name, cType: `${elem}[${arr}]`, offset, size, signed, shape: "int-array", arrayLen: arr, elemSize };
   }
   if (![1, 2, 4, 8].includes(size)) return { name, cType, offset, size, signed, shape: "bytes" };
+  const declared = declaredInt(cType);
+  if (declared && declared.bytes < size) return { name, cType, offset, size, signed, shape: "int", narrow: declared as TracepointField["narrow"] };
   return { name, cType, offset, size, signed, shape: "int" };
+}
+
+// C integer types by width and sign (x86-64: char is signed, long is 8 bytes),
+// the kernel's typedefs among them as the event formats write them
+const C_INTS: [RegExp, number, boolean][] = [
+  [/^(signed )?char$|^(__)?s8$|^int8_t$/, 1, true],
+  [/^unsigned char$|^(__)?u8$|^uint8_t$|^bool$|^_Bool$/, 1, false],
+  [/^(signed )?short( int)?$|^(__)?s16$|^int16_t$/, 2, true],
+  [/^unsigned short( int)?$|^(__)?u16$|^uint16_t$|^umode_t$|^__kernel_mode_t$/, 2, false],
+  [/^(signed )?int$|^signed$|^(__)?s32$|^int32_t$|^pid_t$|^key_t$|^mqd_t$|^clockid_t$|^timer_t$|^rwf_t$|^__kernel_(pid|key|mqd|clockid|timer)_t$/, 4, true],
+  [/^unsigned( int)?$|^(__)?u32$|^uint32_t$|^uid_t$|^gid_t$|^qid_t$|^__kernel_(uid|gid)(32)?_t$|^old_(uid|gid)_t$/, 4, false],
+  [/^(signed )?long( int)?$|^(signed )?long long( int)?$|^(__)?s64$|^int64_t$|^ssize_t$|^loff_t$|^off_t$|^time_t$|^__kernel_(old_)?time_t$|^clock_t$/, 8, true],
+  [/^unsigned long( int)?$|^unsigned long long( int)?$|^(__)?u64$|^uint64_t$|^size_t$|^aio_context_t$/, 8, false],
+];
+
+/** The width and sign of a C integer type name; undefined for pointers and types not known here. */
+export function declaredInt(cType: string): { bytes: number; signed: boolean } | undefined {
+  const t = cType.replace(/\b(const|volatile)\b/g, "").replace(/\s+/g, " ").trim();
+  if (t.includes("*")) return undefined;
+  for (const [re, bytes, signed] of C_INTS) if (re.test(t)) return { bytes, signed };
+  return undefined;
 }
 
 

@@ -37,15 +37,16 @@ export class EventView {
 
 export type FieldReader = (v: EventView) => FieldValue;
 
-function long64(buf: Buffer, o: number, signed: boolean): Long {
+/** A 64-bit field as a script long: signed whatever the C type, as stap's longs are. */
+function long64(buf: Buffer, o: number): Long {
   const lo = buf.readUInt32LE(o);
-  const hi = signed ? buf.readInt32LE(o + 4) : buf.readUInt32LE(o + 4);
-  // |value| < 2^53 when the high word fits in 21 bits (signed: -2^21 <= hi < 2^21)
+  const hi = buf.readInt32LE(o + 4);
+  // |value| < 2^53 when the high word fits in 21 bits (-2^21 <= hi < 2^21)
   if (hi < 0x200000 && hi >= -0x200000) return hi * 0x100000000 + lo;
-  return signed ? buf.readBigInt64LE(o) : buf.readBigUInt64LE(o);
+  return buf.readBigInt64LE(o);
 }
 
-/** An integer reader of SIZE bytes at payload offset OFF. */
+/** An integer reader of SIZE bytes at payload offset OFF (8 bytes read signed: a script long). */
 export function intReader(off: number, size: number, signed: boolean): (v: EventView) => Long {
   switch (size) {
     case 1:
@@ -55,7 +56,7 @@ export function intReader(off: number, size: number, signed: boolean): (v: Event
     case 4:
       return signed ? (v) => v.buf.readInt32LE(v.off + off) : (v) => v.buf.readUInt32LE(v.off + off);
     case 8:
-      return (v) => long64(v.buf, v.off + off, signed);
+      return (v) => long64(v.buf, v.off + off);
     default:
       throw new Error(`internal: no ${size}-byte integer reader`);
   }
@@ -106,7 +107,8 @@ export function fieldReader(f: TracepointField): FieldReader {
       return (v) => elems.map((r) => r(v));
     }
     default:
-      return intReader(off, f.size, f.signed);
+      // a narrowed field's value is its low bytes (little-endian)
+      return f.narrow ? intReader(off, f.narrow.bytes, f.narrow.signed) : intReader(off, f.size, f.signed);
   }
 }
 

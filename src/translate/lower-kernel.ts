@@ -319,7 +319,8 @@ function writtenPoint(p: ResolvedProbe): string {
 function filterFields(fmt: TracepointFormat): Map<string, FilterField> {
   const m = new Map<string, FilterField>();
   for (const f of fmt.fields) {
-    if (f.shape === "int") m.set(f.name, { name: f.name, kind: "int", size: f.size, signed: f.signed });
+    // a narrowed field's upper bytes are whatever the register held: the kernel compares all of them
+    if (f.shape === "int" && !f.narrow) m.set(f.name, { name: f.name, kind: "int", size: f.size, signed: f.signed });
     else if (f.shape === "string") m.set(f.name, { name: f.name, kind: "string", size: f.size, signed: false, arrayLen: f.arrayLen });
   }
   return m;
