@@ -8,8 +8,12 @@
 //   monotonicNs(cpu?): bigint   ns on the kernel's monotonic clock (local_clock_*, cpu_clock_*)
 //
 // Node's hrtime is CLOCK_MONOTONIC on Linux, the clock tracefs's "mono"
-// trace_clock uses; the wall clock is derived from one Date/hrtime pairing
-// taken at load, so consecutive readings never go backwards.
+// trace_clock uses; the wall clock is derived from one pairing of the two
+// clocks, made when first needed, so consecutive readings never go backwards.
+// Node reads the wall clock only to the millisecond (Date.now()), so the
+// pairing waits for Date.now() to tick: at that instant the wall clock is
+// exactly the new millisecond, which makes the pairing good to a fraction of
+// a microsecond instead of up to a millisecond off.
 
 export interface EventTime {
   readonly realtimeNs: bigint;
@@ -19,13 +23,43 @@ export interface EventTime {
 
 let eventTime: EventTime | undefined;
 
-let baseMono = process.hrtime.bigint();
-let baseReal = BigInt(Date.now()) * 1000000n;
+/** wall clock minus monotonic clock, ns; undefined until first needed */
+let offsetNs: bigint | undefined;
+
+/** The wall clock minus the monotonic clock, in ns, from one precise pairing (see above). */
+export function realtimeOffsetNs(): bigint {
+  if (offsetNs === undefined) offsetNs = pairClocks();
+  return offsetNs;
+}
+
+function pairClocks(): bigint {
+  const giveUp = process.hrtime.bigint() + 20_000_000n;
+  let best: { window: bigint; offset: bigint } | undefined;
+  // the previous reading: its millisecond, and the monotonic time just before it
+  let last = -1;
+  let lastBefore = 0n;
+  for (;;) {
+    const before = process.hrtime.bigint();
+    const ms = Date.now();
+    const after = process.hrtime.bigint();
+    if (last >= 0 && ms !== last) {
+      // the tick: the wall clock read `ms` milliseconds exactly at a moment
+      // between the previous reading and this one; a wide window (a page
+      // fault, a preemption, a compilation) waits for the next tick
+      const window = after - lastBefore;
+      const offset = BigInt(ms) * 1_000_000n - (lastBefore + after) / 2n;
+      if (!best || window < best.window) best = { window, offset };
+      if (window < 10_000n) return offset;
+    }
+    if (after > giveUp) return best?.offset ?? BigInt(ms) * 1_000_000n - after;
+    last = ms;
+    lastBefore = before;
+  }
+}
 
 /** Pair the clocks again: a process started from a startup snapshot (bin/tstap) must not keep the build's pairing. */
 export function resetClockBase(): void {
-  baseMono = process.hrtime.bigint();
-  baseReal = BigInt(Date.now()) * 1000000n;
+  offsetNs = undefined;
 }
 
 export function setEventTime(t: EventTime): void {
@@ -38,7 +72,7 @@ export function clearEventTime(): void {
 
 export function realtimeNs(): bigint {
   if (eventTime) return eventTime.realtimeNs;
-  return baseReal + (process.hrtime.bigint() - baseMono);
+  return process.hrtime.bigint() + realtimeOffsetNs();
 }
 
 /** The monotonic clock; stap's cpu_clock_ns(cpu) reads that CPU's clock, the same one here. */

@@ -10,7 +10,7 @@
 
 import { readFileSync } from "node:fs";
 import { current } from "./context.js";
-import { clearEventTime, setEventTime } from "./clock.js";
+import { clearEventTime, realtimeOffsetNs, setEventTime } from "./clock.js";
 import type { Long } from "./int64.js";
 import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
@@ -74,8 +74,7 @@ export const kernelRun: KernelRunState = {
  */
 export function realtimeOffset(traceClock: string): bigint {
   const monoNs = process.hrtime.bigint();
-  const realNs = BigInt(Date.now()) * 1_000_000n;
-  let offset = realNs - monoNs;
+  let offset = realtimeOffsetNs();
   if (traceClock === "boot") {
     try {
       const up = readFileSync("/proc/uptime", "latin1").split(" ")[0]!;

@@ -30,7 +30,7 @@
 //   ints -> number (bigint beyond 2^53), char[N]/__data_loc char[] -> latin1 string up
 //   to NUL, other arrays -> Long[], odd bytes -> latin1 string.
 // Time: trace clock `mono` = CLOCK_MONOTONIC = process.hrtime.bigint(); wall clock =
-//   mono + (Date.now()*1e6 - hrtime) sampled once per run (runtime/context-kernel.ts).
+//   mono + the wall-minus-monotonic offset paired once per run (runtime/clock.ts).
 // EventPipeline: pushCopy(cpu, page) + dispatch(limit) to feed captured pages (bench).
 // openKernelTraceSession(opts): the KernelTraceSession of runtime/kernel-source.ts.
 // fieldAccessCode(field, "v", index?): JS expression text reading a field from view `v`
