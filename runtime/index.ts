@@ -2,7 +2,7 @@
 
 import { Session } from "./run-loop.js";
 import type { EventSource } from "./run-loop.js";
-import { TimerSource } from "./timers.js";
+import { longTimeout, TimerSource } from "./timers.js";
 import { TargetCommand } from "./target.js";
 import { TraceFsError } from "./tracefs/tracefs.js";
 import { kernelRun } from "./context-kernel.js";
@@ -63,7 +63,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   for (const s of signals) process.on(s, onSignal);
   // a script with nothing to wait for still runs until exit(), a signal or -T, as stap does
   const keepAlive = setInterval(() => {}, 1 << 30);
-  let timeout: NodeJS.Timeout | undefined;
+  let timeout: { cancel(): void } | undefined;
   let target: TargetCommand | undefined;
   try {
     target = opts.targetCommand !== undefined ? new TargetCommand(opts.targetCommand) : undefined;
@@ -106,7 +106,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
           sources.push(s);
           await s.start(ctx);
         }
-        if (opts.timeoutSeconds !== undefined) timeout = setTimeout(stopAfterDrain, opts.timeoutSeconds * 1000);
+        if (opts.timeoutSeconds !== undefined) timeout = longTimeout(opts.timeoutSeconds * 1000, stopAfterDrain);
         await session.stopped();
       }
       for (const s of sources) await s.stop();
@@ -133,7 +133,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
     }
     target?.stop();
   } finally {
-    if (timeout) clearTimeout(timeout);
+    timeout?.cancel();
     clearInterval(keepAlive);
     for (const s of signals) process.off(s, onSignal);
   }

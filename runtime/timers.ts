@@ -96,3 +96,14 @@ export class TimerSource implements EventSource {
     this.ctx = undefined;
   }
 }
+
+/** setTimeout for any delay (-T): Node's own fires at once beyond 2^31-1 ms (24.8 days), with a warning. */
+export function longTimeout(ms: number, fn: () => void): { cancel(): void } {
+  const MAX = 2 ** 31 - 1;
+  let t: NodeJS.Timeout;
+  const arm = (left: number): void => {
+    t = setTimeout(() => (left > MAX ? arm(left - MAX) : fn()), Math.min(left, MAX));
+  };
+  arm(ms);
+  return { cancel: () => clearTimeout(t) };
+}

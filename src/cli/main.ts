@@ -14,10 +14,10 @@ function increase(_value: string, previous: number): number {
   return previous + 1;
 }
 
-function positiveInt(flag: string, max = Number.MAX_SAFE_INTEGER) {
+function positiveInt(flag: string, max = Number.MAX_SAFE_INTEGER, message?: string, min = 0) {
   return (value: string): number => {
-    if (!/^[0-9]+$/.test(value) || Number(value) > max) {
-      throw new CommanderError(1, "tstap.invalidArgument", `Invalid argument '${value}' for option ${flag}.`);
+    if (!/^[0-9]+$/.test(value) || Number(value) > max || Number(value) < min) {
+      throw new CommanderError(1, "tstap.invalidArgument", message ?? `Invalid argument '${value}' for option ${flag}.`);
     }
     return Number(value);
   };
@@ -42,12 +42,12 @@ function buildProgram(): Command {
     .option("-u", "unoptimized: keep unused code, no filter pushdown")
     .option("-g", "guru mode (embedded C is still refused: tstap has no kernel module)")
     .option("-c <cmd>", "start CMD, trace it, end when it exits; target() is its pid")
-    .addOption(new Option("-x <pid>", "set target() to PID").argParser(positiveInt("-x")))
+    .addOption(new Option("-x <pid>", "set target() to PID").argParser(positiveInt("-x", Number.MAX_SAFE_INTEGER, "Invalid target process ID number.")))
     .option("-o <file>", "write the script's output to FILE")
     .option("-l <probe>", "list the probe points matching PROBE")
     .option("-L <probe>", "list the probe points matching PROBE, with their variables")
     .addOption(new Option("-T <seconds>", "end the run after SECONDS").argParser(positiveInt("-T")))
-    .addOption(new Option("-s <mb>", "per-CPU trace buffer size in MB").argParser(positiveInt("-s", 1 << 20)))
+    .addOption(new Option("-s <mb>", "per-CPU trace buffer size in MB (1-4095)").argParser(positiveInt("-s", 4095, "Invalid buffer size (should be 1-4095).", 1)))
     .option("--check", "report what this kernel's tracefs can do, then exit")
     .option("--cleanup", "remove tracefs leftovers of killed tstap runs, then exit")
     .enablePositionalOptions()
@@ -104,6 +104,7 @@ function toSessionOptions(raw: RawOptions, positional: string[]): SessionOptions
   };
   if (raw.p !== undefined && raw.p < 1) return "Invalid argument '0' for option -p.";
   if (raw.c !== undefined && raw.x !== undefined) return "You can't specify -c and -x options together.";
+  if (raw.c === "") return "Empty CMD string invalid.";
   const listing = raw.L ?? raw.l;
   if (listing !== undefined) {
     opts.listProbes = { pattern: listing, withVars: raw.L !== undefined };

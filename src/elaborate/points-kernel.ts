@@ -8,7 +8,7 @@
 //   process("PATH").begin / .end / .thread.begin / .thread.end / .syscall / .syscall.return
 //   process(PID).begin / .end / .thread.begin / .thread.end / .syscall / .syscall.return
 
-import { existsSync, realpathSync } from "node:fs";
+import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import type { Diagnostic } from "../diagnostic.js";
 import { error } from "../diagnostic.js";
 import { semErr } from "./tokens.js";
@@ -93,11 +93,12 @@ function resolveProcess(components: readonly ProbeComponent[], _pos: Pos): Kerne
   return { matches: [{ point: { kind: "process", what, path }, pp: `process(${q(path)}).${what}` }] };
 }
 
-/** stap resolves process("NAME") like a shell: a path, or a name found in $PATH; symlinks resolved. */
+/** stap resolves process("NAME") like a shell: a path, or a name found in $PATH, of an executable regular file; symlinks resolved. */
 export function resolveExecutable(name: string): string | undefined {
+  if (name === "") return undefined;
   const candidates = name.includes("/") ? [name] : (process.env.PATH ?? "/usr/bin:/bin").split(":").map((d) => `${d}/${name}`);
   for (const c of candidates) {
-    if (!existsSync(c)) continue;
+    if (!isExecutableFile(c)) continue;
     try {
       return realpathSync(c);
     } catch {
@@ -145,4 +146,14 @@ export function traceSuggestions(pattern: string, limit = 5): string[] {
     .slice(0, limit)
     .filter((x) => x.d <= Math.max(2, plain.length / 3));
   return scored.map((x) => `${x.t.system}:${x.t.event}`);
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -66,7 +66,8 @@ export function listTracepoints(tracefs = TRACEFS): TracepointName[] {
       continue;
     }
     for (const event of events.sort()) {
-      if (existsSync(join(sd, event, "format"))) out.push({ system, event });
+      // ftrace's own record types (ftrace:print, ftrace:function...) have a format but cannot be enabled
+      if (existsSync(join(sd, event, "format")) && existsSync(join(sd, event, "enable"))) out.push({ system, event });
     }
   }
   return out;

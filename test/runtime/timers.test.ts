@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { TimerSource } from "../../runtime/timers.js";
+import { describe, expect, it, vi } from "vitest";
+import { longTimeout, TimerSource } from "../../runtime/timers.js";
 import type { SourceContext } from "../../runtime/run-loop.js";
 
 describe("TimerSource", () => {
@@ -34,5 +34,27 @@ describe("TimerSource", () => {
     expect(log).toEqual(["catch up", "fire 7", "catch up", "fire 7", "catch up", "fire 7"]);
     expect(dues[1]! - dues[0]!).toBe(2_000_000n);
     expect(dues[2]! - dues[1]!).toBe(2_000_000n);
+  });
+});
+
+describe("longTimeout", () => {
+  it("waits delays beyond Node's 2^31-1 ms limit, and can be cancelled", () => {
+    vi.useFakeTimers();
+    try {
+      let fired = 0;
+      longTimeout(2147484 * 1000, () => fired++);
+      vi.advanceTimersByTime(2 ** 31 - 1);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(2147484 * 1000 - (2 ** 31 - 1) - 1);
+      expect(fired).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(fired).toBe(1);
+      const t = longTimeout(5, () => fired++);
+      t.cancel();
+      vi.advanceTimersByTime(10);
+      expect(fired).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
