@@ -240,6 +240,15 @@ export function formatVars(ev: DecodedEvent): string {
     .join(" ");
 }
 
+/** A value as `$var$` prints it (kind: see prettyKind in lower-kernel.ts). */
+function pretty(v: FieldValue | undefined, kind: string): string {
+  if (v === undefined) return "?";
+  if (typeof v === "string") return `"${v}"`;
+  if (Array.isArray(v)) return v.length === 0 ? "[...]" : `[${pretty(v[0], kind === "a" ? "i" : kind)}, ...]`;
+  const n = v as Long;
+  return kind === "u" ? BigInt.asUintN(64, BigInt(n)).toString() : n.toString();
+}
+
 /** The natives generated code reads event fields with (see lower-kernel.ts). */
 export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> = {
   __kernel_field: [
@@ -273,6 +282,42 @@ export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> 
         const ev = evNow();
         return ev ? formatVars(ev) : "";
       },
+    },
+  ],
+  // $$vars$ / $$parms$: `name=value` pretty, for "name:kind name2:kind" in format order
+  __kernel_vars_pretty: [
+    {
+      params: ["string"],
+      ret: "string",
+      pure: false,
+      fn: (spec) => {
+        const ev = evNow();
+        if (!ev) return "";
+        return (spec as string)
+          .split(" ")
+          .map((nk) => {
+            const c = nk.lastIndexOf(":");
+            const name = nk.slice(0, c);
+            return `${name}=${pretty(ev.get(name), nk.slice(c + 1))}`;
+          })
+          .join(" ");
+      },
+    },
+  ],
+  __kernel_pretty: [
+    {
+      params: ["string", "string"],
+      ret: "string",
+      pure: false,
+      fn: (name, kind) => pretty(evNow()?.get(name as string), kind as string),
+    },
+  ],
+  __kernel_pretty_long: [
+    {
+      params: ["long", "string"],
+      ret: "string",
+      pure: true,
+      fn: (v, kind) => pretty(v as Long, kind as string),
     },
   ],
 };

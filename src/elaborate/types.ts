@@ -289,7 +289,8 @@ export class TypeInference {
       case "target": {
         for (const s of e.steps) if (s.kind === "index") this.visit(s.index, "long");
         const vt = this.point ? kernelVarType(this.point, e.name) : undefined;
-        if (vt) e.type = e.addressOf ? "long" : vt;
+        // `$var$`, `$var$$`: the value pretty-printed, always a string
+        if (vt) e.type = e.addressOf ? "long" : e.pretty !== "" ? "string" : vt;
         else {
           // stap reports a target variable it could not resolve here, then its type
           this.unresolvedCount++;

@@ -187,7 +187,9 @@ export function emitKernelTargetExpr(g: Gen, e: TargetVar | TargetVars | Defined
     if (!kp.format || (e.which !== "vars" && e.which !== "parms")) {
       return g.fail(`$$${e.which} is not available in probe '${kp.probe.pp}'`, e.pos);
     }
-    return `${native(g, "__kernel_vars", 0)}()`;
+    if (e.pretty === "") return `${native(g, "__kernel_vars", 0)}()`;
+    const spec = kp.format.fields.map((f) => `${f.name}:${prettyKind(f)}`).join(" ");
+    return `${native(g, "__kernel_vars_pretty", 1)}(${stringLiteral(spec)})`;
   }
   if (e.addressOf) return g.fail(`cannot take the address of $${e.name}: tracepoint fields are copies, not memory`, e.pos);
   const r = resolveVar(kp, e.name);
@@ -203,9 +205,14 @@ export function emitKernelTargetExpr(g: Gen, e: TargetVar | TargetVars | Defined
   }
   if (r.kind === "element") {
     if (e.steps.length > 0) return g.fail(`$${e.name} is a long: it has no members`, e.pos);
-    return `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, ${r.index})`;
+    const read = `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, ${r.index})`;
+    return e.pretty === "" ? read : `${native(g, "__kernel_pretty_long", 2)}(${read}, "i")`;
   }
   const f = r.field;
+  if (e.pretty !== "") {
+    if (e.steps.length > 0) return g.fail(`$${e.name} (${f.cType}) has no members: tracepoint fields are values`, e.steps[0]!.pos);
+    return `${native(g, "__kernel_pretty", 2)}(${stringLiteral(f.name)}, ${stringLiteral(prettyKind(f))})`;
+  }
   if (f.shape === "int-array") {
     const step = e.steps[0];
     if (!step || step.kind !== "index" || e.steps.length !== 1) {
@@ -215,6 +222,17 @@ export function emitKernelTargetExpr(g: Gen, e: TargetVar | TargetVars | Defined
   }
   if (e.steps.length > 0) return g.fail(`$${e.name} (${f.cType}) has no members: tracepoint fields are values`, e.steps[0]!.pos);
   return `${native(g, "__kernel_field", 1)}(${stringLiteral(f.name)})`;
+}
+
+/**
+ * How `$field$` prints a field, as stap's pretty-printer prints a value of
+ * its C type: "i" signed decimal (%i), "u" unsigned decimal (%u), "s" a
+ * quoted string, "a" an array (its first element, then `, ...`).
+ */
+function prettyKind(f: TracepointField): string {
+  if (f.shape === "string" || f.shape === "bytes") return "s";
+  if (f.shape === "int-array") return "a";
+  return (f.narrow?.signed ?? f.signed) ? "i" : "u";
 }
 
 // ---------------------------------------------------------------- events
