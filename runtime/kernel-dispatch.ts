@@ -9,6 +9,7 @@
 
 import { enterEvent, refreshIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
 import { readlinkSync, realpathSync } from "node:fs";
+import { join } from "node:path";
 import { CLONE_THREAD } from "./tasks.js";
 
 export type { DecodedEvent, FieldValue } from "./context-kernel.js";
@@ -53,15 +54,30 @@ export type Fire = (probeId: number, event: KernelEvent) => void;
 
 /**
  * The executable an exec event started, as process("PATH") names it (pass 2
- * resolves PATH's symlinks): the exec'd name with its symlinks resolved, or,
- * for a relative name, what /proc says the task runs. Read when the event is
- * handled, so a file renamed in between gives the old name.
+ * resolves PATH's symlinks): the exec'd name with its symlinks resolved. A
+ * relative name (`./prog`) is what /proc says the task runs while it lives;
+ * once it is gone, the name relative to its parent's working directory (a
+ * shell's, usually the one it ran the name in), then to tstap's own. All is
+ * read when the event is handled, so a file renamed in between, or a
+ * process that changed directory before exec, can be missed.
  */
-function realpathOr(filename: string, tid: number): string {
+function realpathOr(filename: string, tid: number, ppid: number): string {
+  if (filename.startsWith("/")) return realOr(filename, filename);
+  for (const resolve of [() => readlinkSync(`/proc/${tid}/exe`), () => realpathSync(join(readlinkSync(`/proc/${ppid}/cwd`), filename)), () => realpathSync(filename)]) {
+    try {
+      return resolve();
+    } catch {
+      // gone, or not there: the next guess
+    }
+  }
+  return filename;
+}
+
+function realOr(path: string, fallback: string): string {
   try {
-    return filename.startsWith("/") ? realpathSync(filename) : readlinkSync(`/proc/${tid}/exe`);
+    return realpathSync(path);
   } catch {
-    return filename;
+    return fallback;
   }
 }
 
@@ -73,7 +89,7 @@ export class KernelDispatcher {
   constructor(
     private readonly events: readonly KernelEventPlan[],
     private readonly fire: Fire,
-    private readonly resolveExe: (path: string, tid: number) => string = realpathOr,
+    private readonly resolveExe: (path: string, tid: number, ppid: number) => string = realpathOr,
   ) {
     this.wantsPaths = events.some((e) => e.dispatch.some((d) => d.how === "process" && d.path !== undefined));
   }
@@ -138,7 +154,7 @@ export class KernelDispatcher {
         refreshIds(pid);
         let after: string | undefined;
         if (this.wantsPaths) {
-          after = this.resolveExe(filename, pid);
+          after = this.resolveExe(filename, pid, tasks.ppid(pid));
           this.exeOf.set(pid, after);
           tasks.get(pid).exe = after;
         }
