@@ -131,6 +131,56 @@ export function adoptTarget(pid: number): void {
   ids(pid);
 }
 
+/** A new process starts with its parent's credentials. */
+export function inheritIds(parentTgid: number, childTgid: number): void {
+  const p = idCache.get(parentTgid);
+  if (p && p.uid !== -1) idCache.set(childTgid, { ...p });
+}
+
+/** set*id calls entered and not yet returned, by tid: the call and its arguments */
+const pendingCred = new Map<number, { call: string; args: number[] }>();
+const UNCHANGED = 0xffffffff; // (uid_t)-1: leave this id as it is
+
+/**
+ * sys_enter_set*id / sys_exit_set*id: when the call succeeds, the task's ids
+ * change as the call's arguments say (setuid/setgid as root set the real id
+ * too, as CAP_SETUID/CAP_SETGID allow; otherwise only the effective one).
+ */
+export function credentialCall(event: string, ev: DecodedEvent): void {
+  const m = /^sys_(enter|exit)_(set(?:res|re)?[ug]id)$/.exec(event);
+  if (!m) return;
+  const [, phase, call] = m as unknown as [string, string, string];
+  if (phase === "enter") {
+    const names = call.endsWith("uid") ? ["uid", "ruid", "euid"] : ["gid", "rgid", "egid"];
+    pendingCred.set(ev.tid, { call, args: names.map((n) => Number(ev.get(n) ?? UNCHANGED)) });
+    return;
+  }
+  const pending = pendingCred.get(ev.tid);
+  pendingCred.delete(ev.tid);
+  if (!pending || pending.call !== call || Number(ev.get("ret") ?? -1) !== 0) return;
+  const c = { ...ids(ev.tid) };
+  if (c.uid === -1) return; // never knew them: nothing to change
+  const [single, real, effective] = pending.args as [number, number, number];
+  const user = call.endsWith("uid");
+  if (call === "setuid" || call === "setgid") {
+    const privileged = c.euid === 0;
+    if (user) {
+      if (privileged) c.uid = single;
+      c.euid = single;
+    } else {
+      if (privileged) c.gid = single;
+      c.egid = single;
+    }
+  } else if (user) {
+    if (real !== UNCHANGED) c.uid = real;
+    if (effective !== UNCHANGED) c.euid = effective;
+  } else {
+    if (real !== UNCHANGED) c.gid = real;
+    if (effective !== UNCHANGED) c.egid = effective;
+  }
+  idCache.set(kernelRun.tasks.tgid(ev.tid), c);
+}
+
 /** exec may change credentials (setuid programs): read them again, keeping what we knew if the task is gone. */
 export function refreshIds(tgid: number): void {
   const known = idCache.get(tgid);

@@ -7,7 +7,7 @@
 // KernelEventDef (src/translate/lower-kernel.ts): the runtime never imports
 // the compiler; the plan is plain data.
 
-import { enterEvent, refreshIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
+import { credentialCall, enterEvent, inheritIds, refreshIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
 import { readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { CLONE_THREAD } from "./tasks.js";
@@ -132,6 +132,7 @@ export class KernelDispatcher {
         const flags = ev.get("clone_flags");
         const cloneFlags = typeof flags === "number" || typeof flags === "bigint" ? flags : 0;
         const t = tasks.newTask(ev.tid, child, String(ev.get("comm") ?? ""), cloneFlags);
+        if (t.tgid !== tasks.tgid(ev.tid)) inheritIds(tasks.tgid(ev.tid), t.tgid);
         if (this.wantsPaths) {
           const pexe = this.exe(tasks.tgid(ev.tid));
           if (pexe !== undefined) this.exeOf.set(t.tgid, pexe);
@@ -178,7 +179,10 @@ export class KernelDispatcher {
             if (this.matches(d, tid)) this.run(d.probe, tid, ev);
           }
         }
-        if (plan.tracksTasks) tasks.exit(tid);
+        if (plan.tracksTasks) {
+          tasks.exit(tid);
+          if (groupDead) tasks.groupExit(tgid);
+        }
         if (groupDead) this.exeOf.delete(tgid);
         return;
       }
@@ -186,6 +190,9 @@ export class KernelDispatcher {
         if (plan.tracksTasks) tasks.rename(Number(ev.get("pid") ?? ev.tid), String(ev.get("newcomm") ?? ""));
         break;
       }
+      default:
+        // the set*id calls: uid()/gid()... follow them (context-kernel.ts)
+        if (plan.tracksTasks && plan.system === "syscalls") credentialCall(plan.event, ev);
     }
     for (const d of plan.dispatch) {
       if (d.how === "direct") this.run(d.probe, ev.tid, ev);

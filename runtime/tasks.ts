@@ -28,6 +28,8 @@ export interface TaskInfo {
   /** the executable path of the last exec seen for this task, when seen */
   exe?: string;
   alive: boolean;
+  /** the whole thread group has exited: its children now have another parent */
+  groupExited?: boolean;
 }
 
 /** Where facts about tasks older than the run come from. */
@@ -90,6 +92,12 @@ export class TaskTable {
     return t;
   }
 
+  /** sched_process_exit with group_dead: the process `tgid` is gone, its children are re-parented. */
+  groupExit(tgid: number): void {
+    const t = this.tasks.get(tgid);
+    if (t !== undefined) t.groupExited = true;
+  }
+
   /**
    * A task tstap knows of before any event names it (the -c command, the -x
    * process): learn it now, while /proc still shows it, so that ppid() and
@@ -130,6 +138,8 @@ export class TaskTable {
   ppid(tid: number): number {
     const t = this.get(tid);
     if (t.ppid < 0) t.ppid = this.fallback.proc(tid)?.ppid ?? 0;
+    // orphaned: the kernel gave it to a subreaper or init; /proc says which, while it lives
+    else if (t.ppid > 1 && this.tasks.get(t.ppid)?.groupExited) t.ppid = this.fallback.proc(tid)?.ppid ?? 1;
     return t.ppid;
   }
 

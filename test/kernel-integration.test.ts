@@ -229,4 +229,33 @@ describe("kernel probes on this kernel", () => {
     expect(on).toEqual({ out: "5000\n", err: "", status: 0 });
     expect(off).toEqual(on);
   });
+
+  it("stops what it armed and never starts the -c command when the kernel refuses an event", { timeout: 60_000 }, async () => {
+    const p = program([probe({ kind: "tracepoint", system: "sched", event: "sched_switch" }, block(expr(call("exit", []))))]);
+    const t = translate(p, { hasTargetCommand: true });
+    const l = await load(t.plan!, {});
+    const marker = join(mkdtempSync(join(tmpdir(), "tstap-k-")), "ran");
+    const file = join(mkdtempSync(join(tmpdir(), "tstap-k-")), "out");
+    let err = "";
+    const before = readdirSync("/sys/kernel/tracing/instances").sort();
+    // the back end's own session, with a kernel that refuses the first event
+    const { openKernelTraceSession } = await import("../runtime/events/index.js");
+    const { TraceFsError } = await import("../runtime/tracefs/tracefs.js");
+    const source = new KernelEventSource(
+      KernelEventSource.plansOf(l.unit!.events),
+      async () => {
+        const s = await openKernelTraceSession();
+        s.addEvent = async () => {
+          throw new TraceFsError("writing '1' to events/sched/sched_switch/enable failed: ENOMEM", "ENOMEM");
+        };
+        return s;
+      },
+      { targetPid: () => kernelRun.target, warn: (m) => (err += `WARNING: ${m}\n`) },
+    );
+    const status = await run(l.unit!, { outputFile: file, messages: (m) => (err += m), sources: [source], targetCommand: `touch ${marker}` });
+    expect(status).toBe(1);
+    expect(err).toMatch(/^ERROR: writing '1' to events\/sched\/sched_switch\/enable failed: ENOMEM\nWARNING: Number of errors: 1/);
+    expect(readdirSync(join(marker, "..")), "the -c command ran").toEqual([]);
+    expect(readdirSync("/sys/kernel/tracing/instances").sort()).toEqual(before);
+  });
 });

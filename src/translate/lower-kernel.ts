@@ -60,6 +60,12 @@ export const TASK_EVENTS = {
 /** Context functions that need the task table (the others are in every record). */
 const TASK_CONTEXT = new Set(["pid", "ppid", "execname", "pexecname", "uid", "gid", "euid", "egid"]);
 
+/** Context functions answered from credentials, which the set*id system calls change. */
+const CRED_CONTEXT = new Set(["uid", "gid", "euid", "egid"]);
+
+/** The system calls that change a task's uid/gid: the task table follows their entry (arguments) and exit (success). */
+export const CRED_SYSCALLS = ["setuid", "setreuid", "setresuid", "setgid", "setregid", "setresgid"] as const;
+
 interface KernelProbe {
   probe: ResolvedProbe;
   trigger: ProbeKind & { kind: "event" };
@@ -307,6 +313,14 @@ export function kernelEvents(g: Gen, program: Program, metas: readonly ProbeMeta
       get(t.system, t.event).tracksTasks = true;
     }
   }
+  // uid()/gid()... answer for the event's moment: follow the calls that change them
+  if (usesContext(program, CRED_CONTEXT)) {
+    for (const call of CRED_SYSCALLS) {
+      for (const event of [`sys_enter_${call}`, `sys_exit_${call}`]) {
+        if (readTracepointFormat("syscalls", event)) get("syscalls", event).tracksTasks = true;
+      }
+    }
+  }
 
   // set_event_pid is per instance: usable only when every probe's events
   // want the target process alone. The task table then only needs those
@@ -346,9 +360,13 @@ function filterFields(fmt: TracepointFormat): Map<string, FilterField> {
 
 /** Does any kept probe or function call a context function that needs the task table? */
 function usesTaskContext(program: Program): boolean {
+  return usesContext(program, TASK_CONTEXT);
+}
+
+function usesContext(program: Program, names: ReadonlySet<string>): boolean {
   let found = false;
   walkProgram(program, (n) => {
-    if (n.kind === "call" && TASK_CONTEXT.has(n.name)) found = true;
+    if (n.kind === "call" && names.has(n.name)) found = true;
   });
   return found;
 }
