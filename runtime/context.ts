@@ -2,7 +2,7 @@
 // handler being run (what pp(), pid(), cpu()... answer for).
 
 import { add, band, bnot, bor, bxor, div, type Long, mod, mul, neg, shl, shr, sub, ushr } from "./int64.js";
-import { AbortHandler, isScriptFailure, ScriptError } from "./errors.js";
+import { AbortHandler, ActionLimitError, isCatchable, ScriptError } from "./errors.js";
 import { Array1, ArrayN, type ArrayDecl, type ValueType } from "./maps.js";
 import {
   compileFormat,
@@ -137,13 +137,13 @@ export function buildRuntimeApi(limits: UnitLimits, ctl: RunControl) {
       return 0;
     },
     maxaction: (near: string): never => {
-      throw new ScriptError("MAXACTION exceeded", near);
+      throw new ActionLimitError("MAXACTION exceeded", near);
     },
     maxnesting: (near: string): never => {
       throw new ScriptError("MAXNESTING exceeded", near);
     },
     ScriptError,
-    catchable: isScriptFailure,
+    catchable: isCatchable,
     NEXT: Symbol("next overload"),
     array: (decl: { name: string; arity: number; valueType: ValueType; size?: number; wrap: boolean }, config: StatConfig) => {
       const d: ArrayDecl = { ...decl, maxMapEntries: limits.MAXMAPENTRIES, newStat: () => createStat(config) };

@@ -15,6 +15,14 @@ export class ScriptError extends Error {
   }
 }
 
+/** MAXACTION exceeded: stap checks the action budget before a catch block runs, so try/catch cannot hold it. */
+export class ActionLimitError extends ScriptError {}
+
+/** What a script's try/catch may catch: every script failure but the action limit. */
+export function isCatchable(e: unknown): boolean {
+  return isScriptFailure(e) && !(e instanceof ActionLimitError);
+}
+
 /** `abort()`: ends the handler at once; not catchable by try/catch. */
 export class AbortHandler {
   static readonly instance = new AbortHandler();

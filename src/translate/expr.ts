@@ -376,5 +376,5 @@ function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
     return `${fn}(${args.join(", ")})`;
   }
   if (sym.overloads.length === 1 && !sym.overloads[0]!.usesNext) return `${sym.overloads[0]!.jsName}(${args.join(", ")})`;
-  return `$fg_${sym.overloads[0]!.jsName}(${args.join(", ")})`;
+  return `$fg_${sym.overloads[0]!.jsName}(${[...args, g.near(identifierAt(e.name, e.pos))].join(", ")})`;
 }

@@ -73,13 +73,17 @@ function emitFunction(g: Gen, f: FunctionSym): string {
   return [...head, ...w.lines, `  $depth--;`, `  return ${defaultValue(f.returnType)};`, "}"].join("\n");
 }
 
-/** `next` in an overload falls through to the next one with the same arguments. */
+/**
+ * `next` in an overload falls through to the next one with the same
+ * arguments; past the last one it is stap's "all functions exhausted" error,
+ * reported near the call (`near`, the dispatcher's last parameter).
+ */
 function emitDispatcher(group: FunctionGroup): string {
   const first = group.overloads[0]!;
-  const params = first.params.map((_, i) => `a${i}`).join(", ");
-  const lines = [`function $fg_${first.jsName}(${params}) {`, comment(`overloads of ${group.name}/${group.arity}`), "  let r;"];
-  for (const o of group.overloads) lines.push(`  r = ${o.jsName}(${params});`, "  if (r !== $NEXT) return r;");
-  lines.push(`  return ${defaultValue(first.returnType)};`, "}");
+  const args = first.params.map((_, i) => `a${i}`);
+  const lines = [`function $fg_${first.jsName}(${[...args, "near"].join(", ")}) {`, comment(`overloads of ${group.name}/${group.arity}`), "  let r;"];
+  for (const o of group.overloads) lines.push(`  r = ${o.jsName}(${args.join(", ")});`, "  if (r !== $NEXT) return r;");
+  lines.push(`  throw new $R.ScriptError("all functions exhausted", near);`, "}");
   return lines.join("\n");
 }
 
