@@ -32,8 +32,18 @@ export function isBuiltin(name: string): boolean {
 
 /** One argument of print/println/printd: a long prints in decimal, a string as is. */
 function printArg(g: Gen, a: Expr): string {
-  const code = emitExpr(g, a);
+  const code = outputArg(g, a);
   return a.type === "string" ? code : `("" + ${code})`;
+}
+
+/**
+ * An argument of a print function. A string literal is passed whole, as stap
+ * passes it (a `const char *`): only strings held in variables and results
+ * are cut at MAXSTRINGLEN.
+ */
+function outputArg(g: Gen, a: Expr): string {
+  const inner = a.kind === "group" ? a.inner : a;
+  return inner.kind === "string" ? stringLiteral(inner.value) : emitExpr(g, a);
 }
 
 function histArg(a: Expr | undefined): a is Expr & { kind: "hist" } {
@@ -78,7 +88,7 @@ export function emitBuiltin(g: Gen, e: CallExpr, _unused: boolean): string {
     case "sprintf": {
       const fmt = args[0];
       if (!fmt) return g.fail(`${name} needs a format string`, e.pos);
-      const rest = args.slice(1).map((a) => emitExpr(g, a));
+      const rest = args.slice(1).map((a) => outputArg(g, a));
       let formatter: string;
       if (fmt.kind === "string") {
         const problem = formatProblem(fmt.value);

@@ -218,7 +218,12 @@ function emitAssign(g: Gen, e: AssignExpr): string {
     const val = emitExpr(g, e.value);
     if (e.op === "<<<") return `$statAdd(${v}, ${val})`;
     if (e.op === "=") return `(${v} = ${val})`;
-    return `(${v} = ${combine(g, e.op, v, val, e.value)})`;
+    // stap evaluates the right side before it reads the variable (`g += f()`
+    // where f changes g); a literal or a variable cannot change it
+    const rhs = e.value.kind === "group" ? e.value.inner : e.value;
+    if (rhs.kind === "number" || rhs.kind === "string" || rhs.kind === "ident") return `(${v} = ${combine(g, e.op, v, val, e.value)})`;
+    const t = g.temp();
+    return `(${t} = ${val}, ${v} = ${combine(g, e.op, v, t, e.value)})`;
   }
   if (target.kind === "index") {
     const acc = elementAccess(g, target);
