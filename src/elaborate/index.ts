@@ -69,6 +69,9 @@ export function elaborate(user: ScriptFile, opts: ElaborateOptions): { program?:
     return new Elaboration(user, opts).run();
   } catch (e) {
     if (e instanceof SemanticFailure) return { diagnostics: e.diagnostics };
+    if (e instanceof RangeError && /call stack/.test(e.message)) {
+      return { diagnostics: [semErrPlain("the script nests too deeply: an expression thousands of operators long (tstap's stack holds about 10,000)")] };
+    }
     const message = e instanceof Error ? e.message : String(e);
     return { diagnostics: [semErrPlain(`internal error in pass 2: ${message}`)] };
   }
