@@ -62,8 +62,9 @@ export function newPrintState(verbose = false): PrintState {
 /** stap's closing notes when it held back repeated messages (printed at the end of the run). */
 export function suppressedWarningsNote(state: PrintState): string {
   let out = "";
-  if (state.suppressedErrors > 0) out += `Number of similar error messages suppressed: ${state.suppressedErrors}.\nRerun with -v to see them.\n`;
-  if (state.suppressedWarnings > 0) out += `Number of similar warning messages suppressed: ${state.suppressedWarnings}.\nRerun with -v to see them.\n`;
+  if (state.suppressedErrors > 0) out += `Number of similar error messages suppressed: ${state.suppressedErrors}.\n`;
+  if (state.suppressedWarnings > 0) out += `Number of similar warning messages suppressed: ${state.suppressedWarnings}.\n`;
+  if (state.suppressedErrors > 0 || state.suppressedWarnings > 0) out += "Rerun with -v to see them.\n";
   return out;
 }
 
