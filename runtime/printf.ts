@@ -39,7 +39,6 @@
 import { ScriptError } from "./errors.js";
 import { type Long, big, toUnsigned } from "./int64.js";
 import { limits } from "./limits.js";
-import { textStr } from "./strings.js";
 
 export type Value = Long | string;
 export type ArgKind = "long" | "string" | "any";
@@ -345,8 +344,9 @@ function formatInto(f: CompiledFormat, args: readonly Value[], size: number): st
       case "s":
       case "m":
       case "M":
-        // %#s: the string with C escapes (what stap's end-of-run display uses)
-        out += formatMemory(s.conv === "s" && s.flag === "#" ? textStr(String(arg ?? "")) : (arg ?? ""), s.conv, width, precision, left, s.flag === "0");
+        // `#` changes nothing for %s: stap's runtime copies the bytes as they
+        // are (its end-of-run display prints string globals with "%#s", raw)
+        out += formatMemory(arg ?? "", s.conv, width, precision, left, s.flag === "0");
         break;
       case "c":
         out += formatChar(Number(BigInt.asUintN(8, big(asLong(arg)))), width, left, s.flag === "#");
