@@ -1,6 +1,7 @@
 // Constant folding (stap's semantic_pass_const_fold): operators over
 // literals become literals, in place. Division by zero is left for run time,
-// where it is an error with a position.
+// where it is an error with a position. stap does not fold `>>>`: over two
+// literals it is an error (checks.ts).
 
 import type { Expr, NumberLit, StringLit } from "../parse/ast.js";
 import { exprChildren } from "./walk.js";
@@ -53,8 +54,6 @@ function arith(op: string, a: bigint, b: bigint): bigint | undefined {
       return b < 0n || b > 63n ? undefined : a << b;
     case ">>":
       return b < 0n || b > 63n ? undefined : a >> b;
-    case ">>>":
-      return b < 0n || b > 63n ? undefined : BigInt.asUintN(64, a) >> b;
     default:
       return undefined;
   }

@@ -15,6 +15,7 @@ import { SymbolTables, type Tok } from "./symbols.js";
 import { semErr, semErrPlain, SemanticFailure } from "./tokens.js";
 import { TypeInference, type TypedBody } from "./types.js";
 import { optimize, type ProbeUnit } from "./optimize.js";
+import { lateChecks } from "./checks.js";
 
 export { formatProgram } from "./format.js";
 export { builtinTapsetDir, tapsetRoots } from "./library.js";
@@ -217,6 +218,8 @@ class Elaboration implements ResolverHost {
     ti.run(bodies, kept.globals);
     this.diags.push(...ti.diags);
     if (this.diags.some((d) => d.severity === "error")) return { diagnostics: this.diags };
+    const late = lateChecks({ probes: kept.probes.map((u) => u.probe), functions });
+    if (late.length > 0) return { diagnostics: [...this.diags, ...late] };
 
     const libraryFunctions: LibraryFunction[] = [];
     for (const info of kept.natives) {

@@ -122,7 +122,9 @@ function collectUses(n: Stmt | Expr, uses: Uses): void {
         if (s.value) expr(s.value);
         return;
       case "delete":
+        // stap treats `delete x` as an update (read and written), so `x = 1; delete x` keeps x
         add(uses.writes, s.target);
+        add(uses.reads, s.target);
         add(uses.printReads, s.target);
         {
           const t = strip(s.target);
@@ -339,17 +341,6 @@ class Optimizer {
       case "expr": {
         foldConstants(s.expr);
         if (this.exprHasEffects(s.expr)) return s;
-        const e = strip(s.expr);
-        if (e.kind === "call") {
-          const g = e.sym as FunctionGroup | undefined;
-          for (const f of g?.kind === "function-group" ? g.overloads : []) {
-            if (f.body.kind === "block" && f.body.stmts.length === 0 && !this.warnedEmpty.has(f)) {
-              this.warnedEmpty.add(f);
-              const info = this.input.tables.functions.get(f);
-              if (info) this.warn(`side-effect-free function '${f.name}'`, info.nameTok);
-            }
-          }
-        }
         const tok = this.leftover.get(s.expr) ?? { token: describeExpr(s.expr), pos: s.expr.pos };
         this.warn("Eliding side-effect-free expression ", tok);
         this.changed = true;
@@ -491,12 +482,20 @@ class Optimizer {
           const dead = new Set(sc.locals.filter((l) => !uses.reads.has(l) && uses.writes.has(l)));
           if (dead.size > 0) this.elideDeadAssignments(sc.body, dead);
         }
-        // opt3/opt4: statements, then probes left empty
-        for (const f of functions) if (f.body.kind === "block") this.reduce(f.body, true);
+        // opt3/opt4: statements (probes, then functions by name, as stap's), then probes left empty
         for (const u of probes) this.reduce(u.probe.body, false);
+        for (const f of [...functions].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+          if (f.body.kind !== "block") continue;
+          this.reduce(f.body, true);
+          if (f.body.stmts.length === 0 && !this.warnedEmpty.has(f)) {
+            this.warnedEmpty.add(f);
+            const info = this.input.tables.functions.get(f);
+            if (info) this.warn(`side-effect-free function '${f.name}'`, info.nameTok);
+          }
+        }
         const kept: ProbeUnit[] = [];
         for (const u of probes) {
-          if (u.probe.body.stmts.length === 0) {
+          if (u.probe.body.stmts.length === 0 && !keepsCondition(u.probe.condition)) {
             this.warn(`Probe '${u.probe.pp.split(/[.(]/)[0]}' has been elided`, { token: "keyword", pos: u.decl.pos });
             this.changed = true;
           } else kept.push(u);
@@ -534,6 +533,16 @@ class Optimizer {
     }
     return { probes, functions, globals, natives: nativeInfos, files: [...files] };
   }
+}
+
+/**
+ * stap puts a probe's condition in its body as `if (!(COND)) next`: a probe
+ * with an empty body stays unless the condition folds to true.
+ */
+function keepsCondition(condition: Expr | undefined): boolean {
+  if (condition === undefined) return false;
+  foldConstants(condition);
+  return !(condition.kind === "number" && condition.value !== 0n);
 }
 
 function foldAll(s: Stmt): void {

@@ -5,6 +5,7 @@
 import type { IToken } from "chevrotain";
 import type * as A from "./ast.js";
 import { EXPR_COST, ParserBase, formatFamily, posOf, printFamily } from "./grammar-base.js";
+import { formatProblem } from "./format-check.js";
 import { At, AtOther, DollarOnly, Embedded, Families, Identifier, KeywordCat, Kw, NumberTok, Op, StringTok, TargetName, type Tok } from "./tokens.js";
 
 const closers = { comma: Op[","]!, rparen: Op[")"]!, semi: Op[";"]!, rbracket: Op["]"]!, rbrace: Op["}"]!, colon: Op[":"]! };
@@ -534,6 +535,8 @@ export class ExprParser extends ParserBase {
     const name = this.CONSUME(Identifier);
     this.CONSUME(Op["("]!);
     const args: A.Expr[] = [];
+    // stap reports a bad format at the token after it
+    let afterFirst: IToken | undefined;
     this.MANY_SEP({
       SEP: Op[","]!,
       DEF: () => {
@@ -555,15 +558,38 @@ export class ExprParser extends ParserBase {
           },
           { ALT: () => this.SUBRULE2(this.expression) },
         ]);
-        this.ACTION(() => args.push(a));
+        this.ACTION(() => {
+          if (args.length === 0) afterFirst = this.LA(1);
+          args.push(a);
+        });
       },
     });
     const close = this.CONSUME(Op[")"]!);
     return this.ACTION(() => {
-      if (formatFamily.has(name.image) && args[0]?.kind !== "string") this.err("expected literal string", args[0]?.pos ?? posOf(close));
+      this.checkPrintArgs(name.image, args, afterFirst ?? close, close);
       return { kind: "call" as const, name: name.image, args, pos: posOf(name) };
     });
   });
+
+  /** stap's own checks of the print family's arguments, made while parsing the call. */
+  private checkPrintArgs(name: string, args: A.Expr[], afterFirst: IToken, close: IToken): void {
+    if (formatFamily.has(name) && args[0]?.kind !== "string") {
+      this.err("expected literal string", args[0]?.pos ?? posOf(close));
+      return;
+    }
+    // print()/sprint() print nothing: stap wants a value where the ')' is
+    if ((name === "print" || name === "sprint") && args.length === 0) this.err("expected literal string or number", close);
+    const format = args[0];
+    if ((name === "printf" || name === "sprintf") && format?.kind === "string") {
+      const problem = formatProblem(format.value);
+      if (problem !== undefined) this.err(problem, afterFirst);
+    }
+    // printd and kin want a delimiter and two values; stap notices once past the ')'
+    if (/^s?printd(ln)?$/.test(name) && args.length < 3) {
+      const next = this.LA(1) as Tok;
+      this.err("expected literal string or number", next.kind ? next : close);
+    }
+  }
 
   /** What `in` and `foreach` iterate: an array name or a histogram. */
   indexable = this.RULE("indexable", (): A.Expr => {
