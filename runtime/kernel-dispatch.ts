@@ -206,11 +206,24 @@ export class KernelDispatcher {
    * (PATH/PID restricted the same way). `now` gives their time.
    */
   existing(listProcesses: () => { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): void {
+    this.snapshotExisting(listProcesses, now)?.();
+  }
+
+  /**
+   * The processes running now, read at once (only when a begin probe wants
+   * them); the returned function fires their begin probes later.
+   */
+  snapshotExisting(listProcesses: () => { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): (() => void) | undefined {
     const begins: (KernelDispatch & { how: "process" })[] = [];
     for (const e of this.events) for (const d of e.dispatch) if (d.how === "process" && (d.what === "begin" || d.what === "thread.begin")) begins.push(d);
-    if (begins.length === 0) return;
+    if (begins.length === 0) return undefined;
+    const procs = listProcesses();
+    return () => this.fireBegins(begins, procs, now);
+  }
+
+  private fireBegins(begins: (KernelDispatch & { how: "process" })[], procs: { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): void {
     const empty: DecodedEvent = { tid: 0, cpu: now.cpu, tsNs: now.tsNs, get: () => undefined, names: () => [] };
-    for (const p of listProcesses()) {
+    for (const p of procs) {
       for (const d of begins) {
         if (d.what === "begin" && this.matches(d, p.tgid)) this.run(d.probe, p.tgid, { ...empty, tid: p.tgid });
         if (d.what === "thread.begin") {

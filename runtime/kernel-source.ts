@@ -90,9 +90,7 @@ export class KernelEventSource implements EventSource {
     kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
     const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev));
     // what runs when tracing starts gets its begin probes once begin is done
-    const existing = listProcesses();
-    const at = { cpu: 0, tsNs: process.hrtime.bigint() };
-    this.fireExisting = () => dispatcher.existing(() => existing, at);
+    this.fireExisting = dispatcher.snapshotExisting(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });
     await s.start((handle, ev) => {
       const i = byHandle.get(handle);
       if (i !== undefined) dispatcher.onEvent(i, ev);
