@@ -16,6 +16,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { findTracefs } from "../../runtime/tracefs/tracefs.js";
+import { globToRegExp } from "./glob.js";
+
+export { globToRegExp } from "./glob.js";
 
 export const TRACEFS = "/sys/kernel/tracing";
 
@@ -71,25 +74,6 @@ export function listTracepoints(tracefs = TRACEFS): TracepointName[] {
     }
   }
   return out;
-}
-
-/** stap's wildcards: `*` any run, `?` one character, `[...]` a class. */
-export function globToRegExp(glob: string): RegExp {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const close = glob.indexOf("]", i + 1);
-      if (close < 0) re += "\\[";
-      else {
-        re += "[" + glob.slice(i + 1, close).replace(/\\/g, "\\\\").replace(/^!/, "^") + "]";
-        i = close;
-      }
-    } else re += c.replace(/[.+^${}()|\\/]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
 }
 
 /**

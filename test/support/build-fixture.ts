@@ -1,0 +1,72 @@
+// Build C/C++ test programs once per content: fixtures for the ELF, symbol and USDT tests (and anyone's kernel tests).
+
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const fixturesDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
+
+export interface FixtureSpec {
+  /** source files, relative to test/fixtures/ (or absolute) */
+  sources: string[];
+  /** compiler flags besides the sources and -o (e.g. ["-O2", "-no-pie", "-gdwarf-5"]) */
+  flags?: string[];
+  /** run `strip` on the result (only .dynsym stays) */
+  strip?: boolean;
+  /** g++ instead of gcc (default: g++ when a source ends in .cc/.cpp) */
+  cxx?: boolean;
+  /** a readable part of the output's name */
+  name?: string;
+}
+
+const cacheRoot = join("/tmp", `tstap-fixtures-${process.getuid?.() ?? 0}`);
+
+/**
+ * The path of the program built from `spec`, compiling it only when no
+ * build of the same sources, flags and compiler exists yet (parallel test
+ * files share the cache: the output is renamed into place).
+ */
+export function buildFixture(spec: FixtureSpec): string {
+  const sources = spec.sources.map((s) => (s.startsWith("/") ? s : join(fixturesDir, s)));
+  const cxx = spec.cxx ?? sources.some((s) => /\.(cc|cpp|cxx)$/.test(s));
+  const compiler = cxx ? "g++" : "gcc";
+  const flags = spec.flags ?? ["-O2"];
+  const h = createHash("sha256");
+  h.update(compiler + "\0" + compilerVersion(compiler) + "\0" + flags.join("\0") + "\0" + String(spec.strip ?? false));
+  for (const s of sources) h.update("\0" + readFileSync(s, "utf8"));
+  const name = spec.name ?? sources[0]!.replace(/.*\//, "").replace(/\.\w+$/, "");
+  const out = join(cacheRoot, `${name}-${h.digest("hex").slice(0, 16)}`);
+  if (existsSync(out)) return out;
+  mkdirSync(cacheRoot, { recursive: true });
+  const tmp = `${out}.tmp${process.pid}`;
+  execFileSync(compiler, [...flags, "-o", tmp, ...sources], { stdio: "pipe" });
+  if (spec.strip) execFileSync("strip", [tmp], { stdio: "pipe" });
+  renameSync(tmp, out);
+  return out;
+}
+
+const versions = new Map<string, string>();
+function compilerVersion(c: string): string {
+  let v = versions.get(c);
+  if (v === undefined) {
+    v = execFileSync(c, ["--version"], { encoding: "utf8" }).split("\n")[0]!;
+    versions.set(c, v);
+  }
+  return v;
+}
+
+/** The ELF test programs of test/fixtures/elf/, by what each one is for. */
+export const elfFixtures = {
+  /** C, PIE (the default), with symbols and DWARF 5 */
+  pie: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O2", "-g"], name: "plain-pie" }),
+  nopie: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "plain-nopie" }),
+  stripped: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O2", "-rdynamic"], strip: true, name: "plain-stripped" }),
+  dwarf4: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O0", "-gdwarf-4"], name: "plain-dwarf4" }),
+  dwarf5: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O0", "-gdwarf-5"], name: "plain-dwarf5" }),
+  ifunc: (): string => buildFixture({ sources: ["elf/ifunc.c"], flags: ["-O2"], name: "ifunc" }),
+  cxx: (): string => buildFixture({ sources: ["elf/cxx.cc"], flags: ["-O1", "-g"], name: "cxx" }),
+  usdt: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2"], name: "usdt" }),
+  usdtNopie: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-nopie" }),
+};
