@@ -2,7 +2,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -45,6 +45,38 @@ export function buildFixture(spec: FixtureSpec): string {
   if (spec.strip) execFileSync("strip", [tmp], { stdio: "pipe" });
   renameSync(tmp, out);
   return out;
+}
+
+/** Build a program from generated source text (written next to the cache, named by its hash). */
+export function buildGeneratedFixture(name: string, ext: "c" | "cc" | "s", text: string, flags: string[] = ["-O0"]): string {
+  mkdirSync(cacheRoot, { recursive: true });
+  const src = join(cacheRoot, `${name}-${createHash("sha256").update(text).digest("hex").slice(0, 16)}.${ext}`);
+  if (!existsSync(src)) {
+    writeFileSync(`${src}.tmp${process.pid}`, text);
+    renameSync(`${src}.tmp${process.pid}`, src);
+  }
+  return buildFixture({ sources: [src], flags, name, cxx: ext === "cc" });
+}
+
+/**
+ * Assembly for a program with `n` C++ functions (`ns<i>::C<i>::m<j>(int)` and
+ * `(std::string const&)` overloads, mangled by hand), each a bare `ret`:
+ * a big symbol table that assembles in a second where g++ would take minutes.
+ */
+export function manySymbolsAssembly(n: number): string {
+  const lines = ["\t.text"];
+  for (let k = 0; k < n; k++) {
+    const i = Math.floor(k / 100);
+    const j = Math.floor((k % 100) / 2);
+    const ns = `ns${i}`;
+    const cls = `C${i}`;
+    const m = `m${j}`;
+    const params = k % 2 === 0 ? "i" : "RKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE";
+    const sym = `_ZN${ns.length}${ns}${cls.length}${cls}${m.length}${m}E${params}`;
+    lines.push(`\t.globl ${sym}`, `\t.type ${sym}, @function`, `${sym}:`, "\tret", `\t.size ${sym}, .-${sym}`);
+  }
+  lines.push("\t.globl main", "\t.type main, @function", "main:", "\txorl %eax, %eax", "\tret", "\t.size main, .-main", '\t.section .note.GNU-stack,"",@progbits', "");
+  return lines.join("\n");
 }
 
 const versions = new Map<string, string>();
