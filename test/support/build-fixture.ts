@@ -99,6 +99,9 @@ export const elfFixtures = {
   dwarf5: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O0", "-gdwarf-5"], name: "plain-dwarf5" }),
   ifunc: (): string => buildFixture({ sources: ["elf/ifunc.c"], flags: ["-O2"], name: "ifunc" }),
   cxx: (): string => buildFixture({ sources: ["elf/cxx.cc"], flags: ["-O1", "-g"], name: "cxx" }),
+  /** prints `&probe_me &puts` then waits for stdin to close */
+  selfaddr: (): string => buildFixture({ sources: ["elf/selfaddr.c"], flags: ["-O2"], name: "selfaddr" }),
+  selfaddrNopie: (): string => buildFixture({ sources: ["elf/selfaddr.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "selfaddr-nopie" }),
   usdt: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2"], name: "usdt" }),
   usdtNopie: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-nopie" }),
 };
