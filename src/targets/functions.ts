@@ -2,7 +2,7 @@
 
 import { suggest } from "../elaborate/similar.js";
 import { cxxNameParts, demangleAll, isMangled, withoutTemplateArgs } from "./demangle.js";
-import type { Elf } from "./elf/elf.js";
+import { elfCacheKey, type Elf } from "./elf/elf.js";
 import { readSymbols, versionedName, type ElfSymbol, type SymbolBind } from "./elf/symbols.js";
 import { globToRegExp, isGlob } from "./glob.js";
 
@@ -62,7 +62,7 @@ export function functionSymbols(elf: Elf): FunctionSymbol[] {
 }
 
 function functionIndex(elf: Elf): FunctionIndex {
-  const key = `${elf.identity.dev}:${elf.identity.ino}:${elf.identity.size}:${elf.identity.mtimeMs}`;
+  const key = elfCacheKey(elf);
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   const syms = readSymbols(elf).symbols.filter(isFunctionEntry);

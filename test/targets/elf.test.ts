@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { fileOffsetOf, isExecutableAddress, PT_LOAD, readElf, readNotes, vaddrOfFileOffset } from "../../src/targets/elf/elf.js";
 import { readSymbols, versionedName } from "../../src/targets/elf/symbols.js";
 import { TargetError } from "../../src/targets/errors.js";
+import { functionSymbols } from "../../src/targets/functions.js";
+import { readStapsdt } from "../../src/targets/usdt/stapsdt.js";
 import { elfFixtures } from "../support/build-fixture.js";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
@@ -201,6 +203,8 @@ describe("bad input gets a clear error", () => {
       const elf = readElf(path);
       readSymbols(elf);
       readNotes(elf);
+      readStapsdt(elf);
+      functionSymbols(elf);
     } catch (e) {
       expect(e).toBeInstanceOf(TargetError);
       return e as TargetError;
@@ -257,19 +261,26 @@ describe("bad input gets a clear error", () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const p = join(dir, "fuzz");
+    const stapsdt = readElf(elfFixtures.usdt()).sections.find((s) => s.name === ".note.stapsdt")!;
+    const notesAt = stapsdt.offset;
+    const notesLen = stapsdt.size;
     for (let round = 0; round < 300; round++) {
       const b = Buffer.from(base);
       // hit the headers and tables more often than the code
       for (let k = 0; k < 8; k++) {
-        const where = rnd(3) === 0 ? rnd(b.length) : rnd(3) === 0 ? rnd(64) : Number(readElfShoff(base)) + rnd(64 * 36);
+        const r = rnd(4);
+        const where = r === 0 ? rnd(b.length) : r === 1 ? rnd(64) : r === 2 ? notesAt + rnd(notesLen) : Number(readElfShoff(base)) + rnd(64 * 36);
         if (where < b.length) b[where] = rnd(256);
       }
+      // a new file each round: nothing read from an earlier round is reused
+      const p = join(dir, `fuzz${round}`);
       writeFileSync(p, b);
       try {
         const elf = readElf(p);
         readSymbols(elf);
         readNotes(elf);
+        readStapsdt(elf);
+        functionSymbols(elf);
       } catch (e) {
         if (!(e instanceof TargetError)) throw e;
       }

@@ -275,6 +275,16 @@ export function readSection(elf: Elf, name: string): Buffer | undefined {
   return withFile(BoundedFile.reopen(elf.path, elf.identity), (f) => sectionData(f, s));
 }
 
+/**
+ * The key under which what is read from this object is cached: the file's
+ * identity (a rewrite within one timestamp tick keeps mtime; the build-id
+ * tells such builds apart) and its build-id.
+ */
+export function elfCacheKey(elf: Elf): string {
+  const id = elf.identity;
+  return `${id.dev}:${id.ino}:${id.size}:${id.mtimeMs}:${elf.buildId ?? ""}`;
+}
+
 /** Open the object again for more reads, checked to be the same file readElf saw. */
 export function reopen(elf: Elf): BoundedFile {
   return BoundedFile.reopen(elf.path, elf.identity);
@@ -338,8 +348,9 @@ function parseNotes(buf: Buffer, base: number, source: string, align: number, pa
     const descsz = buf.readUInt32LE(o + 4);
     const type = buf.readUInt32LE(o + 8);
     const nameOff = o + 12;
-    const descOff = nameOff + pad(namesz);
-    const next = descOff + pad(descsz);
+    // padding aligns offsets within the (aligned) note region, so an 8-aligned note's 4-byte name needs none
+    const descOff = pad(nameOff + namesz);
+    const next = pad(descOff + descsz);
     if (descOff + descsz > buf.length) throw new TargetError("malformed", `'${path}' is malformed: a note in ${source} runs past its end`);
     const owner = buf.toString("utf8", nameOff, nameOff + Math.max(0, namesz - 1));
     out.push({ owner, type, desc: buf.subarray(descOff, descOff + descsz), source, descOffset: base + descOff });

@@ -2,7 +2,7 @@
 
 import { TargetError } from "../errors.js";
 import { cstring, u64OrUndefined, withFile, type BoundedFile } from "./file.js";
-import { SHT_DYNSYM, SHT_GNU_verdef, SHT_GNU_verneed, SHT_GNU_versym, SHT_SYMTAB, reopen, sectionData, type Elf, type Section } from "./elf.js";
+import { SHT_DYNSYM, SHT_GNU_verdef, SHT_GNU_verneed, SHT_GNU_versym, SHT_SYMTAB, elfCacheKey, reopen, sectionData, type Elf, type Section } from "./elf.js";
 
 export type SymbolType = "NOTYPE" | "OBJECT" | "FUNC" | "SECTION" | "FILE" | "COMMON" | "TLS" | "GNU_IFUNC" | "OTHER";
 export type SymbolBind = "LOCAL" | "GLOBAL" | "WEAK" | "GNU_UNIQUE" | "OTHER";
@@ -57,8 +57,7 @@ const cache = new Map<string, SymbolTables>();
 
 /** Every symbol of both tables (cached per file version). A stripped object gives its .dynsym alone. */
 export function readSymbols(elf: Elf): SymbolTables {
-  const id = elf.identity;
-  const key = `${id.dev}:${id.ino}:${id.size}:${id.mtimeMs}`;
+  const key = elfCacheKey(elf);
   let t = cache.get(key);
   if (t === undefined) {
     t = withFile(reopen(elf), (f) => readTables(f, elf));
