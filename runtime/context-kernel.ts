@@ -9,44 +9,14 @@
 // there.
 
 import { readFileSync } from "node:fs";
-import { current } from "./context.js";
+import { current, currentKernelEvent, type DecodedEvent, type FieldValue, type KernelEventContext } from "./probe-context.js";
 import { clearEventTime, realtimeOffsetNs, setEventTime } from "./clock.js";
 import type { Long } from "./int64.js";
 import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
 import { cmdlineArgs, ppfunc, readCmdline } from "./natives-system.js";
 
-/** What a handler fired by a kernel event knows about it. */
-export interface KernelEventContext {
-  kind: "kernel-event";
-  /** the task the probe is about: common_pid, or the child for process.begin */
-  tid: number;
-  cpu: number;
-  /** event timestamp in the trace clock, ns */
-  tsNs: bigint;
-  /** the decoded record ($field reads) */
-  ev?: DecodedEvent;
-}
-
-export type FieldValue = Long | string | readonly Long[];
-
-/** One decoded event, as the kernel back end hands it over. */
-export interface DecodedEvent {
-  /** common_pid */
-  tid: number;
-  cpu: number;
-  /** trace-clock ns */
-  tsNs: bigint;
-  /** a field by name (ints as Long, strings as byte strings, int arrays as Long[]) */
-  get(name: string): FieldValue | undefined;
-  /** the event's own fields in format order, for $$vars */
-  names(): readonly string[];
-}
-
-
-export function isKernelEvent(e: unknown): e is KernelEventContext {
-  return typeof e === "object" && e !== null && (e as { kind?: unknown }).kind === "kernel-event";
-}
+export { isKernelEvent, type DecodedEvent, type FieldValue, type KernelEventContext } from "./probe-context.js";
 
 /** The run's kernel-side state the context functions read. */
 export interface KernelRunState {
@@ -89,10 +59,7 @@ export function realtimeOffset(traceClock: string): bigint {
   return offset;
 }
 
-function ev(): KernelEventContext | undefined {
-  const e = current.event;
-  return isKernelEvent(e) ? e : undefined;
-}
+const ev = currentKernelEvent;
 
 /** Before a handler runs for `e`: its time is what the time functions answer. */
 export function enterEvent(e: KernelEventContext): void {

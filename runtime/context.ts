@@ -4,33 +4,17 @@
 import { add, band, bnot, bor, bxor, div, type Long, mod, mul, neg, shl, shr, sub, ushr } from "./int64.js";
 import { AbortHandler, ActionLimitError, isCatchable, ScriptError } from "./errors.js";
 import { Array1, ArrayN, type ArrayDecl, type ValueType } from "./maps.js";
-import {
-  compileFormat,
-  compileRegex,
-  createStat,
-  type Formatter,
-  formatHistogram,
-  histBuckets,
-  type HistSpec,
-  lookupNative,
-  type NativeFn,
-  type StatConfig,
-  type StatLike,
-  type CompiledRegex,
-  regexMatch,
-} from "./leaf-bridge.js";
+import { Stat, type StatConfig } from "./stats.js";
+import type { HistSpec } from "./hist.js";
+import { compileFormatter, type Formatter } from "./printf.js";
+import { compileScriptRegex, match as regexMatch, type CompiledRegex } from "./regex.js";
 import type { UnitLimits } from "./unit.js";
-import { nativeMayFail } from "./natives.js";
+import { lookupNative, nativeMayFail, type NativeFn } from "./native-registry.js";
 
-/** The handler being run: set by the run loop before each call. */
-export interface ProbeContext {
-  probeId: number;
-  pp: string;
-  /** the decoded kernel event, when a tracefs event fired the handler */
-  event?: unknown;
-}
+export { current, type ProbeContext } from "./probe-context.js";
 
-export const current: ProbeContext = { probeId: -1, pp: "" };
+type StatLike = Stat;
+const createStat = (config: StatConfig): Stat => new Stat(config);
 
 /** What the run loop does for the run-control builtins. */
 export interface RunControl {
@@ -95,25 +79,25 @@ export function buildRuntimeApi(limits: UnitLimits, ctl: RunControl) {
       statClear: (s: StatLike): void => s.clear(),
       histBucket: (s: StatLike | undefined, spec: HistSpec, idx: Long, near: string): Long => {
         const st = nonEmpty(s, near);
-        const b = histBuckets(st, spec);
+        const b = st.histBuckets(spec);
         if (typeof idx !== "number" || idx < 0 || idx >= b.length) throw new ScriptError("histogram index out of range", near);
         return b[idx]!;
       },
       histBuckets: (s: StatLike | undefined, spec: HistSpec, limit: number): readonly Long[] => {
         if (s === undefined || s.count === 0) return [];
-        const b = histBuckets(s, spec);
+        const b = s.histBuckets(spec);
         return limit >= 0 ? b.slice(0, limit) : b;
       },
-      histText: (s: StatLike | undefined, spec: HistSpec, near: string): string => formatHistogram(nonEmpty(s, near), spec),
+      histText: (s: StatLike | undefined, spec: HistSpec, near: string): string => nonEmpty(s, near).formatHist(spec),
     },
     out: ctl.out,
     match: (subject: string, re: CompiledRegex): Long => (regexMatch(re, subject) ? 1 : 0),
-    regex: compileRegex,
+    regex: compileScriptRegex,
     format: (fmt: string): Formatter => {
       let f = formats.get(fmt);
       if (!f) {
         try {
-          f = compileFormat(fmt);
+          f = compileFormatter(fmt);
         } catch (err) {
           throw new ScriptError(err instanceof Error ? err.message : String(err));
         }
@@ -152,7 +136,7 @@ export function buildRuntimeApi(limits: UnitLimits, ctl: RunControl) {
     stat: (config: StatConfig): StatLike => createStat(config),
     /** A native by name; `near` (the call site) completes the errors it raises, as stap names the call. */
     native: (name: string, arity: number, near?: string): NativeFn => {
-      const fn = lookupNative(name, arity);
+      const fn = lookupNative(name, arity)?.fn;
       if (!fn) throw new Error(`function '${name}' is not implemented by the runtime`);
       if (near === undefined || !nativeMayFail(name)) return fn;
       const located = (e: unknown): unknown => (e instanceof ScriptError && e.near === undefined ? new ScriptError(e.message, near) : e);

@@ -10,7 +10,7 @@ import { KernelEventSource } from "./kernel-source.js";
 import { openKernelTraceSession } from "./events/kernel-session.js";
 import type { LoadedUnit } from "./unit.js";
 import { applyDefines, resetLimits } from "./limits.js";
-import { resetNatives } from "./leaf-bridge.js";
+import { resetNativeState as resetNatives } from "./natives.js";
 
 export type { LoadedUnit, UnitProbe, UnitLimits, Trigger, CompiledHandlers } from "./unit.js";
 export type { EventSource, SourceContext } from "./run-loop.js";

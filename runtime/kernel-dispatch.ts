@@ -3,48 +3,20 @@
 // event's context (process probes in the context SystemTap gives them: the
 // new task for .begin, the exiting one for .end).
 //
-// The event plan is defined here and extended by the compiler's
-// KernelEventDef (src/translate/lower-kernel.ts): the runtime never imports
-// the compiler; the plan is plain data.
+// The event plans are runtime/event-def.ts's EventDefs (pass 3 makes them,
+// pass 4 checks them); this file only reads what KernelEventPlan says.
 
-import { credentialCall, enterEvent, inheritIds, refreshIds, kernelRun, leaveEvent, type DecodedEvent, type KernelEventContext } from "./context-kernel.js";
+import { credentialCall, enterEvent, inheritIds, refreshIds, kernelRun, leaveEvent } from "./context-kernel.js";
+import type { DecodedEvent, KernelEventContext } from "./probe-context.js";
+import type { KernelDispatch, KernelEventPlan } from "./event-def.js";
 import { readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { CLONE_THREAD } from "./tasks.js";
 
-export type { DecodedEvent, FieldValue } from "./context-kernel.js";
+export type { DecodedEvent, FieldValue } from "./probe-context.js";
+export type { KernelDispatch, KernelEventPlan, ProcessWhat } from "./event-def.js";
+export { instantiateFilter, TARGET_TOKEN } from "./event-def.js";
 export { formatVars } from "./context-kernel.js";
-
-export type ProcessWhat = "begin" | "end" | "thread.begin" | "thread.end" | "syscall" | "syscall.return";
-
-export type KernelDispatch = (
-  | { how: "direct"; probe: number }
-  | { how: "process"; what: ProcessWhat; probe: number; path?: string; pid?: number }
-) & { pn?: string };
-
-/** What the runtime needs of a KernelEventDef. */
-export interface KernelEventPlan {
-  kind: "tracepoint";
-  system: string;
-  event: string;
-  dispatch: KernelDispatch[];
-  tracksTasks: boolean;
-  filter?: string;
-  targetProcess: boolean;
-}
-
-export function isKernelEventPlan(e: unknown): e is KernelEventPlan {
-  const o = e as KernelEventPlan;
-  return typeof o === "object" && o !== null && o.kind === "tracepoint" && Array.isArray(o.dispatch);
-}
-
-/** Where target()'s pid goes in a pushed-down filter text (src/translate/filter-pushdown.ts). */
-export const TARGET_TOKEN = "${target}";
-
-/** The filter text with target()'s pid in place. */
-export function instantiateFilter(filter: string, targetPid: number | undefined): string {
-  return filter.split(TARGET_TOKEN).join(String(targetPid ?? 0));
-}
 
 /** The context handlers of a kernel event see (current.event). */
 export type KernelEvent = KernelEventContext & { ev: DecodedEvent };

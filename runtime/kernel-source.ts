@@ -6,15 +6,21 @@
 
 import type { EventSource, SourceContext } from "./run-loop.js";
 import { adoptTarget, kernelRun, realtimeOffset } from "./context-kernel.js";
-import { instantiateFilter, isKernelEventPlan, KernelDispatcher, type DecodedEvent, type KernelEventPlan } from "./kernel-dispatch.js";
+import { KernelDispatcher } from "./kernel-dispatch.js";
+import type { DecodedEvent } from "./probe-context.js";
+import { instantiateFilter, type EventDef, type KernelEventPlan } from "./event-def.js";
 import { listProcesses, TaskTable, threadsOf } from "./tasks.js";
 
 /** What this source needs of the kernel back end's tracing session. */
 export interface KernelTraceSession {
   /** the instance's trace_clock (decides how event times map to the wall clock) */
   readonly traceClock: string;
-  /** enables SYSTEM:EVENT (with a tracefs filter); returns its handle */
-  addEvent(system: string, event: string, filter?: string): Promise<number>;
+  /**
+   * enables SYSTEM:EVENT (with a tracefs filter); returns its handle. With
+   * `define` (a dynamic event's line, GROUP_TOKEN for the group), the event
+   * is defined first in the session's own group.
+   */
+  addEvent(system: string, event: string, filter?: string, define?: string): Promise<number>;
   /** set_event_pid (+ options/event-fork when `followForks`) */
   setEventPids(pids: number[], followForks: boolean): Promise<void>;
   /** an instance option (options/NAME) */
@@ -49,9 +55,9 @@ export class KernelEventSource implements EventSource {
     private readonly opts: KernelSourceOptions,
   ) {}
 
-  /** The kernel events of a loaded unit (others belong to other sources). */
-  static plansOf(events: readonly unknown[]): KernelEventPlan[] {
-    return events.filter(isKernelEventPlan);
+  /** The kernel events of a loaded unit: every event definition is one. */
+  static plansOf(events: readonly EventDef[]): KernelEventPlan[] {
+    return [...events];
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -77,14 +83,14 @@ export class KernelEventSource implements EventSource {
       let handle: number | undefined;
       for (const filter of [...new Set(filters)]) {
         try {
-          handle = await s.addEvent(p.system, p.event, filter);
+          handle = await s.addEvent(p.system, p.event, filter, definitionOf(p));
           break;
         } catch {
           // A filter is only an optimization (handlers check again): if this
           // kernel refuses it, try a simpler one, then none.
         }
       }
-      handle ??= await s.addEvent(p.system, p.event);
+      handle ??= await s.addEvent(p.system, p.event, undefined, definitionOf(p));
       byHandle.set(handle, i);
     }
     kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
@@ -124,4 +130,9 @@ export class KernelEventSource implements EventSource {
     const { lost } = await this.session.close();
     if (lost > 0) this.opts.warn(`${lost} kernel events were lost (the trace buffers overflowed; try a larger -s)`);
   }
+}
+
+/** A dynamic event's definition line (the session defines it in its group); undefined for a tracepoint. */
+function definitionOf(p: KernelEventPlan): string | undefined {
+  return p.kind === "dynamic" ? p.definition : undefined;
 }

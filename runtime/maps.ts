@@ -12,7 +12,7 @@
 
 import type { Long } from "./int64.js";
 import { ScriptError } from "./errors.js";
-import type { StatLike } from "./leaf-bridge.js";
+import type { Stat as StatLike } from "./stats.js";
 
 export type Key = Long | string;
 export type ValueType = "long" | "string" | "stats";

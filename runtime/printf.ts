@@ -422,3 +422,24 @@ export function formatDelimited(delim: string, args: readonly Value[]): string {
   }
   return out;
 }
+
+/** A format compiled once: `p` is what printf writes, `s` what sprintf returns. */
+export interface Formatter {
+  p(args: readonly Value[]): string;
+  s(args: readonly Value[]): string;
+}
+
+export function compileFormatter(fmt: string): Formatter {
+  const f = compileFormat(fmt);
+  return { p: (args) => formatWith(f, args), s: (args) => sformatWith(f, args) };
+}
+
+/** The format's problem, if stap would reject it (the translator checks literal formats). */
+export function formatProblem(fmt: string): string | undefined {
+  try {
+    compileFormat(fmt);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

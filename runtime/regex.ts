@@ -382,3 +382,22 @@ export function ngroups(): number {
   if (!lastMatch.ok) throw new MatchError("Attempted to get subexpression count from failed match");
   return lastMatch.re!.ngroups;
 }
+
+/** compileRegex for generated code: a bad pattern is a script error. */
+export function compileScriptRegex(pattern: string): CompiledRegex {
+  try {
+    return compileRegex(pattern);
+  } catch (err) {
+    throw new ScriptError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** The pattern's problem, if stap would reject it (the translator checks literal patterns). */
+export function regexProblem(pattern: string): string | undefined {
+  try {
+    compileRegex(pattern);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

@@ -3,6 +3,7 @@
 
 import type { RuntimeApi } from "./context.js";
 import type { Limits } from "./limits.js";
+import type { EventDef } from "./event-def.js";
 
 export type Trigger =
   | { kind: "begin"; priority: bigint }
@@ -32,8 +33,8 @@ export interface LoadedUnit {
   limits: UnitLimits;
   /** the -D words of the run (NAME or NAME=VALUE), applied to runtime/limits.ts */
   defines: string[];
-  /** tracefs event definitions (the kernel back end's business) */
-  events: unknown[];
+  /** the tracefs events the handlers listen to, checked against this kernel by pass 4 */
+  events: EventDef[];
   /** runs the generated module against a runtime */
   instantiate(api: RuntimeApi): CompiledHandlers;
 }

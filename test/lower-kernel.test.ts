@@ -1,4 +1,4 @@
-// Pass 3 for kernel probes (src/translate/lower-kernel.ts) on hand-built
+// Pass 3 for kernel probes (src/points families, src/translate/events.ts) on hand-built
 // programs: the events, filters and -p3 text of the plan, and the generated
 // handlers run against fake decoded events.
 
@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { requireKernelTracing } from "./support/kernel-gate.js";
 import { formatPlan, translate } from "../src/translate/index.js";
 import { load } from "../src/load/index.js";
-import { isKernelEventDef } from "../src/translate/lower-kernel.js";
+import { isTracepointEventDef as isKernelEventDef } from "../src/translate/events.js";
 import type { Expr, Stmt } from "../src/parse/ast.js";
 import { assign, bin, block, call, expr, global, id, num, P, probe, program, str } from "./run-ast.js";
 import { buildRuntimeApi, current } from "../runtime/context.js";

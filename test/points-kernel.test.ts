@@ -1,10 +1,16 @@
-// Pass 2's kernel probe points (src/elaborate/points-kernel.ts) against this
-// kernel's tracepoints.
+// Pass 2's kernel probe families (src/points: kernel.trace, process.*)
+// against this kernel's tracepoints.
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { requireKernelTracing } from "./support/kernel-gate.js";
 import type { Pos, ProbeComponent } from "../src/parse/ast.js";
-import { kernelPointVars, kernelVarType, resolveKernelPoint, traceSuggestions } from "../src/elaborate/points-kernel.js";
+import { listVariables as kernelPointVars, traceSuggestions, variableType as kernelVarType } from "../src/points/index.js";
+import { tracepoints } from "../src/points/kernel-trace.js";
+import { processLifecycle } from "../src/points/process-lifecycle.js";
+import { processSyscall } from "../src/points/process-syscall.js";
+
+/** What the kernel families (and only they) make of a written point. */
+const resolveKernelPoint = (cs: ProbeComponent[], at: Pos) => tracepoints.resolve!(cs, at) ?? processLifecycle.resolve!(cs, at) ?? processSyscall.resolve!(cs, at);
 
 const pos: Pos = { file: "t.stp", line: 1, col: 7, offset: 6 };
 const c = (name: string, arg?: string | number): ProbeComponent => ({

@@ -4,10 +4,11 @@
 // event; code that needs the allocation-free path uses TraceSession and
 // EventView directly.)
 
-import type { DecodedEvent, FieldValue } from "../context-kernel.js";
+import type { DecodedEvent, FieldValue } from "../probe-context.js";
 import type { KernelTraceSession } from "../kernel-source.js";
 import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./session.js";
 import { EventView, type FieldReader } from "./view.js";
+import { instantiateDefinition } from "../event-def.js";
 
 class KernelSessionAdapter implements KernelTraceSession {
   constructor(readonly session: TraceSession) {}
@@ -16,8 +17,9 @@ class KernelSessionAdapter implements KernelTraceSession {
     return this.session.traceClock;
   }
 
-  async addEvent(system: string, event: string, filter?: string): Promise<number> {
-    return this.session.addEvent({ system, event, filter }).id;
+  async addEvent(system: string, event: string, filter?: string, define?: string): Promise<number> {
+    if (define === undefined) return this.session.addEvent({ system, event, filter }).id;
+    return this.session.addEvent({ system, event, filter, define: instantiateDefinition(define, this.session.instance.name) }).id;
   }
 
   async setEventPids(pids: number[], followForks: boolean): Promise<void> {

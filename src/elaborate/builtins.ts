@@ -4,8 +4,7 @@
 
 import type { Type } from "../parse/ast.js";
 import type { NativeSym } from "./program.js";
-import { lookupNative, natives } from "../../runtime/natives.js";
-import { contextNatives, lookupContextNative } from "../../runtime/context-kernel.js";
+import { lookupNative, nativeNames } from "../../runtime/native-registry.js";
 
 /** stap's print_format family: any number of arguments of any scalar type. */
 export const PRINT_FAMILY = new Set(["print", "println", "printf", "printd", "printdln", "sprint", "sprintln", "sprintf", "sprintd"]);
@@ -38,7 +37,7 @@ function toType(t: "long" | "string" | "void"): Type {
 
 /** The native of this name and arity (library natives, then context natives, then run control). */
 export function findNative(name: string, arity: number): NativeSym | undefined {
-  const def = lookupNative(name, arity) ?? lookupContextNative(name, arity);
+  const def = lookupNative(name, arity);
   if (def) return { kind: "native", name, params: [...def.params], returnType: toType(def.ret) };
   const rc = RUN_CONTROL[name]?.find((s) => s.params.length === arity);
   if (rc) return { kind: "native", name, params: rc.params, returnType: rc.ret };
@@ -54,5 +53,5 @@ export function nativeArities(name: string): number[] {
 
 /** Every native name (for "similar:" suggestions). */
 export function allNativeNames(): string[] {
-  return [...Object.keys(natives), ...Object.keys(contextNatives), ...Object.keys(RUN_CONTROL)];
+  return [...nativeNames(), ...Object.keys(RUN_CONTROL)];
 }

@@ -1,7 +1,7 @@
 // Probe derivation: a written probe point becomes concrete probes by
 // expanding aliases (`=` prologues, `+=` epilogues, aliases over aliases,
 // wildcards over alias names) and matching the registered families
-// (points.ts). `?` makes no match silent, `!` stops at the first point that
+// (src/points). `?` makes no match silent, `!` stops at the first point that
 // matches, and conditions on the way combine with `&&`.
 
 import type { Diagnostic } from "../diagnostic.js";
@@ -9,7 +9,8 @@ import type { AliasDecl, Block, Expr, LogicalExpr, ProbeComponent, ProbePoint, S
 import { printExpr } from "../parse/print.js";
 import type { ResolvedPoint } from "./program.js";
 import type { TapsetLibrary } from "./library.js";
-import { explainMismatch, globRegex, pointText, resolveBuiltinPoint, type PointContext } from "./points.js";
+import { explainMismatch, pointText, resolvePoint, type PointContext } from "../points/index.js";
+import { globToRegExp as globRegex } from "../targets/glob.js";
 import { semErr } from "./tokens.js";
 import { cloneTree, walk } from "./walk.js";
 import { foldConstants } from "./fold.js";
@@ -142,7 +143,7 @@ export class Deriver {
       }
     }
 
-    const builtin = resolveBuiltinPoint(p.components, p.pos, this.ctx);
+    const builtin = resolvePoint(p.components, p.pos, this.ctx);
     if (builtin && "diagnostics" in builtin) firstError ??= builtin.diagnostics;
     else if (builtin) {
       if (builtin.matches.length === 0 && builtin.whyNone && !p.optional && !p.sufficient) firstError ??= [builtin.whyNone];

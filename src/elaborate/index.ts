@@ -19,7 +19,7 @@ import { lateChecks } from "./checks.js";
 
 export { formatProgram } from "./format.js";
 export { builtinTapsetDir, tapsetRoots } from "./library.js";
-export { registerPointPattern, registerPointResolver } from "./points.js";
+export { registerPointPattern } from "../points/index.js";
 
 export interface ElaborateOptions {
   /** `-I DIR`, searched after the built-in tapsets */
@@ -212,7 +212,7 @@ class Elaboration implements ResolverHost {
     const functions = kept.functions;
     const bodies: TypedBody[] = [
       ...functions.filter((f) => f.body.kind === "block").map((f) => ({ body: f.body as TypedBody["body"], locals: f.locals, fn: f })),
-      ...kept.probes.map((u) => ({ body: u.probe.body, locals: u.probe.locals, point: u.probe.point, ...(u.probe.condition ? { condition: u.probe.condition } : {}) })),
+      ...kept.probes.map((u) => ({ body: u.probe.body, locals: u.probe.locals, point: u.probe.point, pp: u.probe.pp, ...(u.probe.condition ? { condition: u.probe.condition } : {}) })),
     ];
     const ti = new TypeInference(this.tables, (this.opts.verbose ?? 0) > 0);
     ti.run(bodies, kept.globals);
@@ -271,7 +271,7 @@ class Elaboration implements ResolverHost {
             sig,
             derivation: [...d.chain, written].join(" <- "),
           };
-          states.push({ decl, derived: d, probe, scope: { kind: "probe", locals: probe.locals, params: [], point: d.point }, failed: false });
+          states.push({ decl, derived: d, probe, scope: { kind: "probe", locals: probe.locals, params: [], point: d.point, pp: d.pp }, failed: false });
         }
         if (point.sufficient && r.points.length > 0) break;
       }

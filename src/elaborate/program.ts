@@ -73,36 +73,9 @@ export interface NativeSym {
   varargs?: boolean;
 }
 
-/**
- * Where a probe attaches, after alias expansion and wildcard matching.
- * Later issues add kinds (uprobe, kprobe, usdt...); pass 3 switches on `kind`.
- */
-export type ResolvedPoint =
-  | { kind: "begin"; priority: bigint }
-  | { kind: "end"; priority: bigint }
-  | { kind: "error"; priority: bigint }
-  | { kind: "never" }
-  | {
-      kind: "timer";
-      /** period in nanoseconds ("hz" and "jiffies" converted; jiffies assume HZ=250 unless told) */
-      periodNs: bigint;
-      randomizeNs?: bigint;
-      unit: "s" | "sec" | "ms" | "msec" | "us" | "usec" | "ns" | "nsec" | "hz" | "jiffies";
-      value: bigint;
-    }
-  | {
-      kind: "tracepoint";
-      system: string;
-      event: string;
-    }
-  | {
-      kind: "process";
-      /** process.begin / .end / thread.begin / thread.end / syscall / syscall.return */
-      what: "begin" | "end" | "thread.begin" | "thread.end" | "syscall" | "syscall.return";
-      /** process("PATH") or process(PID), absent for bare `process.begin` */
-      path?: string;
-      pid?: number;
-    };
+/** Where a probe attaches: each probe family's own point type (src/points). */
+export type { ResolvedPoint } from "../points/family.js";
+import type { ResolvedPoint } from "../points/family.js";
 
 export interface ResolvedProbe {
   id: number;

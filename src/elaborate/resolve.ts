@@ -13,7 +13,7 @@ import type { TapsetLibrary } from "./library.js";
 import { suggest } from "./similar.js";
 import type { FunctionInfo, SymbolTables, Tok, VarSym } from "./symbols.js";
 import { describeExpr, semErr, SemanticFailure } from "./tokens.js";
-import { kernelVarType } from "./points-kernel.js";
+import { contextFunctionProblem, targetAccess } from "../points/index.js";
 
 /** The code being resolved: a probe body, a function body, or a probe condition. */
 export interface Scope {
@@ -23,6 +23,8 @@ export interface Scope {
   fn?: FunctionSym;
   /** the concrete point of a probe (for target variables) */
   point?: ResolvedPoint;
+  /** pp() of that probe, for messages */
+  pp?: string;
 }
 
 export interface ResolverHost {
@@ -38,12 +40,10 @@ export interface ResolverHost {
   diags: Diagnostic[];
 }
 
-/** Why @defined(...) of a target expression is true in this probe. */
+/** Is @defined(...) of a target expression true in this probe? Its family's answer (src/points). */
 function targetResolves(e: Expr, point: ResolvedPoint | undefined): boolean {
-  if (!point) return false;
-  if (e.kind === "target") return kernelVarType(point, e.name) !== undefined;
-  if (e.kind === "target-vars") return point.kind === "tracepoint" || point.kind === "process";
-  return false;
+  if (e.kind !== "target" && e.kind !== "target-vars") return false;
+  return targetAccess(point, e).ok;
 }
 
 /** Replace a node in place (the AST is annotated in place; parents keep their reference). */
@@ -225,6 +225,11 @@ export class Resolver {
   }
 
   private call(e: CallExpr): void {
+    // a context function the probe's family does not offer (returnval() in a begin probe)
+    if (this.scope.point && !e.sym && !this.host.userFunctions.has(e.name)) {
+      const why = contextFunctionProblem(this.scope.point, this.scope.pp ?? e.name, e.name);
+      if (why) this.fail(semErr(why, `identifier '${e.name}'`, e.pos));
+    }
     // the function first: an unknown one is reported before anything in its arguments
     const target = e.sym ? undefined : this.callable(e.name, e.args.length, e);
     // tstap lets a probe condition call the runtime's natives (pid(), tid(),

@@ -8,7 +8,7 @@ import type { Diagnostic } from "../diagnostic.js";
 import type { AssignExpr, BinaryExpr, CallExpr, Expr, IndexExpr, Stmt, Type } from "../parse/ast.js";
 import type { FunctionGroup, FunctionSym, GlobalSym, LocalSym, NativeSym, ResolvedPoint } from "./program.js";
 import { printReturnType } from "./builtins.js";
-import { kernelVarType } from "./points-kernel.js";
+import { targetAccess } from "../points/index.js";
 import type { SymbolTables, Tok, VarSym } from "./symbols.js";
 import { describeExpr, semErr } from "./tokens.js";
 import { formatArgKinds } from "./printf-check.js";
@@ -19,6 +19,8 @@ export interface TypedBody {
   locals: LocalSym[];
   fn?: FunctionSym;
   point?: ResolvedPoint;
+  /** pp() of the probe, for messages */
+  pp?: string;
   condition?: Expr;
 }
 
@@ -48,6 +50,7 @@ export class TypeInference {
   private readonly first = new Map<Decl, Map<number, { tok: Tok; type: Type }>>();
   private fn: FunctionSym | undefined;
   private point: ResolvedPoint | undefined;
+  private pp: string | undefined;
   readonly diags: Diagnostic[] = [];
 
   constructor(
@@ -73,6 +76,7 @@ export class TypeInference {
       for (const b of bodies) {
         this.fn = b.fn;
         this.point = b.point;
+        this.pp = b.pp;
         this.stmt(b.body);
         for (const l of b.locals) this.checkLocal(l);
         if (b.fn) for (const p of b.fn.params) this.checkLocal(p);
@@ -286,23 +290,21 @@ export class TypeInference {
         for (const a of e.args) this.visit(a, "long");
         this.histKind(e);
         return;
-      case "target": {
-        for (const s of e.steps) if (s.kind === "index") this.visit(s.index, "long");
-        const vt = this.point ? kernelVarType(this.point, e.name) : undefined;
-        // `$var$`, `$var$$`: the value pretty-printed, always a string
-        if (vt) e.type = e.addressOf ? "long" : e.pretty !== "" ? "string" : vt;
-        else {
+      case "target":
+      case "target-vars": {
+        if (e.kind === "target") for (const s of e.steps) if (s.kind === "index") this.visit(s.index, "long");
+        // the probe family's answer: the variable's type (`$var$` pretty-printed is a string), or why not
+        const access = targetAccess(this.point, e, this.pp);
+        if (!access.ok) {
           // stap reports a target variable it could not resolve here, then its type
           this.unresolvedCount++;
-          this.err(semErr("unresolved target-symbol expression", tokOf(e).token, e.pos));
+          this.err(semErr(access.problem, tokOf(e).token, access.pos));
           return;
         }
-        if (e.type && t !== "unknown" && e.type !== t) this.mismatchExpected(tokOf(e), t, e.type);
+        e.type = access.type;
+        if (t !== "unknown" && e.type !== t) this.mismatchExpected(tokOf(e), t, e.type);
         return;
       }
-      case "target-vars":
-        e.type = "string";
-        return;
       case "cast":
         this.visit(e.operand, "long");
         e.type = "long";

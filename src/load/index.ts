@@ -1,12 +1,14 @@
 // Pass 4: the plan → a checked, loadable unit. The generated JavaScript is
-// compiled here; every native it calls must exist in the runtime. (The kernel
-// back end adds: validating tracefs event definitions against this kernel.)
+// compiled here; every native it calls must exist in the runtime; every
+// event definition is checked against this kernel's tracefs (validate.ts).
 
 import type { Diagnostic } from "../diagnostic.js";
 import { error } from "../diagnostic.js";
 import type { Plan } from "../translate/plan.js";
 import type { LoadedUnit } from "../../runtime/unit.js";
-import { lookupNative } from "../../runtime/leaf-bridge.js";
+import { lookupNative } from "../../runtime/native-registry.js";
+import { validateEvents } from "./validate.js";
+import { capabilities } from "./tracefs/index.js";
 import { compileModule, nativesUsed } from "./compile.js";
 import { defineWords } from "../translate/limits.js";
 
@@ -25,6 +27,8 @@ export async function load(plan: Plan, _opts: LoadOptions): Promise<{ unit?: Loa
   for (const { name, arity } of nativesUsed(plan.code)) {
     if (!lookupNative(name, arity)) diagnostics.push(error("load error", `function '${name}' with ${arity} argument${arity === 1 ? "" : "s"} is not implemented by the tstap runtime`));
   }
+  if (diagnostics.length > 0) return { diagnostics };
+  if (plan.events.length > 0) diagnostics.push(...validateEvents(plan, capabilities()));
   if (diagnostics.length > 0) return { diagnostics };
   const unit: LoadedUnit = {
     probes: plan.probes.map((p) => ({ id: p.id, trigger: p.trigger, pp: p.pp, at: p.at })),

@@ -6,7 +6,7 @@ import type { CallExpr, Expr } from "../parse/ast.js";
 import { Gen, stringLiteral } from "./gen-context.js";
 import { emitExpr, noteHist, statObject } from "./expr.js";
 import { identifierAt } from "./near.js";
-import { formatProblem } from "../../runtime/leaf-bridge.js";
+import { formatProblem } from "../../runtime/printf.js";
 
 const names = new Set([
   "print",

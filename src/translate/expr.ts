@@ -11,9 +11,9 @@ import type { FunctionGroup, GlobalSym, LocalSym, NativeSym } from "../elaborate
 import { Gen, longLiteral, stringLiteral } from "./gen-context.js";
 import { firstToken, identifierAt, operatorAt } from "./near.js";
 import { emitBuiltin, isBuiltin } from "./builtins.js";
-import { emitKernelTargetExpr } from "./lower-kernel.js";
+import { emitDefined, emitTarget } from "./target.js";
 import { validateLinear } from "../../runtime/hist.js";
-import { regexProblem } from "../../runtime/leaf-bridge.js";
+import { regexProblem } from "../../runtime/regex.js";
 
 const arith: Record<string, string> = {
   "+": "$add",
@@ -114,16 +114,13 @@ export function emitExpr(g: Gen, e: Expr, unused = false): string {
       return g.fail("'*' is only allowed as an array index in foreach, delete and 'in'", e.pos);
     case "target":
     case "target-vars":
+      return emitTarget(g, e, (x) => emitExpr(g, x));
     case "cast":
     case "atvar":
     case "entry":
-      if (e.kind === "target" || e.kind === "target-vars") {
-        const k = emitKernelTargetExpr(g, e, (x) => emitExpr(g, x)); // kernel probes (lower-kernel.ts)
-        if (k !== undefined) return k;
-      }
       return g.fail(`target variables and @cast/@var/@entry are not available in this probe`, e.pos);
     case "defined":
-      return emitKernelTargetExpr(g, e, (x) => emitExpr(g, x)) ?? "0";
+      return emitDefined(g, e);
     case "const":
       return g.fail(`@const("${e.name}") needs kernel headers, which tstap does not use`, e.pos);
     case "probewrite":

@@ -5,7 +5,7 @@
 import type { Diagnostic } from "../diagnostic.js";
 import { error } from "../diagnostic.js";
 import type { Expr, Pos } from "../parse/ast.js";
-import type { FunctionSym, GlobalSym, LocalSym, Program } from "../elaborate/program.js";
+import type { FunctionSym, GlobalSym, LocalSym, Program, ResolvedProbe } from "../elaborate/program.js";
 import type { Limits } from "./plan.js";
 
 /** What a statistics global must keep: its histograms (JS literals by key) and @variance's shift. */
@@ -24,6 +24,8 @@ export class Gen {
   private maxTemp = 0;
   /** the function being emitted; undefined inside a probe handler */
   fn: FunctionSym | undefined;
+  /** the probe whose handler is being emitted (its family answers for target variables) */
+  probe: ResolvedProbe | undefined;
   /** loop nesting, for break/continue checks */
   loops = 0;
 

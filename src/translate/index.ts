@@ -8,7 +8,7 @@ import { Gen } from "./gen-context.js";
 import { readLimits } from "./limits.js";
 import { generate } from "./module.js";
 import type { Plan } from "./plan.js";
-import { describeKernelEvent, kernelEvents } from "./lower-kernel.js";
+import { describeEvent, EventPlan } from "./events.js";
 
 export type { Plan, ProbeMeta, EventDef, Limits, ProbeKind } from "./plan.js";
 
@@ -24,16 +24,18 @@ export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; di
   const defines = new Map([...p.defines, ...(opts.defines ?? new Map<string, string>())]);
   const limits = readLimits(defines, diagnostics);
   const g = new Gen(p, limits);
+  const hasTarget = opts.targetPid !== undefined || opts.hasTargetCommand === true;
+  const planner = new EventPlan({ unoptimized: opts.unoptimized === true, hasTarget, maxStringLen: limits.MAXSTRINGLEN }, (message, pos) => g.fail(message, pos));
   let generated;
   try {
-    generated = generate(g, p);
+    generated = generate(g, p, planner);
   } catch (err) {
     diagnostics.push({ severity: "error", kind: "translate error", message: `internal: ${err instanceof Error ? err.message : String(err)}` });
     return { diagnostics };
   }
   diagnostics.push(...g.diags);
   if (hasErrors(diagnostics)) return { diagnostics };
-  const events = kernelEvents(g, p, generated.probes, { unoptimized: opts.unoptimized === true, hasTarget: opts.targetPid !== undefined || opts.hasTargetCommand === true, maxStringLen: limits.MAXSTRINGLEN });
+  const events = planner.finish(p);
   return { plan: { program: p, code: generated.code, probes: generated.probes, events, limits }, diagnostics };
 }
 
@@ -57,7 +59,7 @@ export function formatPlan(plan: Plan): string {
   const out: string[] = [];
   out.push("# tracefs events");
   if (plan.events.length === 0) out.push("# (none)");
-  for (const e of plan.events) out.push(`${e.definition}    # ${e.kind} -> probes ${e.probes.join(",")}`, ...describeKernelEvent(e));
+  for (const e of plan.events) out.push(`${e.definition}    # ${e.kind} -> probes ${e.probes.join(",")}`, ...describeEvent(e));
   out.push("");
   out.push("# probes");
   for (const p of plan.probes) out.push(`# ${p.handler}: ${p.pp} (${describeTrigger(p.trigger)}) at ${p.at}`);

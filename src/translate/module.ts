@@ -11,7 +11,7 @@ import { defaultValue, StmtWriter } from "./stmt.js";
 import type { Limits, ProbeKind, ProbeMeta } from "./plan.js";
 import { autoprintBodies } from "./autoprint.js";
 import { walkProgram } from "../elaborate/walk.js";
-import { isKernelPoint, kernelTrigger } from "./lower-kernel.js";
+import { familyOf, writtenText, type EventPlanner } from "../points/index.js";
 
 const prologue = `"use strict";
 const { add: $add, sub: $sub, mul: $mul, div: $div, mod: $mod, neg: $neg, bnot: $bnot, band: $band, bor: $bor, bxor: $bxor, shl: $shl, shr: $shr, ushr: $ushr, cat: $cat, trunc: $trunc } = $R.ops;
@@ -30,23 +30,9 @@ export function comment(text: string): string {
   return "  // " + text.replace(/[\n\r\u2028\u2029\\]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
-function triggerOf(g: Gen, p: ResolvedProbe): ProbeKind | undefined {
-  const kernel = kernelTrigger(g, p); // kernel.trace / process.* (lower-kernel.ts)
-  if (kernel || isKernelPoint(p)) return kernel;
-  const pt = p.point;
-  switch (pt.kind) {
-    case "begin":
-    case "end":
-    case "error":
-      return { kind: pt.kind, priority: pt.priority };
-    case "never":
-      return { kind: "never" };
-    case "timer":
-      return { kind: "timer", periodNs: pt.periodNs, randomizeNs: pt.randomizeNs };
-    default:
-      g.fail(`probe point '${p.pp}' (${pt.kind}) is not supported by the language core yet`, p.pos);
-      return undefined;
-  }
+/** What fires the probe's handler: its family's answer (registering the events it listens to). */
+function triggerOf(p: ResolvedProbe, id: number, planner: EventPlanner): ProbeKind | undefined {
+  return familyOf(p.point).lower(p.point, { probe: p, id, pn: writtenText(p.written) }, planner);
 }
 
 function localDecls(locals: { jsName: string; type: string }[]): string | undefined {
@@ -90,6 +76,7 @@ function emitDispatcher(group: FunctionGroup): string {
 function emitProbe(g: Gen, p: ResolvedProbe, name: string, interruptible: boolean): string {
   g.beginBody();
   g.fn = undefined;
+  g.probe = p;
   g.loops = 0;
   const w = new StmtWriter(g, 1);
   if (p.condition) w.line(`if (!(${emitExpr(g, p.condition)})) return;`);
@@ -100,6 +87,7 @@ function emitProbe(g: Gen, p: ResolvedProbe, name: string, interruptible: boolea
   if (decl) head.push("  " + decl);
   const temps = g.declareTemps();
   if (temps) head.push("  " + temps);
+  g.probe = undefined;
   return [...head, ...w.lines, "}"].join("\n");
 }
 
@@ -133,7 +121,7 @@ export interface Generated {
   probes: ProbeMeta[];
 }
 
-export function generate(g: Gen, program: Program): Generated {
+export function generate(g: Gen, program: Program, planner: EventPlanner): Generated {
   const functions: string[] = [];
   const groups = new Map<string, FunctionGroup>();
   for (const f of program.functions) functions.push(emitFunction(g, f));
@@ -144,13 +132,13 @@ export function generate(g: Gen, program: Program): Generated {
   const probes: ProbeMeta[] = [];
   const handlers: string[] = [];
   for (const p of program.probes) {
-    const trigger = triggerOf(g, p);
-    if (!trigger) continue;
     const id = probes.length;
+    const trigger = triggerOf(p, id, planner);
+    if (!trigger) continue;
     const name = `$probe_${id}`;
     const interruptible = trigger.kind === "begin" || trigger.kind === "end" || trigger.kind === "error" || trigger.kind === "never";
     handlers.push(emitProbe(g, p, name, interruptible));
-    probes.push({ id, trigger, pp: p.pp, at: at(p.pos), handler: name, interruptible });
+    probes.push({ id, trigger, pp: p.pp, at: at(p.pos), pos: p.pos, handler: name, interruptible });
   }
   for (const ap of autoprintBodies(g, program)) {
     const id = probes.length;
@@ -158,7 +146,7 @@ export function generate(g: Gen, program: Program): Generated {
     handlers.push(
       [`function ${name}() {`, comment(`end probe printing unread global '${ap.global.name}'`), `  $act = ${g.limits.MAXACTION_INTERRUPTIBLE};`, "  $depth = 0;", ...ap.lines.map((l) => "  " + l), "}"].join("\n"),
     );
-    probes.push({ id, trigger: { kind: "end", priority: 0n }, pp: "end", at: at(ap.global.pos), handler: name, interruptible: true });
+    probes.push({ id, trigger: { kind: "end", priority: 0n }, pp: "end", at: at(ap.global.pos), pos: ap.global.pos, handler: name, interruptible: true });
   }
 
   const globals = program.globals.map((v) => emitGlobal(g, v));

@@ -5,7 +5,11 @@
 // It is readable on purpose: `-p3` prints it.
 
 import type { Program } from "../elaborate/program.js";
+import type { Pos } from "../parse/ast.js";
 import type { Trigger, UnitLimits } from "../../runtime/unit.js";
+import type { EventDef } from "../../runtime/event-def.js";
+
+export type { EventDef } from "../../runtime/event-def.js";
 
 /** What fires a probe handler (the runtime's own type: pass 4 hands it over as is). */
 export type ProbeKind = Trigger;
@@ -18,23 +22,12 @@ export interface ProbeMeta {
   pp: string;
   /** where the probe was written, `file:line:col` */
   at: string;
+  /** the same, for diagnostics about the probe (pass 4 names it) */
+  pos: Pos;
   /** the JavaScript function name of the handler in `code` */
   handler: string;
   /** MAXACTION budget kind: begin/end/error run in process context (interruptible) */
   interruptible: boolean;
-}
-
-/**
- * One tracefs event definition a handler listens to. The kernel issue
- * extends this type (uprobe/kprobe lines, tracepoints, filters, fetch args);
- * the language core only carries the list.
- */
-export interface EventDef {
-  kind: string;
-  /** the text written to tracefs (e.g. a uprobe_events line), or the tracepoint name */
-  definition: string;
-  /** the handler ids (ProbeMeta.id) run for this event */
-  probes: number[];
 }
 
 /** SystemTap's run-time limits, after `-D NAME=VALUE`. */

@@ -1,0 +1,99 @@
+// Event definitions: the one typed value pass 3 produces, pass 4 checks
+// against this kernel and the runtime arms (DESIGN decisions 1 and 8).
+// Plain data, defined on the runtime side (the runtime never imports the
+// compiler), importing nothing.
+//
+//   TracepointEventDef  a static tracepoint, events/SYSTEM/EVENT
+//   DynamicEventDef     a line of uprobe_events/kprobe_events in the run's
+//                       own group, with the fetch arguments it records
+//
+// Both carry who listens (dispatch), the pushed-down filter, and whether
+// the task table follows them.
+
+/** process.* probes: which moment of a process's (or thread's) life. */
+export type ProcessWhat = "begin" | "end" | "thread.begin" | "thread.end" | "syscall" | "syscall.return";
+
+/** Who an event fires, and how the dispatcher picks the task it is about. */
+export type KernelDispatch = (
+  | { how: "direct"; probe: number }
+  | { how: "process"; what: ProcessWhat; probe: number; path?: string; pid?: number }
+) & { pn?: string };
+
+/** What the event dispatcher needs of any event definition. */
+export interface KernelEventPlan {
+  kind: "tracepoint" | "dynamic";
+  /** the event's system: the tracepoint's, or GROUP_TOKEN for a dynamic event until it is armed */
+  system: string;
+  event: string;
+  dispatch: KernelDispatch[];
+  /** the task table follows this event (fork/exec/exit/rename, set*id) */
+  tracksTasks: boolean;
+  /** tracefs filter text (may hold TARGET_TOKEN) */
+  filter?: string;
+  /** set_event_pid: only the target process and its children */
+  targetProcess: boolean;
+  /** a dynamic event's control-file line (GROUP_TOKEN for the group), defined before it is enabled */
+  definition?: string;
+}
+
+interface EventDefCommon extends KernelEventPlan {
+  /** the text -p3 shows first: SYSTEM:EVENT, or the control-file line */
+  definition: string;
+  /** the handler ids (ProbeMeta.id) run for this event */
+  probes: number[];
+}
+
+export interface TracepointEventDef extends EventDefCommon {
+  kind: "tracepoint";
+}
+
+/** Types of a dynamic event's fetch argument (uprobetracer.rst). */
+export type FetchType = "s8" | "s16" | "s32" | "s64" | "u8" | "u16" | "u32" | "u64" | "x8" | "x16" | "x32" | "x64" | "string" | "ustring" | "symbol";
+
+/** One `name=FETCHARG:TYPE` of a dynamic event, and how its field decodes. */
+export interface FetchArg {
+  /** the field name in the event's format */
+  name: string;
+  /** the fetch expression: `%di`, `$retval`, `+0(%si)`, `$stack3` ... */
+  fetch: string;
+  type: FetchType;
+  /** how the script reads the field */
+  scriptType: "long" | "string";
+}
+
+export type DynamicProbeType = "uprobe" | "uretprobe" | "kprobe" | "kretprobe";
+
+export interface DynamicEventDef extends EventDefCommon {
+  kind: "dynamic";
+  probeType: DynamicProbeType;
+  /** GROUP_TOKEN: the run's group is named when the run starts */
+  system: string;
+  /** the exact control-file line, with GROUP_TOKEN for the group */
+  definition: string;
+  /** the probed place as the line has it: `/path:0xOFF[(0xREF)]` or `symbol+off` */
+  place: string;
+  fetchArgs: FetchArg[];
+}
+
+export type EventDef = TracepointEventDef | DynamicEventDef;
+
+/** Where target()'s pid goes in a pushed-down filter text. */
+export const TARGET_TOKEN = "${target}";
+
+/** Where the run's dynamic event group goes in a definition line (`p:${group}/p0 ...`). */
+export const GROUP_TOKEN = "${group}";
+
+/** The filter text with target()'s pid in place. */
+export function instantiateFilter(filter: string, targetPid: number | undefined): string {
+  return filter.split(TARGET_TOKEN).join(String(targetPid ?? 0));
+}
+
+/** A dynamic event's line for the run's group. */
+export function instantiateDefinition(line: string, group: string): string {
+  return line.split(GROUP_TOKEN).join(group);
+}
+
+/** The kernel's control file a dynamic event of this type is written to. */
+export function controlFileOf(t: DynamicProbeType): "uprobe_events" | "kprobe_events" {
+  return t === "uprobe" || t === "uretprobe" ? "uprobe_events" : "kprobe_events";
+}

@@ -1,0 +1,154 @@
+// A probe family (DESIGN decision 8): the one owner of what its probe points
+// are. Pass 2 asks it which points a written point matches and what
+// variables they offer (for binding, @defined, types and -L alike); pass 3
+// asks it which kernel events fire them; the runtime reads those events as
+// the event definitions it produced say. A new family is a module
+// implementing ProbeFamily, added to registry.ts's list, plus its cases.
+
+import type { Diagnostic } from "../diagnostic.js";
+import type { Pos, ProbeComponent } from "../parse/ast.js";
+import type { ResolvedProbe } from "../elaborate/program.js";
+import type { Trigger } from "../../runtime/unit.js";
+import type { DynamicEventDef, EventDef, FetchArg, KernelDispatch, TracepointEventDef } from "../../runtime/event-def.js";
+import type { FilterField, PushedFilter } from "../translate/filter-pushdown.js";
+
+/**
+ * The resolved points of every family, by `kind`. Each family module adds
+ * its own entry (`declare module "./family.js" { interface PointKinds {...} }`),
+ * so the union below grows without this file changing.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface PointKinds {}
+
+/** Where a probe attaches, after alias expansion and wildcard matching. */
+export type ResolvedPoint = PointKinds[keyof PointKinds];
+
+export interface PointMatch {
+  point: ResolvedPoint;
+  /** pp(): the concrete probe point text */
+  pp: string;
+}
+
+/** `whyNone`: the error for a point its family claims but that matched nothing (unless optional) */
+export type PointResult = { matches: PointMatch[]; whyNone?: Diagnostic } | { diagnostics: Diagnostic[] };
+
+export interface PointContext {
+  /** kernel CONFIG_* values (CONFIG_HZ for jiffies) */
+  kernelConfig: ReadonlyMap<string, string>;
+  /** the concrete text of the matched point (components joined) */
+  text: string;
+}
+
+/** Values of a pattern's components, in order: a bigint, a string, or undefined (no argument). */
+export type PointArgs = (bigint | string | undefined)[];
+
+export type PointBuilder = (args: PointArgs, ctx: PointContext) => PointMatch | Diagnostic[];
+
+/**
+ * A fixed-shape point, e.g. "timer.ms(number).randomize(number)":
+ * `number`/`string` name the argument a component takes, `number?` an
+ * optional one.
+ */
+export interface PointPattern {
+  pattern: string;
+  build: PointBuilder;
+}
+
+export type ScriptType = "long" | "string";
+
+/**
+ * How `$var$` prints a value, as stap's pretty-printer prints its C type:
+ * "i" signed decimal, "u" unsigned decimal, "s" a quoted string, "a" an
+ * array (its first element, then `, ...`).
+ */
+export type PrettyKind = "i" | "u" | "s" | "a";
+
+/** How a handler reads a variable out of its decoded event. */
+export type VariableRead =
+  /** a field of the event record; an `int-array` field is read one element at a time (`$args[i]`) */
+  | { kind: "field"; field: string; shape: "int" | "string" | "bytes" | "int-array"; pretty: PrettyKind }
+  /** a fixed element of an array field (`$arg1` is args[0]) */
+  | { kind: "element"; field: string; index: number; pretty: PrettyKind };
+
+/** A `$name` a point offers. */
+export interface TargetVariable {
+  name: string;
+  /** the script type `$name` reads as (an int-array's elements are longs) */
+  type: ScriptType;
+  /** the type -L shows (the C type where there is one) */
+  display: string;
+  read: VariableRead;
+  /**
+   * the fetch argument that records it, for dynamic events: pass 3 adds it
+   * to the event only when a handler reads the variable
+   */
+  fetch?: FetchArg;
+}
+
+/** `$$vars`, `$$parms`, `$$locals`, `$$return`. */
+export type Bundle = "vars" | "parms" | "locals" | "return";
+
+/**
+ * What a point's context holds beyond its variables; context functions
+ * that need one (context-functions.ts) are refused where it is missing.
+ */
+export type ContextOffer = "return-value" | "arguments" | "registers" | "user-address";
+
+/** A probe being lowered: its resolved form, its handler id, pn(). */
+export interface LoweringProbe {
+  probe: ResolvedProbe;
+  id: number;
+  /** pn(): the point as written */
+  pn: string;
+}
+
+/**
+ * Pass 3's event plan as a family sees it (translate/events.ts): the
+ * families name the events, the plan shares them between probes and
+ * decides the filters, the task table and the pid selection.
+ */
+export interface EventPlanner {
+  /** the tracepoint's event definition (shared by every probe on it); undefined when this kernel has no such tracepoint */
+  tracepoint(system: string, event: string): TracepointEventDef | undefined;
+  /** a dynamic event of this run's group, named uniquely by the plan (its `event` and GROUP_TOKEN filled in) */
+  dynamic(def: Omit<DynamicEventDef, "kind" | "system" | "event" | "definition" | "probes" | "dispatch" | "tracksTasks" | "targetProcess" | "filter"> & { line: (event: string) => string }): DynamicEventDef;
+  /** `probe` listens to `def`; returns the event's index (the first one is the probe's trigger) */
+  listen(def: EventDef, dispatch: KernelDispatch, filter: PushedFilter | undefined): number;
+  /** the probe's pushable condition over `fields` (undefined under -u or when nothing is pushable) */
+  pushdown(probe: ResolvedProbe, fields: ReadonlyMap<string, FilterField>): PushedFilter | undefined;
+  /** a translate error at `pos` */
+  fail(message: string, pos: Pos): void;
+}
+
+export interface ProbeFamily<P extends ResolvedPoint = ResolvedPoint> {
+  /** for messages and -p3 */
+  readonly name: string;
+  /** the first components the family answers to ("similar:" suggestions) */
+  readonly heads: readonly string[];
+  /** fixed-shape points; matched by the registry in name order, as stap's match tree */
+  readonly patterns?: readonly PointPattern[];
+  /** a family that matches points itself; undefined when the written point is not its */
+  resolve?(components: readonly ProbeComponent[], pos: Pos): PointResult | undefined;
+  owns(point: ResolvedPoint): point is P;
+  /** the variables a point offers, in the order -L and $$vars list them */
+  variables(point: P): readonly TargetVariable[];
+  /** the $$ bundles the point offers */
+  bundles(point: P): readonly Bundle[];
+  /** context a point offers beyond its variables (default: none) */
+  offers?(point: P): readonly ContextOffer[];
+  /** how pass 3 messages call a variable ("tracepoint variable") */
+  readonly variableNoun?: string;
+  /**
+   * Pass 3: what fires the handler; event-driven families register their
+   * events with `planner`. Undefined after `planner.fail`.
+   */
+  lower(point: P, probe: LoweringProbe, planner: EventPlanner): Trigger | undefined;
+}
+
+/** A family as the registry holds it (the point type erased). */
+export type AnyFamily = ProbeFamily<ResolvedPoint>;
+
+/** A family's own point type, for declaring one: `family<TimerPoint>({...})`. */
+export function family<P extends ResolvedPoint>(f: ProbeFamily<P>): AnyFamily {
+  return f as unknown as AnyFamily;
+}

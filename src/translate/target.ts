@@ -1,0 +1,57 @@
+// Target variables in handlers: `$name`, `$name$`, `$$vars`, @defined. What
+// a variable is comes from its probe family (src/points, targetAccess);
+// here it becomes a read of the decoded event through the field natives
+// (runtime/context-kernel.ts), the same for every family.
+
+import type { DefinedExpr, Expr, TargetVar, TargetVars } from "../parse/ast.js";
+import { familyOf, targetAccess, variableNames, variablesOf } from "../points/registry.js";
+import type { VariableRead } from "../points/family.js";
+import { type Gen, stringLiteral } from "./gen-context.js";
+
+function native(g: Gen, name: string, arity: number): string {
+  return g.constant("$nat_", `$R.native(${stringLiteral(name)}, ${arity})`);
+}
+
+/** JS for `$name`, `$$vars` and friends in the probe being emitted. */
+export function emitTarget(g: Gen, e: TargetVar | TargetVars, emitIndex: (e: Expr) => string): string {
+  const probe = g.probe;
+  // in a function there is no event: stap resolves target variables per probe only
+  if (!probe || g.fn !== undefined) return g.fail(`target variables and @cast/@var/@entry are not available in this probe`, e.pos);
+  const access = targetAccess(probe.point, e, probe.pp);
+  if (!access.ok) {
+    if (access.unresolved && e.kind === "target") {
+      const fam = familyOf(probe.point);
+      const names = variableNames(probe.point);
+      return g.fail(`unable to find ${fam.variableNoun ?? "target variable"} '$${e.name}' (alternatives: ${names.join(" ") || "none"})`, e.pos);
+    }
+    return g.fail(access.problem, access.pos);
+  }
+  if ("bundle" in access) {
+    if (e.pretty === "") return `${native(g, "__kernel_vars", 0)}()`;
+    const spec = variablesOf(probe.point)
+      .map((v) => `${v.read.field}:${v.read.pretty}`)
+      .join(" ");
+    return `${native(g, "__kernel_vars_pretty", 1)}(${stringLiteral(spec)})`;
+  }
+  const r: VariableRead = access.variable.read;
+  const t = e as TargetVar;
+  if (r.kind === "element") {
+    const read = `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, ${r.index})`;
+    return t.pretty === "" ? read : `${native(g, "__kernel_pretty_long", 2)}(${read}, ${stringLiteral(r.pretty)})`;
+  }
+  if (t.pretty !== "") return `${native(g, "__kernel_pretty", 2)}(${stringLiteral(r.field)}, ${stringLiteral(r.pretty)})`;
+  if (r.shape === "int-array") {
+    const step = t.steps[0]!;
+    return `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, Number(${emitIndex((step as { index: Expr }).index)}))`;
+  }
+  return `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
+}
+
+/** @defined(...) that pass 2 did not fold (hand-built programs): the same answer pass 2 gives. */
+export function emitDefined(g: Gen, e: DefinedExpr): string {
+  const inner = e.operand.kind === "group" ? e.operand.inner : e.operand;
+  if (inner.kind !== "target" && inner.kind !== "target-vars") return "0";
+  const probe = g.probe;
+  if (!probe || g.fn !== undefined) return "0";
+  return targetAccess(probe.point, inner, probe.pp).ok ? "1" : "0";
+}
