@@ -3,7 +3,11 @@
 // Beside each script: NAME.out (expected stdout, exact), optionally NAME.err
 // (expected stderr, exact), NAME.opts (extra command-line words before the
 // script) and NAME.args (script arguments after it). `ok` cases exit 0, `ko`
-// cases exit 1. The pass folder picks how far tstap runs.
+// cases exit 1. The pass folder picks how far tstap runs: `translate` cases
+// are golden -p3 plans (tracefs lines, probe table, generated code), so a
+// change to lowering shows up as a diff of their .out. Output is compared
+// with the checkout's path written `{root}`; dynamic event groups print as
+// ${group} in plans, so nothing else varies between runs.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";

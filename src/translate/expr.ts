@@ -117,8 +117,9 @@ export function emitExpr(g: Gen, e: Expr, unused = false): string {
       return emitTarget(g, e, (x) => emitExpr(g, x));
     case "cast":
     case "atvar":
+      return g.fail(`${e.kind === "cast" ? "@cast" : "@var"} needs the target's debug information (DWARF types), which tstap does not read yet`, e.pos);
     case "entry":
-      return g.fail(`target variables and @cast/@var/@entry are not available in this probe`, e.pos);
+      return g.fail("@entry(...) needs a return probe that saves values at entry, which tstap does not have yet", e.pos);
     case "defined":
       return emitDefined(g, e);
     case "const":
