@@ -9,7 +9,7 @@ import type { AliasDecl, Block, Expr, LogicalExpr, ProbeComponent, ProbePoint, S
 import { printExpr } from "../parse/print.js";
 import type { ResolvedPoint } from "./program.js";
 import type { TapsetLibrary } from "./library.js";
-import { explainMismatch, pointText, resolvePoint, type PointContext } from "../points/index.js";
+import { explainMismatch, pointText, resolvePoint, type ResolveContext } from "../points/index.js";
 import { globToRegExp as globRegex } from "../targets/glob.js";
 import { semErr } from "./tokens.js";
 import { cloneTree, walk } from "./walk.js";
@@ -65,7 +65,7 @@ export class Deriver {
 
   constructor(
     private readonly library: TapsetLibrary | undefined,
-    private readonly ctx: Omit<PointContext, "text">,
+    private readonly ctx: ResolveContext,
     userAliases: AliasLayer[],
     private readonly isGlobal: IsGlobal = () => false,
   ) {

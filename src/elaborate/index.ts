@@ -146,7 +146,7 @@ class Elaboration implements ResolverHost {
     }
     const userAliases: AliasLayer[] = user.decls.filter((d) => d.kind === "alias").map((alias) => ({ alias, file: user }));
     const isGlobal = (name: string): boolean => this.tables.globals.has(name) || this.library.globals(name).length > 0;
-    const deriver = new Deriver(this.library, { kernelConfig: this.opts.parseOptions.kernelConfig }, userAliases, isGlobal);
+    const deriver = new Deriver(this.library, { kernelConfig: this.opts.parseOptions.kernelConfig, guru: this.opts.guru }, userAliases, isGlobal);
 
     // derive every probe point of the script
     const states: ProbeState[] = [];

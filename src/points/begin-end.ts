@@ -1,8 +1,7 @@
 // begin, begin(N), end, end(N), error, error(N), never: the run's own
 // moments. No event, no variables; the handlers run in tstap's context.
 
-import type { Trigger } from "../../runtime/unit.js";
-import { family, type PointPattern, type ResolvedPoint } from "./family.js";
+import { family, type Lowering, type PointPattern, type ResolvedPoint } from "./family.js";
 
 export type RunPoint =
   | { kind: "begin"; priority: bigint }
@@ -36,5 +35,5 @@ export const runPoints = family<RunPoint>({
   owns: (p: ResolvedPoint): p is RunPoint => p.kind === "begin" || p.kind === "end" || p.kind === "error" || p.kind === "never",
   variables: () => [],
   bundles: () => [],
-  lower: (p): Trigger => (p.kind === "never" ? { kind: "never" } : { kind: p.kind, priority: p.priority }),
+  lower: (p): Lowering => ({ trigger: p.kind === "never" ? { kind: "never" } : { kind: p.kind, priority: p.priority } }),
 });

@@ -6,7 +6,7 @@
 // implementing ProbeFamily, added to registry.ts's list, plus its cases.
 
 import type { Diagnostic } from "../diagnostic.js";
-import type { Pos, ProbeComponent } from "../parse/ast.js";
+import type { Expr, Pos, ProbeComponent } from "../parse/ast.js";
 import type { ResolvedProbe } from "../elaborate/program.js";
 import type { Trigger } from "../../runtime/unit.js";
 import type { DynamicEventDef, EventDef, FetchArg, KernelDispatch, TracepointEventDef } from "../../runtime/event-def.js";
@@ -32,9 +32,15 @@ export interface PointMatch {
 /** `whyNone`: the error for a point its family claims but that matched nothing (unless optional) */
 export type PointResult = { matches: PointMatch[]; whyNone?: Diagnostic } | { diagnostics: Diagnostic[] };
 
-export interface PointContext {
+/** What resolving a point may depend on besides the point itself. */
+export interface ResolveContext {
   /** kernel CONFIG_* values (CONFIG_HZ for jiffies) */
   kernelConfig: ReadonlyMap<string, string>;
+  /** `-g`: guru mode (raw addresses, .statement(ADDR).absolute) */
+  guru?: boolean;
+}
+
+export interface PointContext extends ResolveContext {
   /** the concrete text of the matched point (components joined) */
   text: string;
 }
@@ -114,10 +120,25 @@ export interface EventPlanner {
   dynamic(def: Omit<DynamicEventDef, "kind" | "system" | "event" | "definition" | "probes" | "dispatch" | "tracksTasks" | "targetProcess" | "filter"> & { line: (event: string) => string }): DynamicEventDef;
   /** `probe` listens to `def`; returns the event's index (the first one is the probe's trigger) */
   listen(def: EventDef, dispatch: KernelDispatch, filter: PushedFilter | undefined): number;
-  /** the probe's pushable condition over `fields` (undefined under -u or when nothing is pushable) */
-  pushdown(probe: ResolvedProbe, fields: ReadonlyMap<string, FilterField>): PushedFilter | undefined;
+  /**
+   * the probe's pushable condition over `fields` (undefined under -u or when
+   * nothing is pushable); `reads` are expressions of the probe the family
+   * lowered to fields (`returnval()` as the field of `$retval`)
+   */
+  pushdown(probe: ResolvedProbe, fields: ReadonlyMap<string, FilterField>, reads?: ReadonlyMap<Expr, FilterField>): PushedFilter | undefined;
   /** a translate error at `pos` */
   fail(message: string, pos: Pos): void;
+}
+
+/**
+ * What pass 3 made of a probe: the trigger of its handler, and the
+ * expressions of its body the family turned into reads of its event's
+ * fields (`user_string($return)` fetched by the kernel as `+0($retval):ustring`,
+ * `int_arg(1)` as `%di`); the code generator emits those reads instead.
+ */
+export interface Lowering {
+  trigger: Trigger;
+  reads?: ReadonlyMap<Expr, VariableRead>;
 }
 
 export interface ProbeFamily<P extends ResolvedPoint = ResolvedPoint> {
@@ -128,7 +149,7 @@ export interface ProbeFamily<P extends ResolvedPoint = ResolvedPoint> {
   /** fixed-shape points; matched by the registry in name order, as stap's match tree */
   readonly patterns?: readonly PointPattern[];
   /** a family that matches points itself; undefined when the written point is not its */
-  resolve?(components: readonly ProbeComponent[], pos: Pos): PointResult | undefined;
+  resolve?(components: readonly ProbeComponent[], pos: Pos, ctx: ResolveContext): PointResult | undefined;
   owns(point: ResolvedPoint): point is P;
   /** the variables a point offers, in the order -L and $$vars list them */
   variables(point: P): readonly TargetVariable[];
@@ -142,7 +163,7 @@ export interface ProbeFamily<P extends ResolvedPoint = ResolvedPoint> {
    * Pass 3: what fires the handler; event-driven families register their
    * events with `planner`. Undefined after `planner.fail`.
    */
-  lower(point: P, probe: LoweringProbe, planner: EventPlanner): Trigger | undefined;
+  lower(point: P, probe: LoweringProbe, planner: EventPlanner): Lowering | undefined;
 }
 
 /** A family as the registry holds it (the point type erased). */

@@ -4,14 +4,13 @@
 // each C type reads); `$$vars`/`$$parms` list them all. Conditions on
 // fields are pushed into the event's tracefs filter.
 
-import type { Trigger } from "../../runtime/unit.js";
 import { error } from "../diagnostic.js";
 import type { ProbeComponent } from "../parse/ast.js";
 import { semErr } from "../elaborate/tokens.js";
 import { levenshtein } from "../elaborate/similar.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import { listTracepoints, matchTracepoints, readTracepointFormat, tracepointsProblem, type TracepointField, type TracepointFormat } from "../targets/tracepoints.js";
-import { family, type PointMatch, type PointResult, type PrettyKind, type ResolvedPoint, type TargetVariable } from "./family.js";
+import { family, type Lowering, type PointMatch, type PointResult, type PrettyKind, type ResolvedPoint, type TargetVariable } from "./family.js";
 
 export interface TracepointPoint {
   kind: "tracepoint";
@@ -94,7 +93,7 @@ export const tracepoints = family<TracepointPoint>({
   variables: (p) => readTracepointFormat(p.system, p.event)?.fields.map(fieldVariable) ?? [],
   bundles: () => ["vars", "parms"],
   variableNoun: "tracepoint variable",
-  lower(p, lp, planner): Trigger | undefined {
+  lower(p, lp, planner): Lowering | undefined {
     const def = planner.tracepoint(p.system, p.event);
     const format = readTracepointFormat(p.system, p.event);
     if (!def || !format) {
@@ -102,6 +101,6 @@ export const tracepoints = family<TracepointPoint>({
       return undefined;
     }
     const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn }, planner.pushdown(lp.probe, filterFields(format)));
-    return { kind: "event", event };
+    return { trigger: { kind: "event", event } };
   },
 });

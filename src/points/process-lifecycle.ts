@@ -10,9 +10,8 @@
 // The runtime's dispatcher (runtime/kernel-dispatch.ts, `how: "process"`)
 // picks the task each event is about. No target variables.
 
-import type { Trigger } from "../../runtime/unit.js";
 import { TASK_EVENTS } from "../translate/task-events.js";
-import { family, type ResolvedPoint } from "./family.js";
+import { family, type Lowering, type ResolvedPoint } from "./family.js";
 import { canonicalPath, resolveProcessPoint, type ProcessPoint } from "./process-target.js";
 
 const WHATS = ["begin", "end", "thread.begin", "thread.end"] as const;
@@ -26,7 +25,7 @@ export const processLifecycle = family<LifecyclePoint>({
   owns: (p: ResolvedPoint): p is LifecyclePoint => p.kind === "process" && (WHATS as readonly string[]).includes(p.what),
   variables: () => [],
   bundles: () => [],
-  lower(p, lp, planner): Trigger | undefined {
+  lower(p, lp, planner): Lowering | undefined {
     const path = p.path === undefined ? undefined : canonicalPath(p.path);
     const dispatch = { how: "process" as const, what: p.what, probe: lp.id, path, pid: p.pid, pn: lp.pn };
     const events: { system: string; event: string }[] = p.what === "begin" || p.what === "thread.begin" ? [TASK_EVENTS.newtask] : [TASK_EVENTS.exit];
@@ -42,6 +41,6 @@ export const processLifecycle = family<LifecyclePoint>({
       const i = planner.listen(def, dispatch, undefined);
       first ??= i;
     }
-    return { kind: "event", event: first! };
+    return { trigger: { kind: "event", event: first! } };
   },
 });

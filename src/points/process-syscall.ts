@@ -2,9 +2,8 @@
 // process.*): raw_syscalls sys_enter / sys_exit of the tasks running PATH.
 // $syscall and $arg1..$arg6 on entry, $syscall and $return on return.
 
-import type { Trigger } from "../../runtime/unit.js";
 import { TASK_EVENTS } from "../translate/task-events.js";
-import { family, type ResolvedPoint, type TargetVariable } from "./family.js";
+import { family, type Lowering, type ResolvedPoint, type TargetVariable } from "./family.js";
 import { canonicalPath, resolveProcessPoint, type ProcessPoint } from "./process-target.js";
 
 const WHATS = ["syscall", "syscall.return"] as const;
@@ -26,7 +25,7 @@ export const processSyscall = family<SyscallPoint>({
   owns: (p: ResolvedPoint): p is SyscallPoint => p.kind === "process" && (WHATS as readonly string[]).includes(p.what),
   variables: (p) => (p.what === "syscall" ? ENTRY : RETURN),
   bundles: () => [],
-  lower(p, lp, planner): Trigger | undefined {
+  lower(p, lp, planner): Lowering | undefined {
     const t = p.what === "syscall" ? TASK_EVENTS.sysEnter : TASK_EVENTS.sysExit;
     const def = planner.tracepoint(t.system, t.event);
     if (!def) {
@@ -35,6 +34,6 @@ export const processSyscall = family<SyscallPoint>({
     }
     const path = p.path === undefined ? undefined : canonicalPath(p.path);
     const event = planner.listen(def, { how: "process", what: p.what, probe: lp.id, path, pid: p.pid, pn: lp.pn }, undefined);
-    return { kind: "event", event };
+    return { trigger: { kind: "event", event } };
   },
 });

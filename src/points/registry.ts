@@ -9,7 +9,7 @@ import type { Pos, ProbeComponent, TargetVar, TargetVars } from "../parse/ast.js
 import { semErr, semErrPlain } from "../elaborate/tokens.js";
 import { suggest } from "../elaborate/similar.js";
 import { globToRegExp } from "../targets/glob.js";
-import type { AnyFamily, Bundle, PointContext, PointMatch, PointPattern, PointResult, ResolvedPoint, TargetVariable } from "./family.js";
+import type { AnyFamily, Bundle, PointMatch, PointPattern, PointResult, ResolveContext, ResolvedPoint, TargetVariable } from "./family.js";
 import { argOk, componentText, parsePattern, type ParsedPattern, type PatternComponent } from "./pattern.js";
 import { contextFunctionNeed } from "./context-functions.js";
 import { runPoints } from "./begin-end.js";
@@ -40,9 +40,9 @@ export function familyOf(point: ResolvedPoint): AnyFamily {
  * claims the point (the caller reports stap's mismatch error); wildcard
  * expansions that a builder refuses are dropped, as stap drops them.
  */
-export function resolvePoint(components: readonly ProbeComponent[], pos: Pos, ctx: Omit<PointContext, "text">): PointResult | undefined {
+export function resolvePoint(components: readonly ProbeComponent[], pos: Pos, ctx: ResolveContext): PointResult | undefined {
   for (const f of FAMILIES) {
-    const res = f.resolve?.(components, pos);
+    const res = f.resolve?.(components, pos, ctx);
     if (res) return res;
   }
   const wild = components.some((c) => c.name.includes("*"));

@@ -3,9 +3,8 @@
 // kernel event). Bounds and messages are stap's.
 
 import type { Diagnostic } from "../diagnostic.js";
-import type { Trigger } from "../../runtime/unit.js";
 import { semErrPlain } from "../elaborate/tokens.js";
-import { family, type PointContext, type PointMatch, type PointPattern, type ResolvedPoint } from "./family.js";
+import { family, type Lowering, type PointContext, type PointMatch, type PointPattern, type ResolvedPoint } from "./family.js";
 
 export interface TimerPoint {
   kind: "timer";
@@ -84,5 +83,5 @@ export const timers = family<TimerPoint>({
   owns: (p: ResolvedPoint): p is TimerPoint => p.kind === "timer",
   variables: () => [],
   bundles: () => [],
-  lower: (p): Trigger => ({ kind: "timer", periodNs: p.periodNs, randomizeNs: p.randomizeNs }),
+  lower: (p): Lowering => ({ trigger: { kind: "timer", periodNs: p.periodNs, randomizeNs: p.randomizeNs } }),
 });

@@ -4,7 +4,7 @@
 // adds the events the runtime's task table follows, and decides whether
 // the instance can select the target process (set_event_pid).
 
-import type { Pos } from "../parse/ast.js";
+import type { Expr, Pos } from "../parse/ast.js";
 import type { Program, ResolvedProbe } from "../elaborate/program.js";
 import { walkProgram } from "../elaborate/walk.js";
 import type { DynamicEventDef, EventDef, KernelDispatch, TracepointEventDef } from "../../runtime/event-def.js";
@@ -60,9 +60,9 @@ export class EventPlan implements EventPlanner {
     return this.events.indexOf(d);
   }
 
-  pushdown(probe: ResolvedProbe, fields: ReadonlyMap<string, FilterField>): PushedFilter | undefined {
+  pushdown(probe: ResolvedProbe, fields: ReadonlyMap<string, FilterField>, reads?: ReadonlyMap<Expr, FilterField>): PushedFilter | undefined {
     if (this.opts.unoptimized) return undefined;
-    return pushdownProbe(probe, { fields, maxStringLen: this.opts.maxStringLen, hasTarget: this.opts.hasTarget });
+    return pushdownProbe(probe, { fields, reads, maxStringLen: this.opts.maxStringLen, hasTarget: this.opts.hasTarget });
   }
 
   fail(message: string, pos: Pos): void {

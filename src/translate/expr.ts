@@ -11,7 +11,7 @@ import type { FunctionGroup, GlobalSym, LocalSym, NativeSym } from "../elaborate
 import { Gen, longLiteral, stringLiteral } from "./gen-context.js";
 import { firstToken, identifierAt, operatorAt } from "./near.js";
 import { emitBuiltin, isBuiltin } from "./builtins.js";
-import { emitDefined, emitTarget } from "./target.js";
+import { emitDefined, emitRead, emitTarget } from "./target.js";
 import { validateLinear } from "../../runtime/hist.js";
 import { regexProblem } from "../../runtime/regex.js";
 
@@ -368,6 +368,9 @@ function emitIndex(g: Gen, e: IndexExpr): string {
 }
 
 function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
+  // read at the event by the kernel (the probe family made it a fetch argument)
+  const read = g.reads?.get(e);
+  if (read) return emitRead(g, read, false);
   const sym = e.sym as FunctionGroup | NativeSym | undefined;
   // a user function may shadow a builtin's name; anything else named like one is the builtin
   if (isBuiltin(e.name) && sym?.kind !== "function-group") return emitBuiltin(g, e, unused);

@@ -27,6 +27,8 @@ export interface FilterField {
 export interface PushdownContext {
   /** the event's fields by name (without `$`), common_* excluded */
   fields: ReadonlyMap<string, FilterField>;
+  /** expressions the probe family lowered to fields of the event (`returnval()` read from `$retval`) */
+  reads?: ReadonlyMap<Expr, FilterField>;
   /** MAXSTRINGLEN: script strings are cut there, kernel ones are not */
   maxStringLen: number;
   /** is target() meaningful (-c or -x)? Without it, conditions on target() are not pushed */
@@ -159,6 +161,8 @@ function comparison(op: string, left: Expr, right: Expr, ctx: PushdownContext): 
 
 function operand(e0: Expr, ctx: PushdownContext): Operand | undefined {
   const e = unwrap(e0);
+  const read = ctx.reads?.get(e);
+  if (read !== undefined) return /^[A-Za-z_][A-Za-z0-9_]*$/.test(read.name) ? { kind: "field", field: read, text: read.name } : undefined;
   switch (e.kind) {
     case "target": {
       if (e.steps.length > 0 || e.pretty !== "" || e.addressOf) return undefined;

@@ -7,6 +7,7 @@ import { error } from "../diagnostic.js";
 import type { Expr, Pos } from "../parse/ast.js";
 import type { FunctionSym, GlobalSym, LocalSym, Program, ResolvedProbe } from "../elaborate/program.js";
 import type { Limits } from "./plan.js";
+import type { VariableRead } from "../points/family.js";
 
 /** What a statistics global must keep: its histograms (JS literals by key) and @variance's shift. */
 export interface StatUse {
@@ -26,6 +27,8 @@ export class Gen {
   fn: FunctionSym | undefined;
   /** the probe whose handler is being emitted (its family answers for target variables) */
   probe: ResolvedProbe | undefined;
+  /** expressions of that probe its family lowered to reads of event fields (fetch arguments) */
+  reads: ReadonlyMap<Expr, VariableRead> | undefined;
   /** loop nesting, for break/continue checks */
   loops = 0;
 

@@ -11,7 +11,7 @@ import { defaultValue, StmtWriter } from "./stmt.js";
 import type { Limits, ProbeKind, ProbeMeta } from "./plan.js";
 import { autoprintBodies } from "./autoprint.js";
 import { walkProgram } from "../elaborate/walk.js";
-import { familyOf, writtenText, type EventPlanner } from "../points/index.js";
+import { familyOf, writtenText, type EventPlanner, type Lowering } from "../points/index.js";
 
 const prologue = `"use strict";
 const { add: $add, sub: $sub, mul: $mul, div: $div, mod: $mod, neg: $neg, bnot: $bnot, band: $band, bor: $bor, bxor: $bxor, shl: $shl, shr: $shr, ushr: $ushr, cat: $cat, trunc: $trunc } = $R.ops;
@@ -30,8 +30,8 @@ export function comment(text: string): string {
   return "  // " + text.replace(/[\n\r\u2028\u2029\\]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
-/** What fires the probe's handler: its family's answer (registering the events it listens to). */
-function triggerOf(p: ResolvedProbe, id: number, planner: EventPlanner): ProbeKind | undefined {
+/** What fires the probe's handler, and what its body reads from the event: its family's answer. */
+function lowerProbe(p: ResolvedProbe, id: number, planner: EventPlanner): Lowering | undefined {
   return familyOf(p.point).lower(p.point, { probe: p, id, pn: writtenText(p.written) }, planner);
 }
 
@@ -73,10 +73,11 @@ function emitDispatcher(group: FunctionGroup): string {
   return lines.join("\n");
 }
 
-function emitProbe(g: Gen, p: ResolvedProbe, name: string, interruptible: boolean): string {
+function emitProbe(g: Gen, p: ResolvedProbe, lowering: Lowering, name: string, interruptible: boolean): string {
   g.beginBody();
   g.fn = undefined;
   g.probe = p;
+  g.reads = lowering.reads;
   g.loops = 0;
   const w = new StmtWriter(g, 1);
   if (p.condition) w.line(`if (!(${emitExpr(g, p.condition)})) return;`);
@@ -88,6 +89,7 @@ function emitProbe(g: Gen, p: ResolvedProbe, name: string, interruptible: boolea
   const temps = g.declareTemps();
   if (temps) head.push("  " + temps);
   g.probe = undefined;
+  g.reads = undefined;
   return [...head, ...w.lines, "}"].join("\n");
 }
 
@@ -133,11 +135,12 @@ export function generate(g: Gen, program: Program, planner: EventPlanner): Gener
   const handlers: string[] = [];
   for (const p of program.probes) {
     const id = probes.length;
-    const trigger = triggerOf(p, id, planner);
-    if (!trigger) continue;
+    const lowering = lowerProbe(p, id, planner);
+    if (!lowering) continue;
+    const trigger = lowering.trigger;
     const name = `$probe_${id}`;
     const interruptible = trigger.kind === "begin" || trigger.kind === "end" || trigger.kind === "error" || trigger.kind === "never";
-    handlers.push(emitProbe(g, p, name, interruptible));
+    handlers.push(emitProbe(g, p, lowering, name, interruptible));
     probes.push({ id, trigger, pp: p.pp, at: at(p.pos), pos: p.pos, handler: name, interruptible });
   }
   for (const ap of autoprintBodies(g, program)) {

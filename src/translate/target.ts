@@ -12,6 +12,16 @@ function native(g: Gen, name: string, arity: number): string {
   return g.constant("$nat_", `$R.native(${stringLiteral(name)}, ${arity})`);
 }
 
+/** JS reading one field of the probe's decoded event. */
+export function emitRead(g: Gen, r: VariableRead, pretty: boolean): string {
+  if (r.kind === "element") {
+    const read = `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, ${r.index})`;
+    return pretty ? `${native(g, "__kernel_pretty_long", 2)}(${read}, ${stringLiteral(r.pretty)})` : read;
+  }
+  if (pretty) return `${native(g, "__kernel_pretty", 2)}(${stringLiteral(r.field)}, ${stringLiteral(r.pretty)})`;
+  return `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
+}
+
 /** JS for `$name`, `$$vars` and friends in the probe being emitted. */
 export function emitTarget(g: Gen, e: TargetVar | TargetVars, emitIndex: (e: Expr) => string): string {
   const probe = g.probe;
@@ -35,16 +45,11 @@ export function emitTarget(g: Gen, e: TargetVar | TargetVars, emitIndex: (e: Exp
   }
   const r: VariableRead = access.variable.read;
   const t = e as TargetVar;
-  if (r.kind === "element") {
-    const read = `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, ${r.index})`;
-    return t.pretty === "" ? read : `${native(g, "__kernel_pretty_long", 2)}(${read}, ${stringLiteral(r.pretty)})`;
-  }
-  if (t.pretty !== "") return `${native(g, "__kernel_pretty", 2)}(${stringLiteral(r.field)}, ${stringLiteral(r.pretty)})`;
-  if (r.shape === "int-array") {
+  if (r.kind === "field" && r.shape === "int-array" && t.pretty === "") {
     const step = t.steps[0]!;
     return `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, Number(${emitIndex((step as { index: Expr }).index)}))`;
   }
-  return `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
+  return emitRead(g, r, t.pretty !== "");
 }
 
 /** @defined(...) that pass 2 did not fold (hand-built programs): the same answer pass 2 gives. */
