@@ -10,7 +10,7 @@
 
 import { readFileSync } from "node:fs";
 import { current, currentKernelEvent, type DecodedEvent, type FieldValue, type KernelEventContext } from "./probe-context.js";
-import { clearEventTime, realtimeOffsetNs, setEventTime } from "./clock.js";
+import { clearEventTime, realtimeOffsetNs, setEventTime, type EventTime } from "./clock.js";
 import type { Long } from "./int64.js";
 import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
@@ -61,9 +61,26 @@ export function realtimeOffset(traceClock: string): bigint {
 
 const ev = currentKernelEvent;
 
+/** The time of the event being handled, computed only when a time function asks. */
+class KernelEventTime implements EventTime {
+  e: KernelEventContext | undefined;
+  get monotonicNs(): bigint {
+    return this.e!.tsNs;
+  }
+  get realtimeNs(): bigint {
+    return this.e!.tsNs + kernelRun.realtimeOffsetNs;
+  }
+  get cpu(): number {
+    return this.e!.cpu;
+  }
+}
+
+const eventTime = new KernelEventTime();
+
 /** Before a handler runs for `e`: its time is what the time functions answer. */
 export function enterEvent(e: KernelEventContext): void {
-  setEventTime({ realtimeNs: e.tsNs + kernelRun.realtimeOffsetNs, monotonicNs: e.tsNs, cpu: e.cpu });
+  eventTime.e = e;
+  setEventTime(eventTime);
 }
 
 export function leaveEvent(): void {
@@ -113,8 +130,15 @@ const UNCHANGED = 0xffffffff; // (uid_t)-1: leave this id as it is
  * change as the call's arguments say (setuid/setgid as root set the real id
  * too, as CAP_SETUID/CAP_SETGID allow; otherwise only the effective one).
  */
+const CREDENTIAL_CALL = /^sys_(enter|exit)_(set(?:res|re)?[ug]id)$/;
+
+/** Whether a syscalls event is one credentialCall() follows. */
+export function isCredentialCall(event: string): boolean {
+  return CREDENTIAL_CALL.test(event);
+}
+
 export function credentialCall(event: string, ev: DecodedEvent): void {
-  const m = /^sys_(enter|exit)_(set(?:res|re)?[ug]id)$/.exec(event);
+  const m = CREDENTIAL_CALL.exec(event);
   if (!m) return;
   const [, phase, call] = m as unknown as [string, string, string];
   if (phase === "enter") {

@@ -142,6 +142,14 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   } catch {
     // output already gone (closed pipe): nothing more to say there
   }
+  // the output is out: now the slow teardown (removing the tracefs instance)
+  for (const s of sources) {
+    try {
+      await s.release?.();
+    } catch (err) {
+      session.messages.write(`WARNING: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   if (session.errors > 0 || session.skipped > 0) {
     session.messages.write(`WARNING: Number of errors: ${session.errors}, skipped probes: ${session.skipped}`);
   }

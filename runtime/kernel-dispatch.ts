@@ -6,7 +6,7 @@
 // The event plans are runtime/event-def.ts's EventDefs (pass 3 makes them,
 // pass 4 checks them); this file only reads what KernelEventPlan says.
 
-import { credentialCall, enterEvent, inheritIds, refreshIds, kernelRun, leaveEvent } from "./context-kernel.js";
+import { credentialCall, enterEvent, isCredentialCall, inheritIds, refreshIds, kernelRun, leaveEvent } from "./context-kernel.js";
 import type { DecodedEvent, KernelEventContext } from "./probe-context.js";
 import type { KernelDispatch, KernelEventPlan } from "./event-def.js";
 import { readlinkSync, realpathSync } from "node:fs";
@@ -53,10 +53,52 @@ function realOr(path: string, fallback: string): string {
   }
 }
 
+/** What an event does to the task table before its probes run. */
+const enum EventRole {
+  Plain,
+  NewTask,
+  Exec,
+  Exit,
+  Rename,
+  Credentials,
+}
+
+function roleOf(plan: KernelEventPlan): EventRole {
+  switch (`${plan.system}:${plan.event}`) {
+    case "task:task_newtask":
+      return EventRole.NewTask;
+    case "sched:sched_process_exec":
+      return EventRole.Exec;
+    case "sched:sched_process_exit":
+      return EventRole.Exit;
+    case "task:task_rename":
+      return EventRole.Rename;
+  }
+  return plan.tracksTasks && plan.system === "syscalls" && isCredentialCall(plan.event) ? EventRole.Credentials : EventRole.Plain;
+}
+
+/** The context of the kernel event being handled; its time is read from the event only when asked. */
+class EventContext implements KernelEvent {
+  readonly kind = "kernel-event" as const;
+  tid = 0;
+  ev: DecodedEvent = NO_EVENT;
+  get cpu(): number {
+    return this.ev.cpu;
+  }
+  get tsNs(): bigint {
+    return this.ev.tsNs;
+  }
+}
+
+const NO_EVENT: DecodedEvent = { tid: 0, cpu: 0, tsNs: 0n, get: () => undefined, names: () => [] };
+
 export class KernelDispatcher {
   /** tgid → the path it runs, for process("PATH") probes */
   private readonly exeOf = new Map<number, string>();
   private readonly wantsPaths: boolean;
+  /** what each plan's event means to the task table, decided once */
+  private readonly roles: EventRole[];
+  private readonly ctx = new EventContext();
 
   constructor(
     private readonly events: readonly KernelEventPlan[],
@@ -64,6 +106,7 @@ export class KernelDispatcher {
     private readonly resolveExe: (path: string, tid: number, ppid: number) => string = realpathOr,
   ) {
     this.wantsPaths = events.some((e) => e.dispatch.some((d) => d.how === "process" && d.path !== undefined));
+    this.roles = events.map(roleOf);
   }
 
   /** The executable of a process, as far as exec events (or /proc at first sight) tell. */
@@ -83,7 +126,10 @@ export class KernelDispatcher {
   }
 
   private run(probe: number, tid: number, ev: DecodedEvent): void {
-    const ctx: KernelEvent = { kind: "kernel-event", tid, cpu: ev.cpu, tsNs: ev.tsNs, ev };
+    // handlers run one at a time and keep no context: one object serves every event
+    const ctx = this.ctx;
+    ctx.tid = tid;
+    ctx.ev = ev;
     enterEvent(ctx);
     try {
       this.fire(probe, ctx);
@@ -92,14 +138,46 @@ export class KernelDispatcher {
     }
   }
 
+  /**
+   * The function that handles every event of plan `index`, all of them read
+   * through `ev` (the same object each time): for an event that only fires
+   * probes (no task bookkeeping, no process matching), a loop straight over
+   * its probes; otherwise onEvent.
+   */
+  listener(index: number, ev: DecodedEvent): () => void {
+    const plan = this.events[index];
+    if (!plan) return () => undefined;
+    if (this.roles[index] !== EventRole.Plain || plan.dispatch.some((d) => d.how !== "direct")) return () => this.onEvent(index, ev);
+    const probes = plan.dispatch.map((d) => d.probe);
+    const ctx = this.ctx;
+    const fire = this.fire;
+    if (probes.length === 1) {
+      const probe = probes[0]!;
+      return () => {
+        ctx.tid = ev.tid;
+        ctx.ev = ev;
+        enterEvent(ctx);
+        try {
+          fire(probe, ctx);
+        } finally {
+          leaveEvent();
+        }
+      };
+    }
+    return () => {
+      for (let i = 0; i < probes.length; i++) this.run(probes[i]!, ev.tid, ev);
+    };
+  }
+
   /** Handle event number `index` of the plan. */
   onEvent(index: number, ev: DecodedEvent): void {
     const plan = this.events[index];
     if (!plan) return;
     const tasks = kernelRun.tasks;
-    const name = `${plan.system}:${plan.event}`;
-    switch (name) {
-      case "task:task_newtask": {
+    switch (this.roles[index]) {
+      case EventRole.Plain:
+        break;
+      case EventRole.NewTask: {
         const child = Number(ev.get("pid"));
         const flags = ev.get("clone_flags");
         const cloneFlags = typeof flags === "number" || typeof flags === "bigint" ? flags : 0;
@@ -118,7 +196,7 @@ export class KernelDispatcher {
         }
         return;
       }
-      case "sched:sched_process_exec": {
+      case EventRole.Exec: {
         const pid = Number(ev.get("pid"));
         const oldPid = Number(ev.get("old_pid") ?? pid);
         const filename = String(ev.get("filename") ?? "");
@@ -141,7 +219,7 @@ export class KernelDispatcher {
         }
         return;
       }
-      case "sched:sched_process_exit": {
+      case EventRole.Exit: {
         const tid = ev.tid;
         const groupDead = Boolean(ev.get("group_dead") ?? 0);
         const tgid = tasks.tgid(tid);
@@ -158,13 +236,13 @@ export class KernelDispatcher {
         if (groupDead) this.exeOf.delete(tgid);
         return;
       }
-      case "task:task_rename": {
+      case EventRole.Rename: {
         if (plan.tracksTasks) tasks.rename(Number(ev.get("pid") ?? ev.tid), String(ev.get("newcomm") ?? ""));
         break;
       }
-      default:
+      case EventRole.Credentials:
         // the set*id calls: uid()/gid()... follow them (context-kernel.ts)
-        if (plan.tracksTasks && plan.system === "syscalls") credentialCall(plan.event, ev);
+        credentialCall(plan.event, ev);
     }
     for (const d of plan.dispatch) {
       if (d.how === "direct") this.run(d.probe, ev.tid, ev);

@@ -25,13 +25,19 @@ export interface KernelTraceSession {
   setEventPids(pids: number[], followForks: boolean): Promise<void>;
   /** an instance option (options/NAME) */
   setOption(name: string, on: boolean): Promise<void>;
-  /** starts streaming: `onEvent` gets each event in timestamp order */
-  start(onEvent: (handle: number, ev: DecodedEvent) => void): Promise<void>;
+  /**
+   * starts streaming: `listen` is asked once per handle for the function to
+   * run for each of its events (in timestamp order across all), every event
+   * of the handle read through the `ev` given with it
+   */
+  start(listen: (handle: number, ev: DecodedEvent) => () => void): Promise<void>;
   /** delivers, synchronously, what was recorded before `untilHrNs` (process.hrtime.bigint() time) and is complete */
   catchUp(untilHrNs: bigint): void;
   /** delivers everything recorded up to now */
   drain(): Promise<void>;
-  /** stops, removes the instance; returns how many events the kernel dropped */
+  /** stops tracing and delivers the rest, keeping the instance until close(); returns how many events the kernel dropped */
+  finish?(): Promise<{ lost: number }>;
+  /** stops (unless finished), removes the instance; returns how many events the kernel dropped */
   close(): Promise<{ lost: number }>;
 }
 
@@ -47,6 +53,8 @@ export interface KernelSourceOptions {
 export class KernelEventSource implements EventSource {
   private session: KernelTraceSession | undefined;
   private closed = false;
+  /** stop() finished the session: close() is still to come (release) */
+  private needsClose = false;
   private fireExisting: (() => void) | undefined;
 
   constructor(
@@ -99,7 +107,7 @@ export class KernelEventSource implements EventSource {
     this.fireExisting = dispatcher.snapshotExisting(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });
     await s.start((handle, ev) => {
       const i = byHandle.get(handle);
-      if (i !== undefined) dispatcher.onEvent(i, ev);
+      return i === undefined ? () => undefined : dispatcher.listener(i, ev);
     });
   }
 
@@ -127,8 +135,22 @@ export class KernelEventSource implements EventSource {
   async stop(): Promise<void> {
     if (!this.session || this.closed) return;
     this.closed = true;
-    const { lost } = await this.session.close();
-    if (lost > 0) this.opts.warn(`${lost} kernel events were lost (the trace buffers overflowed; try a larger -s)`);
+    const s = this.session;
+    this.needsClose = s.finish !== undefined;
+    try {
+      const { lost } = s.finish ? await s.finish() : await s.close();
+      if (lost > 0) this.opts.warn(`${lost} kernel events were lost (the trace buffers overflowed; try a larger -s)`);
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+  }
+
+  /** Removes what stop() left in tracefs: after the end probes have printed, so that their output is not kept waiting. */
+  async release(): Promise<void> {
+    if (!this.needsClose || !this.session) return;
+    this.needsClose = false;
+    await this.session.close();
   }
 }
 

@@ -37,6 +37,8 @@ export interface EventSource {
   /** the begin probes have run and handlers may fire (sources started before begin fire nothing until then) */
   running?(): void;
   stop(): void | Promise<void>;
+  /** the slow part of stopping, done once the end probes' output is out (always called, after stop) */
+  release?(): void | Promise<void>;
 }
 
 function byPriority(probes: UnitProbe[], kind: "begin" | "end" | "error"): UnitProbe[] {

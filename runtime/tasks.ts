@@ -45,6 +45,9 @@ const MAX_DEAD = 16384;
 
 export class TaskTable {
   private readonly tasks = new Map<number, TaskInfo>();
+  /** the entry get() returned last: a burst of events is mostly one task's (every change of the map forgets it) */
+  private lastTid = -1;
+  private last: TaskInfo | undefined;
   private readonly dead: number[] = [];
 
   constructor(private readonly fallback: TaskFallback = kernelTaskFallback()) {}
@@ -63,6 +66,7 @@ export class TaskTable {
       exe: parent.exe,
       alive: true,
     };
+    this.lastTid = -1;
     this.tasks.set(childTid, child);
     return child;
   }
@@ -75,6 +79,7 @@ export class TaskTable {
     }
     const base = filename.slice(filename.lastIndexOf("/") + 1);
     const t: TaskInfo = { tid, tgid: tid, comm: base.slice(0, 15), ppid: this.ppid(oldTid), exe: filename, alive: true };
+    this.lastTid = -1;
     this.tasks.set(tid, t);
     return t;
   }
@@ -104,21 +109,26 @@ export class TaskTable {
    * pexecname() answer even after it has exited.
    */
   adopt(tid: number): void {
+    this.lastTid = -1;
     this.tasks.delete(tid);
     // /proc first: no event of it has been recorded yet, so the kernel's
     // saved_tgids may still name an older task that had this pid
     const live = this.fallback.proc(tid);
+    this.lastTid = -1;
     if (live) this.tasks.set(tid, { tid, tgid: live.tgid, comm: live.comm, ppid: live.ppid, exe: live.exe, alive: true });
     else this.ppid(tid);
   }
 
   /** The task as it is now in event order, learning it from the fallbacks on first sight. */
   get(tid: number): TaskInfo {
+    if (tid === this.lastTid) return this.last!;
     let t = this.tasks.get(tid);
     if (t === undefined) {
       t = this.learn(tid);
       this.tasks.set(tid, t);
     }
+    this.lastTid = tid;
+    this.last = t;
     return t;
   }
 
@@ -157,6 +167,7 @@ export class TaskTable {
     while (this.dead.length > MAX_DEAD) {
       const old = this.dead.shift()!;
       const e = this.tasks.get(old);
+      this.lastTid = -1;
       if (e !== undefined && !e.alive) this.tasks.delete(old);
     }
   }

@@ -1,8 +1,7 @@
 // The TraceSession behind runtime/kernel-source.ts's KernelTraceSession
-// interface: handles are event type ids, and each event reaches the
-// run loop as a DecodedEvent. (That interface hands out one object per
-// event; code that needs the allocation-free path uses TraceSession and
-// EventView directly.)
+// interface: handles are event type ids, and each event reaches the run
+// loop as a DecodedEvent that reads the record where it lies in its page:
+// nothing is copied or allocated per event.
 
 import type { DecodedEvent, FieldValue } from "../probe-context.js";
 import type { KernelTraceSession } from "../kernel-source.js";
@@ -30,12 +29,12 @@ class KernelSessionAdapter implements KernelTraceSession {
     this.session.setOption(name, on);
   }
 
-  async start(onEvent: (handle: number, ev: DecodedEvent) => void): Promise<void> {
+  async start(listen: (handle: number, ev: DecodedEvent) => () => void): Promise<void> {
     for (const added of this.session.events) {
       const names = added.format.fields.map((f) => f.name);
-      const readers = added.readers;
-      const id = added.id;
-      this.session.on(id, (v) => onEvent(id, snapshot(v, readers, names)));
+      // one event object and one listener per event type, made here: nothing per event
+      const ev = new PageEvent(this.session.pipeline.view, added.readers, names);
+      this.session.on(added.id, listen(added.id, ev));
     }
     this.session.start();
   }
@@ -48,31 +47,49 @@ class KernelSessionAdapter implements KernelTraceSession {
     await this.session.drain();
   }
 
+  async finish(): Promise<{ lost: number }> {
+    return { lost: this.session.close({ keepInstance: true }).lost };
+  }
+
   async close(): Promise<{ lost: number }> {
     return { lost: this.session.close().lost };
   }
 }
 
-/** A DecodedEvent that owns a copy of the payload (the view's page is reused after the handler). */
-function snapshot(v: EventView, readers: Map<string, FieldReader>, names: readonly string[]): DecodedEvent {
-  const own = new EventView(v.base);
-  own.buf = Buffer.from(v.buf.subarray(v.off, v.off + v.len));
-  own.off = 0;
-  own.len = v.len;
-  own.type = v.type;
-  own.cpu = v.cpu;
-  own.ts = v.ts;
-  own.pid = v.pid;
-  return {
-    tid: v.pid,
-    cpu: v.cpu,
-    tsNs: v.tsNs(),
-    get: (name: string): FieldValue | undefined => {
-      const r = readers.get(name);
-      return r ? r(own) : undefined;
-    },
-    names: () => names,
-  };
+/**
+ * The event as handlers read it: fields straight from the record in its
+ * ring-buffer page, through the pipeline's one EventView. Valid only while
+ * the handlers of this event run (the page is reused after them), which is
+ * all a handler can do with it: script values are longs and strings, copies.
+ */
+export class PageEvent implements DecodedEvent {
+  constructor(
+    private readonly view: EventView,
+    private readonly readers: Map<string, FieldReader>,
+    private readonly fieldNames: readonly string[],
+  ) {}
+
+  get tid(): number {
+    return this.view.pid;
+  }
+
+  get cpu(): number {
+    return this.view.cpu;
+  }
+
+  /** a bigint made only when a handler asks for the event's time */
+  get tsNs(): bigint {
+    return this.view.tsNs();
+  }
+
+  get(name: string): FieldValue | undefined {
+    const r = this.readers.get(name);
+    return r ? r(this.view) : undefined;
+  }
+
+  names(): readonly string[] {
+    return this.fieldNames;
+  }
 }
 
 /** Opens a session for the run loop (OpenKernelSession of runtime/kernel-source.ts). */

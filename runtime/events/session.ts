@@ -265,9 +265,15 @@ export class TraceSession {
    * Stops tracing, delivers what is left (unless `flush: false`), counts
    * lost events, closes the readers and removes the instance and dynamic
    * events. Idempotent: later calls return the same report.
+   * `keepInstance`: all but the removal, the slow part (an instance's rmdir
+   * takes tens of ms), left to a later close() once the run's output is out,
+   * or to the instance's own guard on the way out.
    */
-  close(opts: { flush?: boolean } = {}): LostReport {
-    if (this.closed) return this.finalLost ?? { lost: 0, perCpu: [], missedInPages: 0 };
+  close(opts: { flush?: boolean; keepInstance?: boolean } = {}): LostReport {
+    if (this.closed) {
+      if (!opts.keepInstance) this.instance.close();
+      return this.finalLost ?? { lost: 0, perCpu: [], missedInPages: 0 };
+    }
     let report: LostReport = { lost: 0, perCpu: [], missedInPages: 0 };
     let handlerError: unknown;
     try {
@@ -305,7 +311,8 @@ export class TraceSession {
       }
       this.readers = [];
       this.pipeline.clear();
-      this.instance.close();
+      // kept: removed by removeInstance(), or by the instance's own guard on the way out
+      if (!opts.keepInstance) this.instance.close();
       this.unguard();
     }
     if (handlerError !== undefined) throw handlerError;

@@ -158,6 +158,12 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Runs tstap with these arguments and sets the exit status; never a stack trace. */
 export function runCli(argv: string[]): void {
+  // bin/tstap set it aside so that node would not load the CA bundle: children inherit it again
+  const caCerts = process.env.TSTAP_NODE_EXTRA_CA_CERTS;
+  if (caCerts !== undefined) {
+    process.env.NODE_EXTRA_CA_CERTS = caCerts;
+    delete process.env.TSTAP_NODE_EXTRA_CA_CERTS;
+  }
   setOwnCommandLine(argv);
   main(argv).then(
     (status) => {

@@ -34,7 +34,7 @@ function resolve(components: readonly ProbeComponent[]): PointResult | undefined
   if (components.length !== 2) return undefined;
   const arg = components[1].arg;
   if (arg?.kind !== "string") return { diagnostics: [error("semantic error", "kernel.trace needs a string argument: kernel.trace(\"SYSTEM:EVENT\")", components[1].pos)] };
-  const matches: PointMatch[] = matchTracepoints(arg.value, listTracepoints()).map((t) => ({
+  const matches: PointMatch[] = matchTracepoints(arg.value).map((t) => ({
     point: { kind: "tracepoint", system: t.system, event: t.event },
     pp: `kernel.trace(${q(`${t.system}:${t.event}`)})`,
   }));

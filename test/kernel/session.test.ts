@@ -150,7 +150,7 @@ describe("TraceSession", () => {
       expect(k.traceClock).toBe("mono");
       const h = await k.addEvent("syscalls", "sys_enter_getppid");
       const got: { tid: number; nr: unknown; names: readonly string[]; ts: bigint }[] = [];
-      await k.start((handle, ev) => {
+      await k.start((handle, ev) => () => {
         expect(handle).toBe(h);
         got.push({ tid: ev.tid, nr: ev.get("__syscall_nr"), names: ev.names(), ts: ev.tsNs });
       });

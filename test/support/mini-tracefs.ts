@@ -114,7 +114,9 @@ export class MiniTraceSession implements KernelTraceSession {
   private readonly formats = new Map<number, TracepointFormat>();
   private fds: { cpu: number; fd: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private onEvent: ((handle: number, ev: DecodedEvent) => void) | undefined;
+  private listen: ((handle: number, ev: DecodedEvent) => () => void) | undefined;
+  /** per handle: the event object its listener reads, and the listener */
+  private readonly listeners = new Map<number, { ev: { current: DecodedEvent }; run: () => void }>();
   private readonly page = Buffer.alloc(PAGE);
 
   private constructor(name: string) {
@@ -169,8 +171,8 @@ export class MiniTraceSession implements KernelTraceSession {
     writeFileSync(join(this.dir, "options", name), on ? "1" : "0");
   }
 
-  async start(onEvent: (handle: number, ev: DecodedEvent) => void): Promise<void> {
-    this.onEvent = onEvent;
+  async start(listen: (handle: number, ev: DecodedEvent) => () => void): Promise<void> {
+    this.listen = listen;
     for (const d of readdirSync(join(this.dir, "per_cpu"))) {
       const cpu = Number(d.replace("cpu", ""));
       this.fds.push({ cpu, fd: openSync(join(this.dir, "per_cpu", d, "trace_pipe_raw"), constants.O_RDONLY | constants.O_NONBLOCK) });
@@ -201,12 +203,32 @@ export class MiniTraceSession implements KernelTraceSession {
     for (const r of raws) {
       const type = r.data.readUInt16LE(0);
       const fmt = this.formats.get(type);
-      if (!fmt || !this.onEvent) continue;
+      if (!fmt || !this.listen) continue;
       const key = `${fmt.system}:${fmt.event}`;
       this.delivered.set(key, (this.delivered.get(key) ?? 0) + 1);
       const data = r.data;
       const byName = new Map(fmt.fields.map((f) => [f.name, f]));
-      this.onEvent(type, {
+      let l = this.listeners.get(type);
+      if (!l) {
+        // the contract: one event object per handle, read by its listener; here it forwards to the current record
+        const holder: { current: DecodedEvent } = { current: undefined as unknown as DecodedEvent };
+        const ev: DecodedEvent = {
+          get tid() {
+            return holder.current.tid;
+          },
+          get cpu() {
+            return holder.current.cpu;
+          },
+          get tsNs() {
+            return holder.current.tsNs;
+          },
+          get: (name) => holder.current.get(name),
+          names: () => holder.current.names(),
+        };
+        l = { ev: holder, run: this.listen(type, ev) };
+        this.listeners.set(type, l);
+      }
+      l.ev.current = {
         tid: data.readInt32LE(4),
         cpu: r.cpu,
         tsNs: r.ts,
@@ -215,7 +237,8 @@ export class MiniTraceSession implements KernelTraceSession {
           return f ? field(data, f) : undefined;
         },
         names: () => fmt.fields.map((f) => f.name),
-      });
+      };
+      l.run();
     }
     return raws.length;
   }
