@@ -244,49 +244,58 @@ export class EventPipeline {
       if (best === undefined || bestTs > limit) break;
       const until = second < limit ? second : limit;
       view.cpu = best.cpu;
-      // run this CPU while it stays the earliest
+      // run this CPU while it stays the earliest, record after record of its
+      // page in this loop; time records, padding and page ends go to advance()
       while (best.hasNext && best.nextTs <= until) {
         const p = best.pages[best.head]!;
-        const off = best.nextOff;
+        const u32 = p.u32;
+        const end = p.end;
         view.buf = p.buf;
-        view.off = off;
-        view.len = best.nextLen;
-        view.ts = best.nextTs;
-        const type = p.buf[off]! | (p.buf[off + 1]! << 8);
-        view.type = type;
-        view.pid = p.u32[(off >>> 2) + 1]! | 0;
-        count++;
-        const h = handlers[type];
-        // the view must be read before advance(): advance may recycle the page
-        if (h !== undefined) h(view);
-        this.advanceFast(best);
+        let off = best.nextOff;
+        let len = best.nextLen;
+        let ts = best.nextTs;
+        for (;;) {
+          view.off = off;
+          view.len = len;
+          view.ts = ts;
+          const w = off >>> 2;
+          const type = u32[w]! & 0xffff;
+          view.type = type;
+          view.pid = u32[w + 1]! | 0;
+          // consumed before its handler runs: the view must be read before the next advance(), which may recycle the page
+          const pos = off + len;
+          best.pos = pos;
+          best.ts = ts;
+          count++;
+          const h = handlers[type];
+          if (h !== undefined) h(view);
+          if (pos + 4 <= end) {
+            const hd = u32[pos >>> 2]!;
+            const typeLen = hd & 31;
+            if (typeLen !== 0 && typeLen <= 28) {
+              const next = ts + (hd >>> 5);
+              off = pos + 4;
+              len = typeLen << 2;
+              best.nextTs = next;
+              best.nextOff = off;
+              best.nextLen = len;
+              best.pos = off + len;
+              best.ts = next;
+              if (next > until) break;
+              ts = next;
+              continue;
+            }
+          }
+          best.hasNext = false;
+          this.advance(best);
+          break;
+        }
       }
     }
     this.stats.events += count;
     // a burst may have filled the free list: keep enough for the next rounds, let the rest go
     if (this.free.length > MAX_FREE_PAGES) this.free.length = MAX_FREE_PAGES;
     return count;
-  }
-
-  /** advance() inlined for the common case: the next record is a small data event on the same page. */
-  private advanceFast(s: CpuStream): void {
-    const p = s.pages[s.head]!;
-    const pos = s.pos;
-    if (pos + 4 <= p.end) {
-      const h = p.u32[pos >>> 2]!;
-      const typeLen = h & 31;
-      if (typeLen !== 0 && typeLen <= 28) {
-        const ts = s.ts + (h >>> 5);
-        s.ts = ts;
-        s.nextTs = ts;
-        s.nextOff = pos + 4;
-        s.nextLen = typeLen << 2;
-        s.pos = pos + 4 + (typeLen << 2);
-        return;
-      }
-    }
-    s.hasNext = false;
-    this.advance(s);
   }
 
   /** Drops everything queued (pages go back to the free list). */
