@@ -23,6 +23,8 @@ export interface KernelTraceSession {
   addEvent(system: string, event: string, filter?: string, define?: string): Promise<number>;
   /** set_event_pid (+ options/event-fork when `followForks`) */
   setEventPids(pids: number[], followForks: boolean): Promise<void>;
+  /** records no event of these tasks (set_event_notrace_pid); false when the kernel cannot */
+  excludePids?(pids: number[]): Promise<boolean>;
   /** an instance option (options/NAME) */
   setOption(name: string, on: boolean): Promise<void>;
   /**
@@ -83,7 +85,9 @@ export class KernelEventSource implements EventSource {
     // tstap's own reader thread is never traced: each read of trace_pipe_raw
     // is a system call, and with syscall events on, every read would record
     // the event that makes the next read necessary, a loop that never idles
-    const notSelf = onlyTarget ? undefined : `common_pid != ${process.pid}`;
+    // (set_event_notrace_pid costs nothing per event; a filter is the fallback)
+    const excluded = !onlyTarget && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
+    const notSelf = onlyTarget || excluded ? undefined : `common_pid != ${process.pid}`;
     for (let i = 0; i < this.plans.length; i++) {
       const p = this.plans[i]!;
       const pushed = p.filter === undefined ? undefined : instantiateFilter(p.filter, target);

@@ -150,13 +150,16 @@ export class Session {
     };
   }
 
+  // made once: a closure created inside scheduleFlush() would cost an allocation at each call, that is at each event
+  private readonly flushSoon = (): void => {
+    this.flushPending = false;
+    this.output.flush();
+  };
+
   private scheduleFlush(): void {
     if (this.flushPending) return;
     this.flushPending = true;
-    setImmediate(() => {
-      this.flushPending = false;
-      this.output.flush();
-    });
+    setImmediate(this.flushSoon);
   }
 
   startPeriodicFlush(): void {

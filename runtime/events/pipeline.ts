@@ -26,7 +26,7 @@ const COMMIT_MASK = (1 << 27) - 1;
 const MISSED_EVENTS = 0x80000000;
 const MISSED_STORED = 0x40000000;
 const TS_SHIFT = 134217728; // 2^27
-const MAX_FREE_PAGES = 1024;
+const MAX_FREE_PAGES = 256;
 
 export type EventHandler = (v: EventView) => void;
 
@@ -50,6 +50,8 @@ class CpuStream {
   nextTs = 0;
   nextOff = 0;
   nextLen = 0;
+  /** start time of the last page queued */
+  lastPageStart = -Infinity;
 
   constructor(readonly cpu: number) {}
 }
@@ -115,10 +117,17 @@ export class EventPipeline {
     }
     this.stats.pages++;
     const s = this.stream(cpu);
+    s.lastPageStart = Number(buf.readBigUInt64LE(0) - this.base);
     const wasEmpty = !s.hasNext && s.head >= s.pages.length;
     s.pages.push(page);
     if (wasEmpty) this.startPage(s);
     if (!s.hasNext) this.advance(s);
+  }
+
+  /** Where the last page queued for CPU starts (ns since base): what follows it on that CPU is no earlier. */
+  lastPageStart(cpu: number): number {
+    const s = this.streams.find((x) => x.cpu === cpu);
+    return s ? s.lastPageStart : -Infinity;
   }
 
   /** Copies a captured page (bench, tests) into the pipeline. */

@@ -67,8 +67,13 @@ export function lostEventsWarning(r: LostReport, bufferKb: number): string | und
 
 const COMMIT_SLACK_NS = 2_000_000;
 /** a timer's catch-up reads at most this many rounds: a system outrunning us delays the timer only so long */
-const MAX_CATCH_UP_ROUNDS = 16;
-const MAX_PAGES_PER_ROUND = 4096;
+const MAX_CATCH_UP_ROUNDS = 1024;
+/**
+ * Pages read per CPU before they are dispatched: 256 KiB, so that a burst is
+ * decoded while its pages are still in the cache, and the pages in flight
+ * (and the free list) stay small.
+ */
+const PAGES_PER_READ = 64;
 
 export class TraceSession {
   readonly instance: TraceInstance;
@@ -136,6 +141,11 @@ export class TraceSession {
     this.instance.setEventPids(pids, followForks);
   }
 
+  /** set_event_notrace_pid; false when the kernel has none. */
+  setEventNotracePids(pids: readonly number[]): boolean {
+    return this.instance.setEventNotracePids(pids);
+  }
+
   setOption(name: string, on: boolean): void {
     this.instance.setOption(name, on);
   }
@@ -174,13 +184,18 @@ export class TraceSession {
     else this.timer = setTimeout(tick, ms);
   }
 
-  /** Reads up to MAX pages per CPU; returns true when some CPU had more. */
-  private readAll(): boolean {
-    let more = false;
+  /**
+   * Reads up to PAGES_PER_READ pages of every CPU. Returns the time up to
+   * which every event has been read: Infinity when every CPU was read empty,
+   * else, over the CPUs that may have more, the earliest start of the last
+   * page read (its unread pages can hold nothing earlier).
+   */
+  private readAll(): number {
+    let complete = Infinity;
     const pl = this.pipeline;
     for (const r of this.readers) {
       let pages = 0;
-      for (; pages < MAX_PAGES_PER_ROUND; pages++) {
+      for (; pages < PAGES_PER_READ; pages++) {
         const page = pl.takePage();
         let n: number;
         try {
@@ -194,19 +209,19 @@ export class TraceSession {
         pl.pushPage(r.cpu, page, n);
         if (n <= 0) break;
       }
-      if (pages >= MAX_PAGES_PER_ROUND) more = true;
+      if (pages >= PAGES_PER_READ) complete = Math.min(complete, pl.lastPageStart(r.cpu));
     }
-    return more;
+    return complete;
   }
 
   /** One round: read every CPU, dispatch what the watermark allows. `all`: dispatch everything read. */
   private round(all: boolean): boolean {
     if (this.closed || this.readers.length === 0) return false;
     const now = Number(process.hrtime.bigint() - this.base);
-    const more = this.readAll();
+    const complete = this.readAll();
     const limit = all || this.instance.clock !== "mono" ? Infinity : now - COMMIT_SLACK_NS;
-    this.pipeline.dispatch(limit);
-    return more;
+    this.pipeline.dispatch(Math.min(limit, complete));
+    return complete !== Infinity;
   }
 
   /** One synchronous round (for callers driving the loop); returns the number of events dispatched. */
@@ -226,9 +241,9 @@ export class TraceSession {
     const now = Number(process.hrtime.bigint() - this.base);
     const limit = this.instance.clock !== "mono" ? Infinity : Math.min(Number(untilHrNs - this.base), now - COMMIT_SLACK_NS);
     for (let rounds = 0; rounds < MAX_CATCH_UP_ROUNDS; rounds++) {
-      const more = this.readAll();
-      this.pipeline.dispatch(limit);
-      if (!more) break;
+      const complete = this.readAll();
+      this.pipeline.dispatch(Math.min(limit, complete));
+      if (complete === Infinity) break;
     }
   }
 
@@ -237,10 +252,12 @@ export class TraceSession {
     if (!this.started || this.closed) return;
     const until = Number(process.hrtime.bigint() - this.base);
     await new Promise((r) => setTimeout(r, COMMIT_SLACK_NS / 1e6 + 1));
-    let more = true;
-    while (more && !this.closed) {
-      more = this.readAll();
-      this.pipeline.dispatch(this.instance.clock === "mono" ? until : Infinity);
+    const mono = this.instance.clock === "mono";
+    while (!this.closed) {
+      const complete = this.readAll();
+      this.pipeline.dispatch(Math.min(mono ? until : Infinity, complete));
+      // done once all that was recorded before `until` is read (a busy system may record more forever)
+      if (complete === Infinity || (mono && complete > until)) break;
     }
   }
 
@@ -287,8 +304,11 @@ export class TraceSession {
         }
         if (opts.flush !== false && this.readers.length > 0) {
           try {
-            while (this.readAll()) this.pipeline.dispatch(Infinity);
-            this.pipeline.dispatch(Infinity);
+            // tracing is off: what is left is finite
+            for (let complete = 0; complete !== Infinity; ) {
+              complete = this.readAll();
+              this.pipeline.dispatch(complete);
+            }
           } catch (err) {
             handlerError = err;
           }
