@@ -192,6 +192,13 @@ export async function benchE2eKernel(): Promise<string[]> {
     if (m.bpftrace) lines.push(`peak RSS: tstap ${mb(t.rssKb)}, bpftrace ${mb(m.bpftrace.rssKb)}: ${ratio(t.rssKb, m.bpftrace.rssKb)} (goal <= 1x)`);
     else lines.push(`peak RSS: tstap ${mb(t.rssKb)}`);
 
+    // idle: a probe on an event nobody makes (acct(2)), run 1 s and 6 s; the difference is what 5 s of waiting cost
+    const idleScript = 'probe kernel.trace("syscalls:sys_enter_acct") { println("acct") }';
+    const idle1 = runOnce(tmp, tstap, ["-T", "1", "-e", idleScript]);
+    const idle6 = runOnce(tmp, tstap, ["-T", "6", "-e", idleScript]);
+    const idlePct = ((idle6.cpu - idle1.cpu) / 5) * 100;
+    lines.push(`idle: -T 6 against -T 1 on a probe that never fires: ${(idle6.cpu - idle1.cpu).toFixed(3)} s of CPU over 5 s = ${idlePct.toFixed(2)}% of a CPU (goal < 1%)`);
+
     lines.push(...traceCmd(tmp, prog, t.wall));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
