@@ -14,6 +14,7 @@ import { clearEventTime, realtimeOffsetNs, setEventTime, type EventTime } from "
 import type { Long } from "./int64.js";
 import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
+import { ScriptError } from "./errors.js";
 import { cmdlineArgs, ppfunc, readCmdline } from "./natives-system.js";
 
 export { isKernelEvent, type DecodedEvent, type FieldValue, type KernelEventContext } from "./probe-context.js";
@@ -227,6 +228,23 @@ export const contextNatives: Readonly<Record<string, readonly NativeDef[]>> = {
   // 1 only in kretprobe/uretprobe handlers, which tstap has none of
   // (process.syscall.return is no return probe for stap either).
   is_return: [long(() => 0)],
+  probefunc: [string(() => ppfunc(current.pp))],
+  probemod: [string(() => "")],
+  // Read from the traced task at the event: the probe families that offer
+  // them lower each call into a fetch argument of the event (pass 3), and
+  // pass 2 refuses them in probes that do not. A call reaching the runtime
+  // was not lowered.
+  ...Object.fromEntries(
+    ["returnval", "uaddr"].map((n) => [n, [{ params: [], ret: "long", pure: false, fn: () => eventOnly(n) } as NativeDef]]),
+  ),
+  ...Object.fromEntries(
+    ["int_arg", "uint_arg", "long_arg", "ulong_arg", "longlong_arg", "ulonglong_arg", "s32_arg", "u32_arg", "s64_arg", "u64_arg", "pointer_arg"].map((n) => [
+      n,
+      [{ params: ["long"], ret: "long", pure: false, fn: () => eventOnly(n) } as NativeDef],
+    ]),
+  ),
+  register: [{ params: ["string"], ret: "long", pure: false, fn: () => eventOnly("register") }],
+  u_register: [{ params: ["string"], ret: "long", pure: false, fn: () => eventOnly("u_register") }],
   // cmdline_arg and cmdline_str are script: tapsets/cmdline.stp
   cmdline_args: [
     {
@@ -237,6 +255,10 @@ export const contextNatives: Readonly<Record<string, readonly NativeDef[]>> = {
     },
   ],
 };
+
+function eventOnly(name: string): never {
+  throw new ScriptError(`${name}() is read from the traced task at the event, by the probe's fetch arguments: this call was not`);
+}
 
 /** Whose command line cmdline_args() reads: the event's process, tstap's own outside kernel events. */
 function cmdlinePid(): number {

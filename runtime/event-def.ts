@@ -15,7 +15,8 @@ export type ProcessWhat = "begin" | "end" | "thread.begin" | "thread.end" | "sys
 
 /** Who an event fires, and how the dispatcher picks the task it is about. */
 export type KernelDispatch = (
-  | { how: "direct"; probe: number }
+  /** every event fires the probe; `pid`: only events of that process (process(PID) probes) */
+  | { how: "direct"; probe: number; pid?: number }
   | { how: "process"; what: ProcessWhat; probe: number; path?: string; pid?: number }
 ) & { pn?: string };
 

@@ -245,8 +245,9 @@ export class KernelDispatcher {
         credentialCall(plan.event, ev);
     }
     for (const d of plan.dispatch) {
-      if (d.how === "direct") this.run(d.probe, ev.tid, ev);
-      else if ((d.what === "syscall" || d.what === "syscall.return") && this.matches(d, ev.tid)) this.run(d.probe, ev.tid, ev);
+      if (d.how === "direct") {
+        if (d.pid === undefined || tasks.tgid(ev.tid) === d.pid) this.run(d.probe, ev.tid, ev);
+      } else if ((d.what === "syscall" || d.what === "syscall.return") && this.matches(d, ev.tid)) this.run(d.probe, ev.tid, ev);
     }
   }
 

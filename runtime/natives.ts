@@ -186,6 +186,13 @@ export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
   user_int: [userRead("user_int", ["long"], "long")],
   user_short: [userRead("user_short", ["long"], "long")],
   user_char: [userRead("user_char", ["long"], "long")],
+  user_string_warn: [userRead("user_string_warn", ["long"], "string")],
+  ...Object.fromEntries(
+    ["user_ulong", "user_uint", "user_ushort", "user_int8", "user_uint8", "user_int16", "user_uint16", "user_int32", "user_uint32", "user_int64", "user_uint64"].map((n) => [
+      n,
+      [userRead(n, ["long"], "long")],
+    ]),
+  ),
 };
 
 /** Natives that can raise a script error (stap names their call site in it: "near identifier 'ctime' at ..."). */

@@ -16,9 +16,17 @@ class KernelSessionAdapter implements KernelTraceSession {
     return this.session.traceClock;
   }
 
+  /** dynamic events defined so far, by their line: a retry (with a simpler filter) enables, it does not define again */
+  private readonly defined = new Map<string, { system: string; event: string }>();
+
   async addEvent(system: string, event: string, filter?: string, define?: string): Promise<number> {
     if (define === undefined) return this.session.addEvent({ system, event, filter }).id;
-    return this.session.addEvent({ system, event, filter, define: instantiateDefinition(define, this.session.instance.name) }).id;
+    const known = this.defined.get(define);
+    if (known) return this.session.addEvent({ ...known, filter }).id;
+    const line = instantiateDefinition(define, this.session.instance.name);
+    const at = this.session.instance.defineDynamicEvent(line);
+    this.defined.set(define, at);
+    return this.session.addEvent({ ...at, filter }).id;
   }
 
   async setEventPids(pids: number[], followForks: boolean): Promise<void> {

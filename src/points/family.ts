@@ -71,10 +71,15 @@ export type PrettyKind = "i" | "u" | "s" | "a";
 
 /** How a handler reads a variable out of its decoded event. */
 export type VariableRead =
-  /** a field of the event record; an `int-array` field is read one element at a time (`$args[i]`) */
-  | { kind: "field"; field: string; shape: "int" | "string" | "bytes" | "int-array"; pretty: PrettyKind }
+  /**
+   * a field of the event record; an `int-array` field is read one element at
+   * a time (`$args[i]`); `post` shapes a string as user_string_n/_quoted do
+   */
+  | { kind: "field"; field: string; shape: "int" | "string" | "bytes" | "int-array"; pretty: PrettyKind; post?: { quote?: boolean; maxLength?: number } }
   /** a fixed element of an array field (`$arg1` is args[0]) */
-  | { kind: "element"; field: string; index: number; pretty: PrettyKind };
+  | { kind: "element"; field: string; index: number; pretty: PrettyKind }
+  /** known when the probe is lowered: probefunc() of a uprobe is its function's name */
+  | { kind: "constant"; value: string | bigint };
 
 /** A `$name` a point offers. */
 export interface TargetVariable {
@@ -126,6 +131,12 @@ export interface EventPlanner {
    * lowered to fields (`returnval()` as the field of `$retval`)
    */
   pushdown(probe: ResolvedProbe, fields: ReadonlyMap<string, FilterField>, reads?: ReadonlyMap<Expr, FilterField>): PushedFilter | undefined;
+  /**
+   * With -c/-x, user-space probes are restricted to the target process and
+   * its descendants (stapprobes(3stap)): the selection to combine with the
+   * probe's own filter; undefined without a target.
+   */
+  targetScope(): PushedFilter | undefined;
   /** a translate error at `pos` */
   fail(message: string, pos: Pos): void;
 }

@@ -17,9 +17,10 @@ import { timers } from "./timer.js";
 import { tracepoints } from "./kernel-trace.js";
 import { processLifecycle } from "./process-lifecycle.js";
 import { processSyscall } from "./process-syscall.js";
+import { uprobes } from "./uprobe.js";
 
 /** Every family, in the order their resolvers are asked. */
-const FAMILIES: AnyFamily[] = [tracepoints, processLifecycle, processSyscall, runPoints, timers];
+const FAMILIES: AnyFamily[] = [tracepoints, processLifecycle, processSyscall, uprobes, runPoints, timers];
 
 const patterns: (ParsedPattern & { family: AnyFamily })[] = FAMILIES.flatMap((f) => (f.patterns ?? []).map((p) => ({ ...parsePattern(p), family: f })));
 

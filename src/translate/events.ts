@@ -65,6 +65,10 @@ export class EventPlan implements EventPlanner {
     return pushdownProbe(probe, { fields, reads, maxStringLen: this.opts.maxStringLen, hasTarget: this.opts.hasTarget });
   }
 
+  targetScope(): PushedFilter | undefined {
+    return this.opts.hasTarget ? { targetProcess: true, exact: false } : undefined;
+  }
+
   fail(message: string, pos: Pos): void {
     this.onFail(message, pos);
   }

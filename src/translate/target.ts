@@ -6,7 +6,7 @@
 import type { DefinedExpr, Expr, TargetVar, TargetVars } from "../parse/ast.js";
 import { familyOf, targetAccess, variableNames, variablesOf } from "../points/registry.js";
 import type { VariableRead } from "../points/family.js";
-import { type Gen, stringLiteral } from "./gen-context.js";
+import { type Gen, longLiteral, stringLiteral } from "./gen-context.js";
 
 function native(g: Gen, name: string, arity: number): string {
   return g.constant("$nat_", `$R.native(${stringLiteral(name)}, ${arity})`);
@@ -14,12 +14,16 @@ function native(g: Gen, name: string, arity: number): string {
 
 /** JS reading one field of the probe's decoded event. */
 export function emitRead(g: Gen, r: VariableRead, pretty: boolean): string {
+  if (r.kind === "constant") return typeof r.value === "string" ? stringLiteral(r.value) : longLiteral(r.value);
   if (r.kind === "element") {
     const read = `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, ${r.index})`;
     return pretty ? `${native(g, "__kernel_pretty_long", 2)}(${read}, ${stringLiteral(r.pretty)})` : read;
   }
   if (pretty) return `${native(g, "__kernel_pretty", 2)}(${stringLiteral(r.field)}, ${stringLiteral(r.pretty)})`;
-  return `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
+  let code = `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
+  if (r.post?.maxLength !== undefined) code = `${native(g, "substr", 3)}(${code}, 0, ${r.post.maxLength})`;
+  if (r.post?.quote) code = `${native(g, "string_quoted", 1)}(${code})`;
+  return code;
 }
 
 /** JS for `$name`, `$$vars` and friends in the probe being emitted. */
@@ -39,7 +43,7 @@ export function emitTarget(g: Gen, e: TargetVar | TargetVars, emitIndex: (e: Exp
   if ("bundle" in access) {
     if (e.pretty === "") return `${native(g, "__kernel_vars", 0)}()`;
     const spec = variablesOf(probe.point)
-      .map((v) => `${v.read.field}:${v.read.pretty}`)
+      .flatMap((v) => (v.read.kind === "constant" ? [] : [`${v.read.field}:${v.read.pretty}`]))
       .join(" ");
     return `${native(g, "__kernel_vars_pretty", 1)}(${stringLiteral(spec)})`;
   }
