@@ -45,6 +45,8 @@ export interface Limits {
   /** Histogram bar width, and empty rows kept around data before eliding with `~` (negative: never elide). */
   HIST_WIDTH: number;
   HIST_ELISION: number;
+  /** uprobe events one run may define (a `function("*")` on a big library is thousands; a typo should not make a million). */
+  MAXUPROBES: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -64,6 +66,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   STP_BUFFER_SIZE: 8192,
   HIST_WIDTH: 50,
   HIST_ELISION: 2,
+  MAXUPROBES: 10000,
 });
 
 export const limits: Limits = { ...DEFAULT_LIMITS };

@@ -18,6 +18,8 @@ export interface EventPlanOptions {
   unoptimized: boolean;
   hasTarget: boolean;
   maxStringLen: number;
+  /** -D MAXUPROBES: dynamic events one run may define */
+  maxDynamic?: number;
 }
 
 export class EventPlan implements EventPlanner {
@@ -27,7 +29,7 @@ export class EventPlan implements EventPlanner {
 
   constructor(
     private readonly opts: EventPlanOptions,
-    private readonly onFail: (message: string, pos: Pos) => void,
+    private readonly onFail: (message: string, pos: Pos | undefined) => void,
   ) {}
 
   private add<T extends EventDef>(d: T): T {
@@ -49,6 +51,9 @@ export class EventPlan implements EventPlanner {
 
   dynamic(spec: Parameters<EventPlanner["dynamic"]>[0]): DynamicEventDef {
     const event = `p${this.dynamicCount++}`;
+    if (this.dynamicCount === (this.opts.maxDynamic ?? Infinity) + 1) {
+      this.onFail(`more than ${this.opts.maxDynamic} probe points need uprobe/kprobe events (at ${spec.place}): narrow the pattern, or raise the limit with -D MAXUPROBES=N`, undefined);
+    }
     const { line, ...rest } = spec;
     return this.add<DynamicEventDef>({ ...rest, kind: "dynamic", system: GROUP_TOKEN, event, definition: line(event), probes: [], dispatch: [], tracksTasks: false, targetProcess: false });
   }

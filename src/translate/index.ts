@@ -5,7 +5,16 @@ import type { Diagnostic } from "../diagnostic.js";
 import { hasErrors } from "../diagnostic.js";
 import type { Program } from "../elaborate/program.js";
 import { Gen } from "./gen-context.js";
-import { readLimits } from "./limits.js";
+import { defineWords, readLimits } from "./limits.js";
+import { DEFAULT_LIMITS, limitsFromDefines } from "../../runtime/limits.js";
+
+function limitsOf(defines: ReadonlyMap<string, string>) {
+  try {
+    return limitsFromDefines(defineWords(defines)).limits;
+  } catch {
+    return DEFAULT_LIMITS; // readLimits reported it
+  }
+}
 import { generate } from "./module.js";
 import type { Plan } from "./plan.js";
 import { describeEvent, EventPlan } from "./events.js";
@@ -25,7 +34,8 @@ export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; di
   const limits = readLimits(defines, diagnostics);
   const g = new Gen(p, limits);
   const hasTarget = opts.targetPid !== undefined || opts.hasTargetCommand === true;
-  const planner = new EventPlan({ unoptimized: opts.unoptimized === true, hasTarget, maxStringLen: limits.MAXSTRINGLEN }, (message, pos) => g.fail(message, pos));
+  const maxDynamic = limitsOf(defines).MAXUPROBES;
+  const planner = new EventPlan({ unoptimized: opts.unoptimized === true, hasTarget, maxStringLen: limits.MAXSTRINGLEN, maxDynamic }, (message, pos) => g.fail(message, pos));
   let generated;
   try {
     generated = generate(g, p, planner);
