@@ -256,6 +256,12 @@ export const contextNatives: Readonly<Record<string, readonly NativeDef[]>> = {
   ],
 };
 
+/** Where a native's warnings go (the run loop's WARNING: lines); set by the run. */
+let warnHook: (msg: string) => void = () => {};
+export function setNativeWarn(fn: (msg: string) => void): void {
+  warnHook = fn;
+}
+
 function eventOnly(name: string): never {
   throw new ScriptError(`${name}() is read from the traced task at the event, by the probe's fetch arguments: this call was not`);
 }
@@ -373,6 +379,28 @@ export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> 
       ret: "string",
       pure: false,
       fn: (name, kind) => pretty(evNow()?.get(name as string), kind as string),
+    },
+  ],
+  // a string the kernel fetched from the traced program (user_string and
+  // friends): on a fault, stap's error, its warning and "<unknown>", or the
+  // caller's default. `fn` names the function in the message.
+  __kernel_ustring: [
+    {
+      params: ["string", "string", "string", "string"],
+      ret: "string",
+      pure: false,
+      fn: (name, mode, dflt, fn) => {
+        const ev = evNow();
+        const v = ev?.get(name as string);
+        if (!ev?.faulted?.(name as string)) return typeof v === "string" ? v : "";
+        const msg = `${fn === "" ? "user string" : fn} copy fault: the address was not readable when the event happened`;
+        if (mode === "default") return dflt as string;
+        if (mode === "warn") {
+          warnHook(msg);
+          return "<unknown>";
+        }
+        throw new ScriptError(msg);
+      },
     },
   ],
   __kernel_pretty_long: [

@@ -77,7 +77,11 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       const early: EventSource[] = [...(opts.sources ?? [])];
       if (kernelPlans.length > 0 && !early.some((s) => s instanceof KernelEventSource)) {
         const bufferKb = opts.bufferMb !== undefined ? opts.bufferMb * 1024 : undefined;
-        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb }), { targetPid: () => kernelRun.target, warn: (m) => session.messages.write(`WARNING: ${m}`) }));
+        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb }), {
+            targetPid: () => kernelRun.target,
+            warn: (m) => session.messages.write(`WARNING: ${m}`),
+            ...((opts.verbose ?? 0) > 0 ? { verbose: (m: string) => process.stderr.write(`${m}\n`), ppOf: (id: number) => unit.probes.find((p) => p.id === id)?.pp ?? `probe ${id}` } : {}),
+          }));
       }
       // events the command caused are still in the kernel buffers when it exits (kernel-source.ts)
       if (target) for (const s of early) if (s instanceof KernelEventSource) target.beforeStop.push(() => s.drain());

@@ -41,6 +41,8 @@ export interface KernelTraceSession {
   finish?(): Promise<{ lost: number }>;
   /** stops (unless finished), removes the instance; returns how many events the kernel dropped */
   close(): Promise<{ lost: number }>;
+  /** the kernel's hit counts of this session's uprobe events (uprobe_profile), by event name */
+  uprobeHits?(): Map<string, number>;
 }
 
 export type OpenKernelSession = () => Promise<KernelTraceSession>;
@@ -50,6 +52,10 @@ export interface KernelSourceOptions {
   targetPid: () => number;
   /** where "WARNING: ..." lines go */
   warn: (msg: string) => void;
+  /** -v: report uprobes the kernel never hit (uprobe_profile), with the probe point */
+  verbose?: (msg: string) => void;
+  /** pp() of each probe, for those reports */
+  ppOf?: (probe: number) => string;
 }
 
 export class KernelEventSource implements EventSource {
@@ -139,6 +145,18 @@ export class KernelEventSource implements EventSource {
   async stop(): Promise<void> {
     if (!this.session || this.closed) return;
     this.closed = true;
+    // -v: a uprobe that produced no events either never trapped (the code did
+    // not run) or was filtered out; the kernel's own hit count tells which
+    if (this.opts.verbose && this.session.uprobeHits) {
+      const hits = this.session.uprobeHits();
+      for (const p of this.plans) {
+        if (p.kind !== "dynamic") continue;
+        const n = hits.get(p.event);
+        if (n === undefined) continue;
+        const pps = p.dispatch.map((d) => this.opts.ppOf?.(d.probe) ?? `probe ${d.probe}`).join(", ");
+        this.opts.verbose(`uprobe ${p.event} (${pps}): ${n} hit${n === 1 ? "" : "s"} in the kernel`);
+      }
+    }
     const s = this.session;
     this.needsClose = s.finish !== undefined;
     try {

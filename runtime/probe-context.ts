@@ -28,6 +28,8 @@ export interface DecodedEvent {
   get(name: string): FieldValue | undefined;
   /** the event's own fields in format order, for $$vars */
   names(): readonly string[];
+  /** a fetched field the kernel could not read (a user string at a bad address) */
+  faulted?(name: string): boolean;
 }
 
 /** What a handler fired by a kernel event knows about it. */

@@ -15,6 +15,7 @@
 
 import { AbortHandler, errorText } from "./errors.js";
 import { buildRuntimeApi, current } from "./context.js";
+import { setNativeWarn } from "./context-kernel.js";
 import { Messages, Output } from "./output.js";
 import type { CompiledHandlers, LoadedUnit, UnitProbe } from "./unit.js";
 
@@ -75,6 +76,7 @@ export class Session {
   }
 
   instantiate(): boolean {
+    setNativeWarn((msg) => this.messages.write(`WARNING: ${msg}`));
     const api = buildRuntimeApi(this.unit.limits, {
       out: (s) => this.output.write(s),
       exit: () => this.requestStop(),

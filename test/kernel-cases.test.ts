@@ -5,7 +5,7 @@
 //
 //   NAME      the case's name (unique in its file)
 //   RUN       the command, run by bash; {tstap} is bin/tstap, {fixture:NAME}
-//             the C program test/fixtures/NAME.c built into test/tmp/,
+//             the C (C++) program test/fixtures/NAME.c (.cc) built into test/tmp/,
 //             {before_pid} the BEFORE process's pid
 //   BEFORE    a process started first (and killed after the case); when it
 //             prints a first line, RUN starts only after that line
@@ -214,10 +214,11 @@ export function tracingState(full: boolean): string {
 function buildFixtures(): Map<string, string> {
   mkdirSync(tmpDir, { recursive: true });
   const built = new Map<string, string>();
-  for (const f of readdirSync(fixturesDir).filter((n) => n.endsWith(".c"))) {
-    const name = f.slice(0, -2);
+  for (const f of readdirSync(fixturesDir).filter((n) => n.endsWith(".c") || n.endsWith(".cc"))) {
+    const cxx = f.endsWith(".cc");
+    const name = f.slice(0, cxx ? -3 : -2);
     const out = join(tmpDir, name);
-    execFileSync("gcc", ["-O2", "-Wall", "-pthread", "-o", out, join(fixturesDir, f)], { stdio: "pipe" });
+    execFileSync(cxx ? "g++" : "gcc", ["-O2", "-Wall", "-pthread", "-o", out, join(fixturesDir, f)], { stdio: "pipe" });
     built.set(name, out);
   }
   return built;

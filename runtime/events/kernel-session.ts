@@ -6,8 +6,10 @@
 import type { DecodedEvent, FieldValue } from "../probe-context.js";
 import type { KernelTraceSession } from "../kernel-source.js";
 import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./session.js";
-import { EventView, type FieldReader } from "./view.js";
+import { EventView, faultTesters, type FieldReader } from "./view.js";
 import { instantiateDefinition } from "../event-def.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 
 class KernelSessionAdapter implements KernelTraceSession {
   constructor(readonly session: TraceSession) {}
@@ -45,7 +47,7 @@ class KernelSessionAdapter implements KernelTraceSession {
     for (const added of this.session.events) {
       const names = added.format.fields.map((f) => f.name);
       // one event object and one listener per event type, made here: nothing per event
-      const ev = new PageEvent(this.session.pipeline.view, added.readers, names);
+      const ev = new PageEvent(this.session.pipeline.view, added.readers, names, faultTesters(added.format));
       this.session.on(added.id, listen(added.id, ev));
     }
     this.session.start();
@@ -61,6 +63,28 @@ class KernelSessionAdapter implements KernelTraceSession {
 
   async finish(): Promise<{ lost: number }> {
     return { lost: this.session.close({ keepInstance: true }).lost };
+  }
+
+  uprobeHits(): Map<string, number> {
+    const out = new Map<string, number>();
+    const ours = new Set([...this.defined.values()].map((d) => d.event));
+    if (ours.size === 0) return out;
+    let text = "";
+    try {
+      text = readFileSync(join(this.session.instance.root, "uprobe_profile"), "latin1");
+    } catch {
+      return out;
+    }
+    // "  FILE EVENT HITS": event names are per group, so only ours (p0, p1...) are read, from our files
+    const files = new Set([...this.defined.keys()].map((line) => line.split(" ")[1]!.replace(/:[^:]*$/, "")));
+    for (const l of text.split("\n")) {
+      const m = /^\s*(\S+)\s+(\S+)\s+(\d+)\s*$/.exec(l);
+      if (!m || !files.has(m[1]!)) continue;
+      const group = `${this.session.instance.name}/`;
+      const ev = m[2]!.startsWith(group) ? m[2]!.slice(group.length) : m[2]!.includes("/") ? undefined : m[2]!;
+      if (ev !== undefined && ours.has(ev)) out.set(ev, Number(m[3]));
+    }
+    return out;
   }
 
   async close(): Promise<{ lost: number }> {
@@ -79,6 +103,7 @@ export class PageEvent implements DecodedEvent {
     private readonly view: EventView,
     private readonly readers: Map<string, FieldReader>,
     private readonly fieldNames: readonly string[],
+    private readonly faults: ReadonlyMap<string, (v: EventView) => boolean> = new Map(),
   ) {}
 
   get tid(): number {
@@ -101,6 +126,10 @@ export class PageEvent implements DecodedEvent {
 
   names(): readonly string[] {
     return this.fieldNames;
+  }
+
+  faulted(name: string): boolean {
+    return this.faults.get(name)?.(this.view) ?? false;
   }
 }
 

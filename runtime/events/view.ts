@@ -119,3 +119,18 @@ export function formatReaders(fmt: TracepointFormat): Map<string, FieldReader> {
   for (const f of fmt.fields) m.set(f.name, fieldReader(f));
   return m;
 }
+
+/**
+ * Fields a dynamic event's fetch could not read: a `__data_loc` string the
+ * kernel stored with length 0 (a fetched string that faulted; one that was
+ * read holds at least its NUL). By name, for the format's dynamic fields.
+ */
+export function faultTesters(fmt: TracepointFormat): Map<string, (v: EventView) => boolean> {
+  const m = new Map<string, (v: EventView) => boolean>();
+  for (const f of fmt.fields) {
+    if (f.dynamic !== "data_loc") continue;
+    const off = f.offset;
+    m.set(f.name, (v) => v.buf.readUInt32LE(v.off + off) >>> 16 === 0);
+  }
+  return m;
+}

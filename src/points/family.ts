@@ -75,7 +75,15 @@ export type VariableRead =
    * a field of the event record; an `int-array` field is read one element at
    * a time (`$args[i]`); `post` shapes a string as user_string_n/_quoted do
    */
-  | { kind: "field"; field: string; shape: "int" | "string" | "bytes" | "int-array"; pretty: PrettyKind; post?: { quote?: boolean; maxLength?: number } }
+  | {
+      kind: "field";
+      field: string;
+      shape: "int" | "string" | "bytes" | "int-array";
+      pretty: PrettyKind;
+      post?: { quote?: boolean; maxLength?: number };
+      /** a string fetched from the traced program: what a fault (bad address) does, as `fn` does in stap */
+      fault?: { fn: string; mode: "error" | "warn" | "default"; default?: string };
+    }
   /** a fixed element of an array field (`$arg1` is args[0]) */
   | { kind: "element"; field: string; index: number; pretty: PrettyKind }
   /** known when the probe is lowered: probefunc() of a uprobe is its function's name */

@@ -206,7 +206,18 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
           if (n === undefined || n < 0n) return void fail(`${e.name}() takes the length as a literal number`, e.args[1] ?? e);
           post.maxLength = Number(n);
         }
+        // stap: user_string() errors on a bad address, _warn warns and gives "<unknown>",
+        // user_string(addr, "default") gives the default; the quoted forms give "<unknown>"
+        const dflt = e.name === "user_string" || e.name === "user_string2" ? e.args[1] : e.name === "user_string_n" ? e.args[2] : undefined;
+        const dv = dflt ? strip(dflt) : undefined;
+        if (dflt && dv?.kind !== "string") return void fail(`${e.name}()'s default must be a literal string`, dflt);
+        const fault = dv?.kind === "string" ? { fn: e.name, mode: "default" as const, default: dv.value }
+          : e.name === "user_string_warn" ? { fn: e.name, mode: "warn" as const }
+          : e.name.includes("quoted") ? { fn: e.name, mode: "default" as const, default: "<unknown>" }
+          : { fn: e.name, mode: "error" as const };
         use(e, arg(`str_${a.stem}`, deref(a), "ustring"), Object.keys(post).length ? post : undefined);
+        const r = out.reads.get(e);
+        if (r?.kind === "field") r.fault = fault;
       } else use(e, arg(`${e.name.replace(/^user_/, "")}_${a.stem}`, deref(a), USER_INTS[e.name]!));
       return;
     }

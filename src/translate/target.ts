@@ -20,7 +20,9 @@ export function emitRead(g: Gen, r: VariableRead, pretty: boolean): string {
     return pretty ? `${native(g, "__kernel_pretty_long", 2)}(${read}, ${stringLiteral(r.pretty)})` : read;
   }
   if (pretty) return `${native(g, "__kernel_pretty", 2)}(${stringLiteral(r.field)}, ${stringLiteral(r.pretty)})`;
-  let code = `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
+  let code = r.fault
+    ? `${native(g, "__kernel_ustring", 4)}(${stringLiteral(r.field)}, ${stringLiteral(r.fault.mode)}, ${stringLiteral(r.fault.default ?? "")}, ${stringLiteral(r.fault.fn)})`
+    : `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
   if (r.post?.maxLength !== undefined) code = `${native(g, "substr", 3)}(${code}, 0, ${r.post.maxLength})`;
   if (r.post?.quote) code = `${native(g, "string_quoted", 1)}(${code})`;
   return code;
