@@ -147,7 +147,7 @@ export class KernelDispatcher {
   listener(index: number, ev: DecodedEvent): () => void {
     const plan = this.events[index];
     if (!plan) return () => undefined;
-    if (this.roles[index] !== EventRole.Plain || plan.dispatch.some((d) => d.how !== "direct")) return () => this.onEvent(index, ev);
+    if (this.roles[index] !== EventRole.Plain || plan.dispatch.some((d) => d.how !== "direct" || d.pid !== undefined)) return () => this.onEvent(index, ev);
     const probes = plan.dispatch.map((d) => d.probe);
     const ctx = this.ctx;
     const fire = this.fire;
