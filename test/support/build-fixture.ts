@@ -102,6 +102,9 @@ export const elfFixtures = {
   /** prints `&probe_me &puts` then waits for stdin to close */
   selfaddr: (): string => buildFixture({ sources: ["elf/selfaddr.c"], flags: ["-O2"], name: "selfaddr" }),
   selfaddrNopie: (): string => buildFixture({ sources: ["elf/selfaddr.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "selfaddr-nopie" }),
+  /** marker `vars`: rip-relative .data/.bss variables and a constant, three hits */
+  usdtVars: (): string => buildFixture({ sources: ["elf/usdt_vars.c"], flags: ["-O2"], name: "usdt-vars" }),
+  usdtVarsNopie: (): string => buildFixture({ sources: ["elf/usdt_vars.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-vars-nopie" }),
   usdt: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2"], name: "usdt" }),
   usdtNopie: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-nopie" }),
 };

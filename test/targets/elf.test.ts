@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fileOffsetOf, isExecutableAddress, PT_LOAD, readElf, readNotes, vaddrOfFileOffset } from "../../src/targets/elf/elf.js";
+import { fileOffsetOf, isExecutableAddress, probeOffset, PT_LOAD, readElf, readNotes, vaddrOfFileOffset } from "../../src/targets/elf/elf.js";
 import { readSymbols, versionedName } from "../../src/targets/elf/symbols.js";
 import { TargetError } from "../../src/targets/errors.js";
 import { functionSymbols } from "../../src/targets/functions.js";
@@ -127,6 +127,9 @@ describe("addresses", () => {
       expect(vaddrOfFileOffset(elf, off + 1)).toBe(vaddr + 1);
     }
     expect(isExecutableAddress(elf, 0x4722d3)).toBe(true);
+    expect(probeOffset(elf, 0x4722d3)).toBe(0x4722d3);
+    expect(() => probeOffset(elf, 0x88595e)).toThrow(new TargetError("not-found", `address 0x88595e is in a segment that is not executable of '${POSTGRES}'`));
+    expect(() => probeOffset(elf, 0x10000000)).toThrow(`address 0x10000000 is outside every loadable segment of '${POSTGRES}'`);
     expect(isExecutableAddress(elf, 0x88595e)).toBe(false); // the semaphore, in data
     // Debian's postgres maps every segment at offset == vaddr
     expect(fileOffsetOf(elf, 0x4722d3)).toBe(0x4722d3);

@@ -406,6 +406,20 @@ export function isExecutableAddress(elf: Elf, vaddr: number): boolean {
   return s !== undefined && (s.flags & PF_X) !== 0;
 }
 
+/**
+ * The file offset a uprobe at `vaddr` goes at (`PATH:0x<offset>`), or a
+ * TargetError when the address is not in an executable segment's file
+ * image (data, .bss, outside the object).
+ */
+export function probeOffset(elf: Elf, vaddr: number): number {
+  const s = loadSegmentOf(elf, vaddr);
+  if (s === undefined || (s.flags & PF_X) === 0) {
+    const where = s === undefined ? "outside every loadable segment" : "in a segment that is not executable";
+    throw new TargetError("not-found", `address 0x${vaddr.toString(16)} is ${where} of '${elf.path}'`);
+  }
+  return s.offset + (vaddr - s.vaddr);
+}
+
 /** The section holding `vaddr` (by sh_addr/sh_size, allocated sections only). */
 export function sectionOf(elf: Elf, vaddr: number): Section | undefined {
   const SHF_ALLOC = 2;
