@@ -4,8 +4,8 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { fileOffsetOf, isExecutableAddress, sectionOf, type Elf } from "./elf/elf.js";
 import { readDynamicRelocations, R_X86_64_GLOB_DAT, R_X86_64_IRELATIVE, R_X86_64_JUMP_SLOT } from "./elf/relocations.js";
 import { TargetError, systemReason } from "./errors.js";
-import { functionContaining, type FunctionSymbol } from "./functions.js";
-import { loadBias, type Mapping } from "./proc.js";
+import { functionContaining, ifuncImplementations, type FunctionSymbol } from "./functions.js";
+import { devString, loadBias, processObjects, type Mapping } from "./proc.js";
 
 export interface IfuncTarget {
   /** the implementation's address in the object (vaddr) */
@@ -66,4 +66,45 @@ export function ifuncTarget(elf: Elf, ifunc: FunctionSymbol, pid: number, mappin
   } finally {
     closeSync(fd);
   }
+}
+
+/** What can be said about where an IFUNC's calls go, best answer first. */
+export type IfuncResolution =
+  /** the implementation bound in a live process (the given one, or tstap's own when it maps the same file) */
+  | { kind: "bound"; target: IfuncTarget; pid: number }
+  /** no live binding to read; these implementations are named after the IFUNC (exactly one runs per process) */
+  | { kind: "candidates"; implementations: FunctionSymbol[] }
+  /** nothing known: only the resolver's address, which is not where calls go */
+  | { kind: "unknown"; reason: string };
+
+/**
+ * Where an IFUNC's calls go: read from process `pid` when given and it maps
+ * the object, else from tstap's own process when it maps the same file
+ * (libc, libm...: the CPU makes the same choice for every process), else
+ * the implementations named after it, else unknown with the reason.
+ */
+export function resolveIfunc(elf: Elf, ifunc: FunctionSymbol, pid?: number): IfuncResolution {
+  for (const p of pid !== undefined ? [pid, process.pid] : [process.pid]) {
+    let objs;
+    try {
+      objs = processObjects(p);
+    } catch (err) {
+      if (err instanceof TargetError) continue;
+      throw err;
+    }
+    const o = objs.find((x) => x.inode === elf.identity.ino && x.dev === devString(elf.identity.dev));
+    if (o === undefined) continue;
+    try {
+      const t = ifuncTarget(elf, ifunc, p, o.mappings);
+      if (t !== undefined) return { kind: "bound", target: t, pid: p };
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
+    }
+  }
+  const impls = ifuncImplementations(elf, ifunc);
+  if (impls.length > 0) return { kind: "candidates", implementations: impls };
+  return {
+    kind: "unknown",
+    reason: `'${ifunc.displayName}' in '${elf.path}' is an IFUNC: its address is the resolver the dynamic linker calls once; no running process here has bound it where tstap can read, and no symbol table names its implementations`,
+  };
 }

@@ -98,6 +98,7 @@ export const elfFixtures = {
   dwarf4: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O0", "-gdwarf-4"], name: "plain-dwarf4" }),
   dwarf5: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O0", "-gdwarf-5"], name: "plain-dwarf5" }),
   ifunc: (): string => buildFixture({ sources: ["elf/ifunc.c"], flags: ["-O2"], name: "ifunc" }),
+  ifuncStripped: (): string => buildFixture({ sources: ["elf/ifunc.c"], flags: ["-O2", "-rdynamic"], strip: true, name: "ifunc-stripped" }),
   cxx: (): string => buildFixture({ sources: ["elf/cxx.cc"], flags: ["-O1", "-g"], name: "cxx" }),
   /** prints `&probe_me &puts` then waits for stdin to close */
   selfaddr: (): string => buildFixture({ sources: ["elf/selfaddr.c"], flags: ["-O2"], name: "selfaddr" }),

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { fileOffsetOf, readElf } from "../../src/targets/elf/elf.js";
 import { functionAt, functionContaining, functionMatches, functionSymbols, ifuncImplementations, matchFunctions, suggestFunctions } from "../../src/targets/functions.js";
 import { findDebugFile } from "../../src/targets/elf/debugfile.js";
-import { ifuncTarget } from "../../src/targets/ifunc-target.js";
+import { ifuncTarget, resolveIfunc } from "../../src/targets/ifunc-target.js";
 import { findMappedObject, processObjects } from "../../src/targets/proc.js";
 import { buildGeneratedFixture, elfFixtures, manySymbolsAssembly } from "../support/build-fixture.js";
 
@@ -173,6 +173,7 @@ describe("C matching: libc aliases and versions", () => {
     const t = ifuncTarget(libc(), m[0]!.symbol, process.pid, libcObj.mappings)!;
     expect(impls).toContain(t.name);
     expect(t.fileOffset).toBe(t.address); // libc's text is mapped at offset == vaddr
+    expect(resolveIfunc(libc(), m[0]!.symbol)).toEqual({ kind: "bound", target: t, pid: process.pid });
     const strlen = matchFunctions(libc(), "strlen")[0]!.symbol;
     expect(strlen.ifunc).toBe(true);
     expect(ifuncTarget(libc(), strlen, process.pid, libcObj.mappings)!.name).toMatch(/^__strlen_/);
@@ -224,6 +225,15 @@ describe("IFUNC fixture (__attribute__((ifunc)))", () => {
       const cpuHasAvx2 = /\bavx2\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
       expect(t.name).toBe(cpuHasAvx2 ? "add_fast" : "add_generic");
       expect(t.fileOffset).toBe(fileOffsetOf(elf, t.address));
+      expect(resolveIfunc(elf, add, child.pid!)).toEqual({ kind: "bound", target: t, pid: child.pid });
+      // tstap does not map this program: without its pid, the implementations by name
+      expect(resolveIfunc(elf, add)).toMatchObject({ kind: "candidates" });
+      const stripped = readElf(elfFixtures.ifuncStripped());
+      const sadd = matchFunctions(stripped, "add")[0]!.symbol;
+      expect(resolveIfunc(stripped, sadd)).toEqual({
+        kind: "unknown",
+        reason: `'add' in '${stripped.path}' is an IFUNC: its address is the resolver the dynamic linker calls once; no running process here has bound it where tstap can read, and no symbol table names its implementations`,
+      });
     } finally {
       child.kill("SIGKILL");
     }
