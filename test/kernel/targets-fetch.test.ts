@@ -79,6 +79,18 @@ describe("USDT fetch arguments read the marker's values", () => {
   });
 });
 
+describe("USDT in a shared library", () => {
+  it("the semaphore's ref_ctr_offset is the library's file offset; the marker fires in the program that loads it", () => {
+    const lib = elfFixtures.usdtLib();
+    const main = elfFixtures.usdtLibMain();
+    const [m] = matchMarkers(readElf(lib), "req__start");
+    expect(m!.semaphoreOffset).not.toBe(m!.semaphore); // a .so's data lies above its file offset
+    const args = m!.args.map((a, i) => `a${i}=${a.fetch}:${a.type}`).join(" ");
+    const out = traced([`start ${lib}:0x${m!.fileOffset.toString(16)}(0x${m!.semaphoreOffset!.toString(16)}) ${args}`], () => execFileSync(main));
+    expect(out.map((l) => l.replace(/ a1=\d+$/, ""))).toEqual(["start: a0=10", "start: a0=20", "start: a0=30"]);
+  });
+});
+
 describe("paths uprobe_events accepts for the files a process runs", () => {
   it("/proc/PID/exe of a deleted binary: the function fires", async () => {
     const copy = join(dir, "selfaddr");

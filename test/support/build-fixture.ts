@@ -106,6 +106,10 @@ export const elfFixtures = {
   /** marker `vars`: rip-relative .data/.bss variables and a constant, three hits */
   usdtVars: (): string => buildFixture({ sources: ["elf/usdt_vars.c"], flags: ["-O2"], name: "usdt-vars" }),
   usdtVarsNopie: (): string => buildFixture({ sources: ["elf/usdt_vars.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-vars-nopie" }),
+  /** usdt_sem.c as a shared library: markers with semaphores in a .so, whose data is mapped above its file offset */
+  usdtLib: (): string => buildFixture({ sources: ["elf/usdt_sem.c"], flags: ["-O2", "-shared", "-fPIC"], name: "libusdtsem.so" }),
+  /** a program calling libusdtsem.so's markers (DT_NEEDED is the library's absolute path) */
+  usdtLibMain: (): string => buildFixture({ sources: ["elf/usdt_main.c", elfFixtures.usdtLib()], flags: ["-O2"], name: "usdt-lib-main" }),
   usdt: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2"], name: "usdt" }),
   usdtNopie: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-nopie" }),
 };

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fileOffsetOf, isExecutableAddress, probeOffset, PT_LOAD, readElf, readNotes, vaddrOfFileOffset } from "../../src/targets/elf/elf.js";
+import { changedSince, fileOffsetOf, isExecutableAddress, probeOffset, PT_LOAD, readElf, readNotes, vaddrOfFileOffset } from "../../src/targets/elf/elf.js";
 import { readSymbols, versionedName } from "../../src/targets/elf/symbols.js";
 import { TargetError } from "../../src/targets/errors.js";
 import { functionSymbols } from "../../src/targets/functions.js";
@@ -117,6 +117,27 @@ function crc32(buf: Buffer): number {
   }
   return ~c >>> 0;
 }
+
+describe("changedSince", () => {
+  it("tells a rebuilt binary from a touched one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tstap-changed-"));
+    try {
+      const p = join(dir, "prog");
+      copyFileSync(elfFixtures.pie(), p);
+      const elf = readElf(p);
+      expect(changedSince(elf)).toBeUndefined();
+      copyFileSync(elfFixtures.pie(), join(dir, "tmp"));
+      execFileSync("mv", [join(dir, "tmp"), p]); // same build, new inode
+      expect(changedSince(elf)).toBeUndefined();
+      copyFileSync(elfFixtures.dwarf4(), p);
+      expect(changedSince(elf)).toBe(`'${p}' changed since tstap read it (build-id ${elf.buildId} is now ${readElf(elfFixtures.dwarf4()).buildId})`);
+      rmSync(p);
+      expect(changedSince(elf)).toBe(`'${p}' changed since tstap read it: cannot open '${p}': No such file or directory`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("addresses", () => {
   it("maps vaddr to file offset through PT_LOAD, both ways (postgres, the DESIGN example)", () => {
