@@ -1,7 +1,9 @@
 // Address → symbol for running processes (ASLR, PIE, non-PIE, libraries, exited processes) and JIT perf maps.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readElf } from "../../src/targets/elf/elf.js";
 import { matchFunctions } from "../../src/targets/functions.js";
@@ -11,7 +13,9 @@ import { elfFixtures } from "../support/build-fixture.js";
 
 const children: ChildProcess[] = [];
 const perfMaps: string[] = [];
+const jitDir = mkdtempSync(join(tmpdir(), "tstap-jit-"));
 afterAll(() => {
+  rmSync(jitDir, { recursive: true, force: true });
   for (const c of children) c.kill("SIGKILL");
   for (const p of perfMaps) rmSync(p, { force: true });
 });
@@ -89,6 +93,7 @@ describe("perf maps (JIT code)", () => {
   it("names JIT frames of a real node --perf-basic-prof process", async () => {
     const child = spawn(process.execPath, ["--perf-basic-prof", "-e", "function hotLoop(n){let s=0;for(let i=0;i<n;i++)s+=i%7;return s}; for(let k=0;k<200;k++)hotLoop(1e4); console.log('ready'); setTimeout(()=>{}, 20000)"], {
       stdio: ["ignore", "pipe", "inherit"],
+      cwd: jitDir, // node drops isolate-*.log files in its working directory
     });
     children.push(child);
     await firstLine(child);
