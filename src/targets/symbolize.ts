@@ -1,6 +1,7 @@
 // User-space addresses → module + symbol + offset for a process, from maps captured while it ran (ASLR-aware), ELF symbols and JIT perf maps.
 
 import { readElf, type Elf } from "./elf/elf.js";
+import { dataSymbolContaining } from "./elf/symbols.js";
 import { TargetError } from "./errors.js";
 import { functionContaining } from "./functions.js";
 import { perfMapLookup, readPerfMap, type PerfMapEntry } from "./perf-map.js";
@@ -111,6 +112,30 @@ export class UserSymbolizer {
       frame.offset = address - j.start;
       frame.size = j.size;
       frame.jit = true;
+    }
+    return frame;
+  }
+
+  /**
+   * usymdata(): the variable an address lies in (data symbols of the
+   * mapped object), with module and offset; symbol undefined when no data
+   * symbol covers it.
+   */
+  symbolizeData(address: number): UserFrame {
+    const m = this.mappingOf(address);
+    const frame: UserFrame = { address, jit: false };
+    if (m?.path !== undefined) frame.module = m.path;
+    if (m === undefined || m.path === undefined || m.path.startsWith("[") || m.inode === 0) return frame;
+    const obj = this.objects.find((o) => o.inode === m.inode && o.dev === m.dev && o.path === m.path);
+    const lo = obj !== undefined ? this.load(obj) : undefined;
+    if (lo?.elf === undefined || lo.bias === undefined) return frame;
+    const vaddr = address - lo.bias;
+    frame.objectAddress = vaddr;
+    try {
+      const s = dataSymbolContaining(lo.elf, vaddr);
+      if (s !== undefined) Object.assign(frame, { symbol: s.name, rawSymbol: s.name, offset: vaddr - s.value, size: s.size });
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
     }
     return frame;
   }

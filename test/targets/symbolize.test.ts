@@ -38,7 +38,7 @@ describe("UserSymbolizer", () => {
     const exe = elfFixtures.selfaddr();
     const child = spawn(exe, [], { stdio: ["pipe", "pipe", "inherit"] });
     children.push(child);
-    const [probeMe, puts] = (await firstLine(child)).split(" ").map((x) => parseInt(x, 16)) as [number, number];
+    const [probeMe, puts, tableEntry] = (await firstLine(child)).split(" ").map((x) => parseInt(x, 16)) as [number, number, number];
     const sym = UserSymbolizer.capture(child.pid!);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
@@ -50,6 +50,8 @@ describe("UserSymbolizer", () => {
     const stack = sym.mappings.find((m) => m.path === "[stack]")!;
     expect(sym.symbolize(stack.start + 8)).toEqual({ address: stack.start + 8, module: "[stack]", jit: false });
     expect(sym.symbolize(0x10)).toEqual({ address: 0x10, jit: false });
+    expect(sym.symbolizeData(tableEntry)).toMatchObject({ module: exe, symbol: "table_of_longs", offset: 24, size: 64 });
+    expect(sym.symbolizeData(probeMe).symbol).toBeUndefined();
   });
 
   it("non-PIE: bias 0, object addresses equal run-time ones", async () => {
