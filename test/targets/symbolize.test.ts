@@ -1,7 +1,7 @@
 // Address → symbol for running processes (ASLR, PIE, non-PIE, libraries, exited processes) and JIT perf maps.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -111,5 +111,22 @@ describe("perf maps (JIT code)", () => {
     expect(f).toMatchObject({ symbol: hot.name, offset: 1, jit: true });
     expect(f.module === undefined || !f.module.startsWith("/")).toBe(true); // anonymous JIT memory, not a file
     expect(readPerfMap(0x3ffffff0)).toBeUndefined();
+  });
+
+  it("a process in its own pid namespace names its map by its inner pid", async () => {
+    const script = "function hotLoop(n){let s=0;for(let i=0;i<n;i++)s+=i%7;return s}; for(let k=0;k<200;k++)hotLoop(1e4); console.log(process.pid); setTimeout(()=>{}, 20000)";
+    const outer = spawn("unshare", ["-p", "-f", process.execPath, "--perf-basic-prof", "-e", script], { stdio: ["ignore", "pipe", "inherit"], cwd: jitDir });
+    children.push(outer);
+    const inner = Number(await firstLine(outer));
+    // unshare -f forks: node is its child
+    const pid = Number(readFileSync(`/proc/${outer.pid}/task/${outer.pid}/children`, "utf8").trim().split(" ")[0]);
+    try {
+      expect(inner).toBe(1);
+      expect(perfMapPath(pid)).toBe("/tmp/perf-1.map");
+      perfMaps.push("/tmp/perf-1.map");
+      expect(readPerfMap(pid)!.some((e) => e.name.includes("hotLoop"))).toBe(true);
+    } finally {
+      process.kill(pid, "SIGKILL");
+    }
   });
 });
