@@ -182,6 +182,8 @@ describe("symbols against readelf", () => {
     ["stripped", true],
     ["ifunc", false],
     ["cxx", false],
+    ["dwarf4", false],
+    ["dwarf5", false],
   ] as const) {
     it(`${path} (${dynamic ? ".dynsym" : ".symtab + .dynsym"})`, () => {
       const p = path.startsWith("/") ? path : elfFixtures[path as "pie"]();
