@@ -134,11 +134,20 @@ function namesFor(s: FunctionSymbol, kind: PatternKind): string[] {
     case "qualified":
       return s.demangled !== undefined ? [s.qualified, withoutTemplateArgs(s.qualified)] : [s.name];
     case "plain":
-      return s.demangled !== undefined ? [s.name, s.base, withoutTemplateArgs(s.base)] : [s.name];
+      return s.demangled !== undefined ? [s.name, s.base, withoutTemplateArgs(s.base)] : s.name !== cloneOf(s.name) ? [s.name, cloneOf(s.name)] : [s.name];
   }
 }
 
 type PatternKind = "versioned" | "signature" | "qualified" | "plain";
+
+/**
+ * The function a GCC clone was made from: `work.constprop.0.isra.0` → `work`.
+ * The original often no longer exists, so a plain name matches its clones
+ * (C++ names get the same from c++filt's ` [clone .isra.0]`).
+ */
+export function cloneOf(name: string): string {
+  return name.replace(/(\.(isra|constprop|part|lto_priv|localalias|clone|specialized)\.\d+)+$/, "");
+}
 
 function patternKind(p: string): PatternKind {
   if (p.includes("@")) return "versioned";
@@ -243,7 +252,7 @@ export function suggestFunctions(elf: Elf, pattern: string, max = 5): string[] {
   for (const s of functionSymbols(elf)) {
     if (kind === "versioned") names.add(s.versionedName);
     else if (kind === "qualified" || kind === "signature") names.add(s.demangled !== undefined ? s.qualified : s.name);
-    else names.add(s.demangled !== undefined ? s.base : s.name);
+    else names.add(s.demangled !== undefined ? s.base : cloneOf(s.name));
   }
   return suggest(pattern.replace(/[*?]/g, ""), [...names], max);
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { cxxNameParts, demangle, demangleAll, withoutTemplateArgs } from "../../src/targets/demangle.js";
 import { readFileSync } from "node:fs";
 import { fileOffsetOf, readElf } from "../../src/targets/elf/elf.js";
-import { functionAt, functionContaining, functionMatches, functionSymbols, ifuncImplementations, matchFunctions, suggestFunctions } from "../../src/targets/functions.js";
+import { cloneOf, functionAt, functionContaining, functionMatches, functionSymbols, ifuncImplementations, matchFunctions, suggestFunctions } from "../../src/targets/functions.js";
 import { findDebugFile } from "../../src/targets/elf/debugfile.js";
 import { ifuncTarget, resolveIfunc } from "../../src/targets/ifunc-target.js";
 import { findMappedObject, processObjects } from "../../src/targets/proc.js";
@@ -251,6 +251,14 @@ describe("C fixtures", () => {
       expect(re[0]!.symbol.name).toBe("real_entry");
       expect(re[0]!.aliases).toEqual(["__real_entry"]);
     }
+    // GCC's clone of a static function: the plain name finds it, listed under its real name
+    const pie = readElf(elfFixtures.pie());
+    const clone = matchFunctions(pie, "scale_value");
+    expect(clone.map((m) => m.symbol.name)).toEqual([functionSymbols(pie).find((f) => f.name.startsWith("scale_value."))!.name]);
+    expect(clone[0]!.symbol.name).toMatch(/^scale_value(\.(constprop|isra)\.0)+$/);
+    expect(suggestFunctions(pie, "scale_valu")[0]).toBe("scale_value");
+    expect(cloneOf("work.constprop.0.isra.0")).toBe("work");
+    expect(cloneOf("foo.cold")).toBe("foo.cold");
     const stripped = readElf(elfFixtures.stripped());
     expect(names(matchFunctions(stripped, "add_numbers"))).toEqual(["add_numbers"]);
     expect(matchFunctions(stripped, "helper_static")).toEqual([]);
