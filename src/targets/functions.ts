@@ -3,6 +3,7 @@
 import { suggest } from "../elaborate/similar.js";
 import { cxxNameParts, demangleAll, isMangled, withoutTemplateArgs } from "./demangle.js";
 import { elfCacheKey, type Elf } from "./elf/elf.js";
+import { findDebugFile } from "./elf/debugfile.js";
 import { readSymbols, versionedName, type ElfSymbol, type SymbolBind } from "./elf/symbols.js";
 import { globToRegExp, isGlob } from "./glob.js";
 
@@ -33,7 +34,8 @@ export interface FunctionSymbol {
    */
   ifunc: boolean;
   bind: SymbolBind;
-  table: "symtab" | "dynsym";
+  /** where the name comes from; "debug": the separate debug file's .symtab (a stripped object's local functions) */
+  table: "symtab" | "dynsym" | "debug";
 }
 
 /** One probe location: a function entry address, under the name picked among its aliases. */
@@ -65,7 +67,16 @@ function functionIndex(elf: Elf): FunctionIndex {
   const key = elfCacheKey(elf);
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const syms = readSymbols(elf).symbols.filter(isFunctionEntry);
+  const own = readSymbols(elf).symbols.filter(isFunctionEntry);
+  const syms: (ElfSymbol | DebugSymbol)[] = own;
+  // a stripped object's installed debug file names its local functions (libc6-dbg: __memcpy_avx_unaligned_erms...)
+  const debug = readSymbols(elf).hasSymtab ? undefined : findDebugFile(elf);
+  if (debug !== undefined) {
+    const seen = new Set(own.map((s) => `${s.name}\0${s.value}`));
+    for (const s of readSymbols(debug).symbols) {
+      if (s.table === "symtab" && isFunctionEntry(s) && !seen.has(`${s.name}\0${s.value}`)) syms.push({ ...s, table: "debug" });
+    }
+  }
   const demangled = demangleAll(syms.map((s) => s.name));
   const list = syms.map((s, i): FunctionSymbol => {
     const d = isMangled(s.name) && demangled[i] !== s.name ? demangled[i] : undefined;
@@ -99,6 +110,8 @@ function functionIndex(elf: Elf): FunctionIndex {
   return index;
 }
 
+type DebugSymbol = Omit<ElfSymbol, "table"> & { table: "debug" };
+
 function isFunctionEntry(s: ElfSymbol): boolean {
   return s.defined && s.value !== 0 && (s.type === "FUNC" || s.type === "GNU_IFUNC") && !/\.cold(\.\d+)?$/.test(s.name);
 }
@@ -121,11 +134,20 @@ function namesFor(s: FunctionSymbol, kind: PatternKind): string[] {
     case "qualified":
       return s.demangled !== undefined ? [s.qualified, withoutTemplateArgs(s.qualified)] : [s.name];
     case "plain":
-      return s.demangled !== undefined ? [s.name, s.base, withoutTemplateArgs(s.base)] : [s.name];
+      return s.demangled !== undefined ? [s.name, s.base, withoutTemplateArgs(s.base)] : s.name !== cloneOf(s.name) ? [s.name, cloneOf(s.name)] : [s.name];
   }
 }
 
 type PatternKind = "versioned" | "signature" | "qualified" | "plain";
+
+/**
+ * The function a GCC clone was made from: `work.constprop.0.isra.0` → `work`.
+ * The original often no longer exists, so a plain name matches its clones
+ * (C++ names get the same from c++filt's ` [clone .isra.0]`).
+ */
+export function cloneOf(name: string): string {
+  return name.replace(/(\.(isra|constprop|part|lto_priv|localalias|clone|specialized)\.\d+)+$/, "");
+}
 
 function patternKind(p: string): PatternKind {
   if (p.includes("@")) return "versioned";
@@ -230,22 +252,29 @@ export function suggestFunctions(elf: Elf, pattern: string, max = 5): string[] {
   for (const s of functionSymbols(elf)) {
     if (kind === "versioned") names.add(s.versionedName);
     else if (kind === "qualified" || kind === "signature") names.add(s.demangled !== undefined ? s.qualified : s.name);
-    else names.add(s.demangled !== undefined ? s.base : s.name);
+    else names.add(s.demangled !== undefined ? s.base : cloneOf(s.name));
   }
   return suggest(pattern.replace(/[*?]/g, ""), [...names], max);
 }
 
 /**
  * For an IFUNC, the implementations its resolver can return, when the
- * object's .symtab names them the way glibc does (`memcpy` →
- * `__memcpy_avx_unaligned_erms`, `__memcpy_sse2_unaligned`, ...): local
- * functions named `__NAME_*` or `NAME_*`. Exactly one of them runs in a
- * given process, so probing all of them traps every call once. Empty when
- * the object has no .symtab (stripped libraries): then only the resolver
- * can be probed, and the caller must say that calls are not traced.
+ * object's .symtab (or its installed debug file's) names them the way
+ * glibc does (`memcpy` → `__memcpy_avx_unaligned_erms`,
+ * `__memcpy_sse2_unaligned`, ...): local functions named `__NAME_*` or
+ * `NAME_*` that no longer IFUNC name claims (`__memcpy_chk_avx512...`
+ * belongs to `__memcpy_chk`). Exactly one of them runs in a given process,
+ * so probing all of them traps every call once. A naming convention, not
+ * a guarantee: ifuncTarget (ifunc-target.ts) reads what a live process
+ * really bound. Empty when no symbol table names them.
  */
 export function ifuncImplementations(elf: Elf, ifunc: FunctionSymbol): FunctionSymbol[] {
-  const stem = ifunc.name.replace(/^_+/, "");
-  const re = new RegExp(`^_*${stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}_\\w+$`);
-  return functionSymbols(elf).filter((s) => !s.ifunc && s.address !== ifunc.address && s.bind === "LOCAL" && re.test(s.name));
+  const all = functionSymbols(elf);
+  const stem = (n: string): string => n.replace(/^_+/, "");
+  const mine = stem(ifunc.name);
+  const longer = [...new Set(all.filter((s) => s.ifunc && stem(s.name).length > mine.length && stem(s.name).startsWith(`${mine}_`)).map((s) => stem(s.name)))];
+  const re = new RegExp(`^_*${mine.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}_\\w+$`);
+  return all.filter(
+    (s) => !s.ifunc && s.address !== ifunc.address && s.bind === "LOCAL" && re.test(s.name) && !longer.some((l) => stem(s.name).startsWith(`${l}_`)) && !/_ifunc$/.test(s.name),
+  );
 }

@@ -98,10 +98,18 @@ export const elfFixtures = {
   dwarf4: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O0", "-gdwarf-4"], name: "plain-dwarf4" }),
   dwarf5: (): string => buildFixture({ sources: ["elf/plain.c"], flags: ["-O0", "-gdwarf-5"], name: "plain-dwarf5" }),
   ifunc: (): string => buildFixture({ sources: ["elf/ifunc.c"], flags: ["-O2"], name: "ifunc" }),
+  ifuncStripped: (): string => buildFixture({ sources: ["elf/ifunc.c"], flags: ["-O2", "-rdynamic"], strip: true, name: "ifunc-stripped" }),
   cxx: (): string => buildFixture({ sources: ["elf/cxx.cc"], flags: ["-O1", "-g"], name: "cxx" }),
   /** prints `&probe_me &puts` then waits for stdin to close */
   selfaddr: (): string => buildFixture({ sources: ["elf/selfaddr.c"], flags: ["-O2"], name: "selfaddr" }),
   selfaddrNopie: (): string => buildFixture({ sources: ["elf/selfaddr.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "selfaddr-nopie" }),
+  /** marker `vars`: rip-relative .data/.bss variables and a constant, three hits */
+  usdtVars: (): string => buildFixture({ sources: ["elf/usdt_vars.c"], flags: ["-O2"], name: "usdt-vars" }),
+  usdtVarsNopie: (): string => buildFixture({ sources: ["elf/usdt_vars.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-vars-nopie" }),
+  /** usdt_sem.c as a shared library: markers with semaphores in a .so, whose data is mapped above its file offset */
+  usdtLib: (): string => buildFixture({ sources: ["elf/usdt_sem.c"], flags: ["-O2", "-shared", "-fPIC"], name: "libusdtsem.so" }),
+  /** a program calling libusdtsem.so's markers (DT_NEEDED is the library's absolute path) */
+  usdtLibMain: (): string => buildFixture({ sources: ["elf/usdt_main.c", elfFixtures.usdtLib()], flags: ["-O2"], name: "usdt-lib-main" }),
   usdt: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2"], name: "usdt" }),
   usdtNopie: (): string => buildFixture({ sources: ["elf/usdt.c", "elf/usdt_sem.c"], flags: ["-O2", "-no-pie", "-fno-pie"], name: "usdt-nopie" }),
 };

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fileOffsetOf, isExecutableAddress, PT_LOAD, readElf, readNotes, vaddrOfFileOffset } from "../../src/targets/elf/elf.js";
+import { changedSince, fileOffsetOf, isExecutableAddress, probeOffset, PT_LOAD, readElf, readNotes, vaddrOfFileOffset } from "../../src/targets/elf/elf.js";
 import { readSymbols, versionedName } from "../../src/targets/elf/symbols.js";
 import { TargetError } from "../../src/targets/errors.js";
 import { functionSymbols } from "../../src/targets/functions.js";
@@ -118,6 +118,27 @@ function crc32(buf: Buffer): number {
   return ~c >>> 0;
 }
 
+describe("changedSince", () => {
+  it("tells a rebuilt binary from a touched one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tstap-changed-"));
+    try {
+      const p = join(dir, "prog");
+      copyFileSync(elfFixtures.pie(), p);
+      const elf = readElf(p);
+      expect(changedSince(elf)).toBeUndefined();
+      copyFileSync(elfFixtures.pie(), join(dir, "tmp"));
+      execFileSync("mv", [join(dir, "tmp"), p]); // same build, new inode
+      expect(changedSince(elf)).toBeUndefined();
+      copyFileSync(elfFixtures.dwarf4(), p);
+      expect(changedSince(elf)).toBe(`'${p}' changed since tstap read it (build-id ${elf.buildId} is now ${readElf(elfFixtures.dwarf4()).buildId})`);
+      rmSync(p);
+      expect(changedSince(elf)).toBe(`'${p}' changed since tstap read it: cannot open '${p}': No such file or directory`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("addresses", () => {
   it("maps vaddr to file offset through PT_LOAD, both ways (postgres, the DESIGN example)", () => {
     const elf = readElf(POSTGRES);
@@ -127,6 +148,9 @@ describe("addresses", () => {
       expect(vaddrOfFileOffset(elf, off + 1)).toBe(vaddr + 1);
     }
     expect(isExecutableAddress(elf, 0x4722d3)).toBe(true);
+    expect(probeOffset(elf, 0x4722d3)).toBe(0x4722d3);
+    expect(() => probeOffset(elf, 0x88595e)).toThrow(new TargetError("not-found", `address 0x88595e is in a segment that is not executable of '${POSTGRES}'`));
+    expect(() => probeOffset(elf, 0x10000000)).toThrow(`address 0x10000000 is outside every loadable segment of '${POSTGRES}'`);
     expect(isExecutableAddress(elf, 0x88595e)).toBe(false); // the semaphore, in data
     // Debian's postgres maps every segment at offset == vaddr
     expect(fileOffsetOf(elf, 0x4722d3)).toBe(0x4722d3);
@@ -158,6 +182,8 @@ describe("symbols against readelf", () => {
     ["stripped", true],
     ["ifunc", false],
     ["cxx", false],
+    ["dwarf4", false],
+    ["dwarf5", false],
   ] as const) {
     it(`${path} (${dynamic ? ".dynsym" : ".symtab + .dynsym"})`, () => {
       const p = path.startsWith("/") ? path : elfFixtures[path as "pie"]();

@@ -44,6 +44,17 @@ describe("ld.so.cache", () => {
     expect(ours).toEqual(theirs);
   });
 
+  it("reads the new format behind an old-format (glibc < 2.32) header", () => {
+    const real = readFileSync("/etc/ld.so.cache");
+    // "ld.so-1.7.0", nlibs = 2 old 12-byte entries, then the new format 8-aligned; its string offsets count from its own start
+    const old = Buffer.alloc((16 + 2 * 12 + 7) & ~7);
+    old.write("ld.so-1.7.0", 0, "latin1");
+    old.writeUInt32LE(2, 12);
+    expect(parseLdCache(Buffer.concat([old, real]))).toEqual(parseLdCache(real));
+    const noNew = Buffer.from(old);
+    expect(err(() => parseLdCache(noNew, "/x")).message).toBe("'/x' is malformed: old-format cache without the new format (glibc older than 2.32 wrote both; tstap reads the new one)");
+  });
+
   it("refuses damaged caches with a message", () => {
     const real = readFileSync("/etc/ld.so.cache");
     expect(err(() => parseLdCache(Buffer.from("garbage"), "/x")).message).toBe("'/x' is malformed: no 'glibc-ld.so.cache1.1' header");

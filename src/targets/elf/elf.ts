@@ -285,6 +285,29 @@ export function elfCacheKey(elf: Elf): string {
   return `${id.dev}:${id.ino}:${id.size}:${id.mtimeMs}:${elf.buildId ?? ""}`;
 }
 
+/**
+ * Why the file at `elf.path` is no longer the object that was read (a
+ * rebuilt or reinstalled binary: uprobes placed by file offset would now
+ * land elsewhere), or undefined when it is the same. A file rewritten with
+ * the same identity is told apart by its build-id.
+ */
+export function changedSince(elf: Elf): string | undefined {
+  let now: Elf;
+  try {
+    now = readElf(elf.path);
+  } catch (err) {
+    if (err instanceof TargetError) return `'${elf.path}' changed since tstap read it: ${err.message}`;
+    throw err;
+  }
+  const a = elf.identity;
+  const b = now.identity;
+  const sameFile = a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  if (sameFile && now.buildId === elf.buildId) return undefined;
+  if (elf.buildId !== undefined && now.buildId !== undefined && elf.buildId !== now.buildId) return `'${elf.path}' changed since tstap read it (build-id ${elf.buildId} is now ${now.buildId})`;
+  if (!sameFile && elf.buildId !== undefined && now.buildId === elf.buildId) return undefined; // copied or touched, same build
+  return `'${elf.path}' changed since tstap read it`;
+}
+
 /** Open the object again for more reads, checked to be the same file readElf saw. */
 export function reopen(elf: Elf): BoundedFile {
   return BoundedFile.reopen(elf.path, elf.identity);
@@ -404,6 +427,20 @@ export function vaddrOfFileOffset(elf: Elf, offset: number): number | undefined 
 export function isExecutableAddress(elf: Elf, vaddr: number): boolean {
   const s = loadSegmentOf(elf, vaddr);
   return s !== undefined && (s.flags & PF_X) !== 0;
+}
+
+/**
+ * The file offset a uprobe at `vaddr` goes at (`PATH:0x<offset>`), or a
+ * TargetError when the address is not in an executable segment's file
+ * image (data, .bss, outside the object).
+ */
+export function probeOffset(elf: Elf, vaddr: number): number {
+  const s = loadSegmentOf(elf, vaddr);
+  if (s === undefined || (s.flags & PF_X) === 0) {
+    const where = s === undefined ? "outside every loadable segment" : "in a segment that is not executable";
+    throw new TargetError("not-found", `address 0x${vaddr.toString(16)} is ${where} of '${elf.path}'`);
+  }
+  return s.offset + (vaddr - s.vaddr);
 }
 
 /** The section holding `vaddr` (by sh_addr/sh_size, allocated sections only). */

@@ -223,3 +223,34 @@ function readVersions(f: BoundedFile, elf: Elf, dynsym: Section): Versions | und
   }
   return { versym, defs, needs };
 }
+
+const dataIndex = new Map<string, ElfSymbol[]>();
+
+/**
+ * The data symbol (OBJECT, TLS excluded, COMMON) whose [value, value+size)
+ * holds `vaddr`, for usymdata(): the variable an address points into.
+ */
+export function dataSymbolContaining(elf: Elf, vaddr: number): ElfSymbol | undefined {
+  const key = elfCacheKey(elf);
+  let sorted = dataIndex.get(key);
+  if (sorted === undefined) {
+    sorted = readSymbols(elf)
+      .symbols.filter((s) => s.defined && s.value !== 0 && (s.type === "OBJECT" || s.type === "COMMON"))
+      .sort((a, b) => a.value - b.value || b.size - a.size);
+    if (dataIndex.size > 32) dataIndex.clear();
+    dataIndex.set(key, sorted);
+  }
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.value <= vaddr) lo = mid + 1;
+    else hi = mid;
+  }
+  // the nearest starts at or below; a few back in case an earlier, larger object covers it
+  for (let i = lo - 1; i >= 0 && i >= lo - 16; i--) {
+    const s = sorted[i]!;
+    if (vaddr < s.value + Math.max(s.size, 1)) return s;
+  }
+  return undefined;
+}
