@@ -64,7 +64,7 @@ export function tokenTypeFor(kind: TokKind, image: string): TokenType {
     case "junk":
       return Junk;
     case "operator":
-      if (image[0] === "@") return At[image.slice(1) as keyof typeof At] ?? AtOther;
+      if (image[0] === "@") return Object.hasOwn(At, image.slice(1)) ? At[image.slice(1) as keyof typeof At] : AtOther;
       return Op[image] ?? OtherOp;
   }
 }
