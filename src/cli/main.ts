@@ -153,6 +153,9 @@ export async function main(argv: string[]): Promise<number> {
     program.outputHelp({ error: true });
     return 1;
   }
+  // bin/tstap left the snapshot for the plain start, and says why here (once)
+  const plain = process.env.TSTAP_PLAIN_START;
+  if (plain && opts.verbose > 0) process.stderr.write(`tstap: ${plain}: starting without it\n`);
   return runSession(opts);
 }
 
