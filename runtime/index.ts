@@ -3,7 +3,7 @@
 import { Session } from "./run-loop.js";
 import type { EventSource } from "./run-loop.js";
 import { longTimeout, TimerSource } from "./timers.js";
-import { TargetCommand } from "./target.js";
+import { TargetCommand, commandProblem } from "./target.js";
 import { TraceFsError } from "./tracefs/tracefs.js";
 import { kernelRun } from "./context-kernel.js";
 import { KernelEventSource } from "./kernel-source.js";
@@ -31,6 +31,18 @@ export interface RunOptions {
 }
 
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** A -c/-x target that cannot be had: said as it is, not as a tstap bug. */
+class TargetError extends Error {}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   resetLimits();
@@ -66,6 +78,15 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   let timeout: { cancel(): void } | undefined;
   let target: TargetCommand | undefined;
   try {
+    // a -c command that cannot start is an error before anything runs; a -x
+    // process that does not exist, a warning (stap's behaviour)
+    if (opts.targetCommand !== undefined) {
+      const problem = commandProblem(opts.targetCommand);
+      if (problem !== undefined) throw new TargetError(`cannot run -c command '${opts.targetCommand}': ${problem}`);
+    }
+    if (opts.targetPid !== undefined && !processExists(opts.targetPid)) {
+      session.messages.write(`WARNING: -x ${opts.targetPid}: no such process`);
+    }
     target = opts.targetCommand !== undefined ? new TargetCommand(opts.targetCommand) : undefined;
     kernelRun.target = opts.targetPid ?? 0;
     if (target) kernelRun.target = target.create() ?? 0;
@@ -120,7 +141,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   } catch (err) {
     // tracefs refusing something (a buffer too big, a busy kernel) is said as
     // the kernel said it; anything else is a bug of tstap; never a stack trace
-    const internal = err instanceof TraceFsError ? "" : "internal: ";
+    const internal = err instanceof TraceFsError || err instanceof TargetError ? "" : "internal: ";
     session.messages.write(`ERROR: ${internal}${err instanceof Error ? err.message : String(err)}`);
     session.errors++;
     // nothing armed stays armed, and a held -c command never runs
