@@ -5,6 +5,7 @@ import type { EventSource } from "./run-loop.js";
 import { longTimeout, TimerSource } from "./timers.js";
 import { TargetCommand, commandProblem } from "./target.js";
 import { TraceFsError } from "./tracefs/tracefs.js";
+import { bufferSizeProblem, hostBufferCapacity } from "./tracefs/instance.js";
 import { kernelRun } from "./context-kernel.js";
 import { KernelEventSource } from "./kernel-source.js";
 import { openKernelTraceSession } from "./events/kernel-session.js";
@@ -32,8 +33,8 @@ export interface RunOptions {
 
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
-/** A -c/-x target that cannot be had: said as it is, not as a tstap bug. */
-class TargetError extends Error {}
+/** What this host cannot give the run (a -c command, the -s memory): said as it is, not as a tstap bug. */
+class SetupError extends Error {}
 
 function processExists(pid: number): boolean {
   try {
@@ -82,7 +83,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
     // process that does not exist, a warning (stap's behaviour)
     if (opts.targetCommand !== undefined) {
       const problem = commandProblem(opts.targetCommand);
-      if (problem !== undefined) throw new TargetError(`cannot run -c command '${opts.targetCommand}': ${problem}`);
+      if (problem !== undefined) throw new SetupError(`cannot run -c command '${opts.targetCommand}': ${problem}`);
     }
     if (opts.targetPid !== undefined && !processExists(opts.targetPid)) {
       session.messages.write(`WARNING: -x ${opts.targetPid}: no such process`);
@@ -98,7 +99,11 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       const early: EventSource[] = [...(opts.sources ?? [])];
       if (kernelPlans.length > 0 && !early.some((s) => s instanceof KernelEventSource)) {
         const bufferKb = opts.bufferMb !== undefined ? opts.bufferMb * 1024 : undefined;
-        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb }), { targetPid: () => kernelRun.target, warn: (m) => session.messages.write(`WARNING: ${m}`) }));
+        const host = opts.bufferMb !== undefined ? hostBufferCapacity() : undefined;
+        const tooLarge = host && bufferSizeProblem(opts.bufferMb!, host.cpus, host.availableKb);
+        if (tooLarge) throw new SetupError(tooLarge);
+        // a signal while the buffer grows ends the arming there (stopAfterDrain set `stopping`)
+        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping }), { targetPid: () => kernelRun.target, warn: (m) => session.messages.write(`WARNING: ${m}`) }));
       }
       // events the command caused are still in the kernel buffers when it exits (kernel-source.ts)
       if (target) for (const s of early) if (s instanceof KernelEventSource) target.beforeStop.push(() => s.drain());
@@ -141,7 +146,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   } catch (err) {
     // tracefs refusing something (a buffer too big, a busy kernel) is said as
     // the kernel said it; anything else is a bug of tstap; never a stack trace
-    const internal = err instanceof TraceFsError || err instanceof TargetError ? "" : "internal: ";
+    const internal = err instanceof TraceFsError || err instanceof SetupError ? "" : "internal: ";
     session.messages.write(`ERROR: ${internal}${err instanceof Error ? err.message : String(err)}`);
     session.errors++;
     // nothing armed stays armed, and a held -c command never runs

@@ -42,7 +42,7 @@ function buildProgram(): Command {
     .option("-u", "unoptimized: keep unused code, no filter pushdown")
     .option("-g", "guru mode (embedded C is still refused: tstap has no kernel module)")
     .option("-c <cmd>", "start CMD, trace it, end when it exits; target() is its pid")
-    .addOption(new Option("-x <pid>", "set target() to PID").argParser(positiveInt("-x", 2147483647, "Invalid target process ID number.")))
+    .addOption(new Option("-x <pid>", "set target() to PID").argParser(positiveInt("-x", 4194304, "Invalid target process ID number.")))
     .option("-o <file>", "write the script's output to FILE")
     .option("-l <probe>", "list the probe points matching PROBE")
     .option("-L <probe>", "list the probe points matching PROBE, with their variables")
