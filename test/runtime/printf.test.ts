@@ -114,9 +114,9 @@ describe("integers", () => {
     expect(f("[%-10p]", 0x1234)).toBe("[0x1234    ]");
   });
 
-  it("* width and precision come from the arguments, clamped at 0", () => {
+  it("* width and precision come from the arguments; a negative width left-justifies (as in C and stap)", () => {
     expect(f("[%*d]", 6, 42)).toBe("[    42]");
-    expect(f("[%*d]", -6, 42)).toBe("[42]");
+    expect(f("[%*d]", -6, 42)).toBe("[42    ]");
     expect(f("[%-*d]", 6, 42)).toBe("[42    ]");
     expect(f("[%.*d]", 4, 7)).toBe("[0007]");
     expect(f("[%*.*d]", 6, 4, 7)).toBe("[  0007]");
@@ -130,7 +130,7 @@ describe("strings", () => {
     expect(f("[%-8s]", "hello")).toBe("[hello   ]");
     expect(f("[%.2s]", "hello")).toBe("[he]");
     expect(f("[%6.2s]", "hello")).toBe("[    he]");
-    expect(f("[%*s]", -4, "ab")).toBe("[ab]");
+    expect(f("[%*s]", -4, "ab")).toBe("[ab  ]");
     expect(f("[%.0s]", "hello")).toBe("[]");
     expect(f("[%.*s]", 0, "hello")).toBe("[]");
     expect(f("[%.*s]", -3, "hello")).toBe("[]");
