@@ -388,10 +388,12 @@ export function formatWith(f: CompiledFormat, args: readonly Value[]): string {
   return out.length > size ? out.slice(0, size) : out;
 }
 
-/** What sprintf returns: at most MAXSTRINGLEN-1 bytes. */
+/** What sprintf returns: at most MAXSTRINGLEN-1 bytes, and a string ends at its first NUL (stap's are C strings). */
 export function sformatWith(f: CompiledFormat, args: readonly Value[]): string {
   const size = limits.MAXSTRINGLEN;
-  const out = formatInto(f, args, size);
+  let out = formatInto(f, args, size);
+  const nul = out.indexOf("\0");
+  if (nul >= 0) out = out.slice(0, nul);
   return out.length > size - 1 ? out.slice(0, Math.max(0, size - 1)) : out;
 }
 
