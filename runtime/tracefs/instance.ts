@@ -54,12 +54,20 @@ export class TraceInstance {
   static create(opts: InstanceOptions = {}): TraceInstance {
     const root = opts.root ?? findTracefs();
     assertWritable(root);
-    const name = newRunName();
-    try {
-      mkdirSync(join(root, "instances", name));
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new TraceFsError(`cannot create tracefs instance ${root}/instances/${name}: ${e.code ?? e.message}`, e.code);
+    let name = newRunName();
+    for (let tries = 0; ; tries++) {
+      try {
+        mkdirSync(join(root, "instances", name));
+        break;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        // a leftover of a dead process that had our pid (not reaped: reap off, or it failed): take the next name
+        if (e.code === "EEXIST" && tries < 100) {
+          name = newRunName();
+          continue;
+        }
+        throw new TraceFsError(`cannot create tracefs instance ${root}/instances/${name}: ${e.code ?? e.message}`, e.code);
+      }
     }
     const clocks = readText(root, `instances/${name}/trace_clock`);
     const wanted = opts.clock ?? "mono";
