@@ -276,7 +276,7 @@ function cmdlinePid(): number {
 function envVar(name: string): string {
   if (name === "") return "";
   const e = ev();
-  if (!e) return process.env[name] ?? "";
+  if (!e) return Object.hasOwn(process.env, name) ? (process.env[name] ?? "") : "";
   try {
     const env = readFileSync(`/proc/${kernelRun.tasks.tgid(e.tid)}/environ`, "latin1");
     for (const entry of env.split("\0")) if (entry.startsWith(`${name}=`)) return entry.slice(name.length + 1);

@@ -41,6 +41,9 @@ export function errorText(e: unknown): string {
   if (e instanceof ScriptError) return e.near !== undefined ? `${e.message} near ${e.near}` : e.message;
   if (isScriptFailure(e)) return e.message;
   if (e instanceof RangeError && /call stack/i.test(e.message)) return "MAXNESTING exceeded";
+  // the engine's own size limits: memory the script asked for, not a tstap bug
+  if (e instanceof RangeError && /Invalid (string|array|typed array) length|maximum size exceeded|allocation failed/i.test(e.message))
+    return `out of memory: ${e.message} (lower -D MAXSTRINGLEN or MAXMAPENTRIES)`;
   const msg = e instanceof Error ? e.message : String(e);
   return `internal: ${msg}`;
 }

@@ -3,8 +3,9 @@
 import { Session } from "./run-loop.js";
 import type { EventSource } from "./run-loop.js";
 import { longTimeout, TimerSource } from "./timers.js";
-import { TargetCommand } from "./target.js";
+import { TargetCommand, commandProblem } from "./target.js";
 import { TraceFsError } from "./tracefs/tracefs.js";
+import { bufferSizeProblem, hostBufferCapacity } from "./tracefs/instance.js";
 import { kernelRun } from "./context-kernel.js";
 import { KernelEventSource } from "./kernel-source.js";
 import { openKernelTraceSession } from "./events/kernel-session.js";
@@ -31,6 +32,18 @@ export interface RunOptions {
 }
 
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** What this host cannot give the run (a -c command, the -s memory): said as it is, not as a tstap bug. */
+class SetupError extends Error {}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   resetLimits();
@@ -66,6 +79,15 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   let timeout: { cancel(): void } | undefined;
   let target: TargetCommand | undefined;
   try {
+    // a -c command that cannot start is an error before anything runs; a -x
+    // process that does not exist, a warning (stap's behaviour)
+    if (opts.targetCommand !== undefined) {
+      const problem = commandProblem(opts.targetCommand);
+      if (problem !== undefined) throw new SetupError(`cannot run -c command '${opts.targetCommand}': ${problem}`);
+    }
+    if (opts.targetPid !== undefined && !processExists(opts.targetPid)) {
+      session.messages.write(`WARNING: -x ${opts.targetPid}: no such process`);
+    }
     target = opts.targetCommand !== undefined ? new TargetCommand(opts.targetCommand) : undefined;
     kernelRun.target = opts.targetPid ?? 0;
     if (target) kernelRun.target = target.create() ?? 0;
@@ -77,7 +99,11 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       const early: EventSource[] = [...(opts.sources ?? [])];
       if (kernelPlans.length > 0 && !early.some((s) => s instanceof KernelEventSource)) {
         const bufferKb = opts.bufferMb !== undefined ? opts.bufferMb * 1024 : undefined;
-        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb }), {
+        const host = opts.bufferMb !== undefined ? hostBufferCapacity() : undefined;
+        const tooLarge = host && bufferSizeProblem(opts.bufferMb!, host.cpus, host.availableKb);
+        if (tooLarge) throw new SetupError(tooLarge);
+        // a signal while the buffer grows ends the arming there (stopAfterDrain set `stopping`)
+        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping }), {
             targetPid: () => kernelRun.target,
             warn: (m) => session.messages.write(`WARNING: ${m}`),
             ...((opts.verbose ?? 0) > 0 ? { verbose: (m: string) => process.stderr.write(`${m}\n`), ppOf: (id: number) => unit.probes.find((p) => p.id === id)?.pp ?? `probe ${id}` } : {}),
@@ -124,7 +150,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   } catch (err) {
     // tracefs refusing something (a buffer too big, a busy kernel) is said as
     // the kernel said it; anything else is a bug of tstap; never a stack trace
-    const internal = err instanceof TraceFsError ? "" : "internal: ";
+    const internal = err instanceof TraceFsError || err instanceof SetupError ? "" : "internal: ";
     session.messages.write(`ERROR: ${internal}${err instanceof Error ? err.message : String(err)}`);
     session.errors++;
     // nothing armed stays armed, and a held -c command never runs

@@ -71,6 +71,21 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 
 export const limits: Limits = { ...DEFAULT_LIMITS };
 
+/**
+ * The largest value each limit may take: past these, a run would not fail
+ * cleanly but run out of what the JavaScript engine can hold (a string of
+ * more than about 2^29 characters, a Map of more than 2^24 entries, an array
+ * of 2^32) and end in an engine error instead of the script's.
+ */
+const UPPER: Readonly<Partial<Record<keyof Limits, number>>> = {
+  MAXSTRINGLEN: 16 * 1024 * 1024,
+  MAXMAPENTRIES: 10_000_000,
+  STP_BUFFER_SIZE: 16 * 1024 * 1024,
+  STP_MAX_BUCKETS: 1_000_000,
+  HIST_WIDTH: 1_000_000,
+  MAXBACKTRACE: 1_000_000,
+};
+
 /** Other -D names the runtime understands (flags, no value needed). */
 export const flags = new Set<string>();
 
@@ -107,7 +122,10 @@ export function limitsFromDefines(defs: readonly string[]): { limits: Limits; fl
     if (value === undefined || !/^(0[xX][0-9a-fA-F]+|-?[0-9]+)[uUlL]*$/.test(value)) {
       throw new Error(`-D ${name} needs an integer value, as in -D ${name}=${DEFAULT_LIMITS[name]}`);
     }
-    const n = Number(BigInt(value.replace(/[uUlL]+$/, "")));
+    const big = BigInt(value.replace(/[uUlL]+$/, ""));
+    const upper = UPPER[name] ?? Number.MAX_SAFE_INTEGER;
+    if (big > BigInt(upper)) throw new Error(`-D ${name}=${value} is too large: at most ${upper} here`);
+    const n = Number(big);
     out[name] = n;
     if (name === "MAXACTION_INTERRUPTIBLE") interruptibleGiven = true;
     if (name === "MAXACTION" && !interruptibleGiven) out.MAXACTION_INTERRUPTIBLE = n * 10;

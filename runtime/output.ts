@@ -11,18 +11,26 @@ export class Output {
   private buf = "";
   private readonly fd: number;
   private readonly ownsFd: boolean;
+  private readonly name: string;
+  /** the first write error (the output is gone: a closed pipe, a full disk...); later output is dropped */
+  failed: NodeJS.ErrnoException | undefined;
+  /** called once, on the first write error, with stap's message for it */
+  onFailure: ((message: string) => void) | undefined;
 
   constructor(file?: string) {
     if (file !== undefined && file !== "-") {
       this.fd = openSync(file, "w");
       this.ownsFd = true;
+      this.name = file;
     } else {
       this.fd = 1;
       this.ownsFd = false;
+      this.name = "stdout";
     }
   }
 
   write(s: string): void {
+    if (this.failed) return;
     this.buf += s;
     if (this.buf.length > FLUSH_AT) this.flush();
   }
@@ -31,13 +39,30 @@ export class Output {
     if (this.buf.length === 0) return;
     const data = Buffer.from(this.buf, "latin1");
     this.buf = "";
-    writeAll(this.fd, data);
+    if (this.failed) return;
+    try {
+      writeAll(this.fd, data);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (typeof e.code !== "string") throw err;
+      this.failed = e;
+      // stapio's words for it (its _perr adds the system's reason after a colon)
+      this.onFailure?.(`Couldn't write to output ${this.name}, exiting.: ${systemReason(e)}`);
+    }
   }
 
   close(): void {
     this.flush();
     if (this.ownsFd) closeSync(this.fd);
   }
+}
+
+/** strerror()'s text for a Node system error ("No space left on device"). */
+export function systemReason(e: NodeJS.ErrnoException): string {
+  // Node's message is "CODE: reason, syscall ..."
+  const m = /^[A-Z0-9_]+: ([^,]+)/.exec(e.message);
+  const reason = m ? m[1]! : e.message;
+  return reason.charAt(0).toUpperCase() + reason.slice(1);
 }
 
 function writeAll(fd: number, data: Buffer): void {
@@ -52,7 +77,6 @@ function writeAll(fd: number, data: Buffer): void {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
         continue;
       }
-      if (code === "EPIPE") return;
       throw err;
     }
   }

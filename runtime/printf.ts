@@ -26,8 +26,10 @@
 // - one `l` length modifier is accepted and ignored (`%ld`); `%lld`, `%hd` are
 //   "invalid or missing conversion specifier", as in stap;
 // - a lone `%` at the very end is a literal '%';
-// - `*` widths/precisions are clamped to 0.. (a negative `*` width does not
-//   left-justify, unlike C); `%.0s` and `%.*s` with 0 print nothing;
+// - a negative `*` width left-justifies, as in C (stap's vsnprintf); widths
+//   are clamped to the buffer, `*` precisions to 0..; `%.0s` and `%.*s` with 0
+//   print nothing; a print's bytes are cut at STP_BUFFER_SIZE (a width past it
+//   fills the print, as in stap, whose runtime clamps the same way);
 // - `%#x`/`%p` always get "0x" (even for 0), `%#o` always gets a leading 0;
 // - the '0' flag pads numbers with zeros even when a precision is given, and
 //   appends a NUL byte after %s/%m/%M output (as stap's runtime does);
@@ -332,9 +334,16 @@ function formatInto(f: CompiledFormat, args: readonly Value[], size: number): st
       continue;
     }
     const s = piece.spec;
-    const left = s.flag === "-";
+    let left = s.flag === "-";
     let width = -1;
-    if (s.width === "*") width = Math.min(Math.max(toInt32(args[a++] ?? 0), 0), size);
+    if (s.width === "*") {
+      width = toInt32(args[a++] ?? 0);
+      if (width < 0) {
+        width = -width;
+        left = true;
+      }
+      width = Math.min(width, size);
+    }
     else if (s.width !== undefined) width = Math.min(s.width, size);
     let precision = -1;
     if (s.precision === "*") precision = Math.min(Math.max(toInt32(args[a++] ?? 0), 0), size);
@@ -379,10 +388,12 @@ export function formatWith(f: CompiledFormat, args: readonly Value[]): string {
   return out.length > size ? out.slice(0, size) : out;
 }
 
-/** What sprintf returns: at most MAXSTRINGLEN-1 bytes. */
+/** What sprintf returns: at most MAXSTRINGLEN-1 bytes, and a string ends at its first NUL (stap's are C strings). */
 export function sformatWith(f: CompiledFormat, args: readonly Value[]): string {
   const size = limits.MAXSTRINGLEN;
-  const out = formatInto(f, args, size);
+  let out = formatInto(f, args, size);
+  const nul = out.indexOf("\0");
+  if (nul >= 0) out = out.slice(0, nul);
   return out.length > size - 1 ? out.slice(0, Math.max(0, size - 1)) : out;
 }
 

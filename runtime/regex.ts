@@ -5,13 +5,15 @@
 //   compileRegex(pattern): CompiledRegex        parse stap's dialect; throws RegexError.
 //                                               Call it at translate time to report errors,
 //                                               and once per pattern at load time.
-//   CompiledRegex: { pattern, js (a JS RegExp source), ngroups }
+//   CompiledRegex: { pattern, ngroups, program } the pattern compiled to an NFA program
 //   match(re, subject): boolean                 `=~`; records the match for matched()/ngroups()
 //   lastMatch / resetMatch()                    the recorded state (per run; stap keeps it per
 //                                               context, and tstap runs one handler at a time)
 //   matched(n): string, matchedStr(), ngroups(): number   the tapset natives' behaviour,
 //                                               throwing RegexError-free MatchError messages
 //   class MatchError extends Error              "Attempted to get subexpression ... "
+//   regexSteps()                                NFA instructions visited so far (tests assert
+//                                               that matching is linear with it)
 //
 // The dialect is stap's own (stapregex, POSIX ERE-like), not JS's:
 // - `.` matches any byte (newline included); `^` `$` anchor at the subject's ends
@@ -23,12 +25,21 @@
 //   inside, classes [:alpha:] [:alnum:] [:blank:] [:cntrl:] [:digit:] [:d:]
 //   [:xdigit:] [:graph:] [:lower:] [:l:] [:print:] [:punct:] [:space:] [:s:]
 //   [:upper:] [:u:]; no back-references.
-// Matching: the result of `=~` is exact (is there a match anywhere). For the
-// matched text, POSIX asks for the leftmost-longest match while JS gives the
-// leftmost-first one; matched() therefore re-runs the pattern to find the
-// longest match at the leftmost start. Subexpressions are those of a JS match
-// of exactly that span: in ambiguous patterns (e.g. `(a|ab)(c|bcd)(d*)`) their
-// split can differ from POSIX's subexpression rules.
+//
+// Matching is an automaton, as stap's is, never a backtracking search: the
+// pattern compiles to a Thompson NFA that is simulated over the subject one
+// byte at a time (a Pike VM), so the time is linear in the subject for a
+// given pattern, whatever the pattern (`^(a+)+$` included).
+// - `=~` and matched(0) are POSIX's leftmost-longest match: the earliest start
+//   that matches, and the longest match from there (threads that reach the same
+//   NFA state keep the one that started first).
+// - matched(n) for n > 0 is computed on demand over that span, anchored at both
+//   ends, by a second run whose threads carry the positions of every part of
+//   variable length (see assignTags); where two reach the same state at the
+//   same byte, POSIX's rule picks the survivor: parts in pattern order each
+//   start as early and then end as late as they can (so each subpattern is as
+//   long as it can be, left to right); a repeated subexpression reports its
+//   last iteration.
 
 import { ScriptError } from "./errors.js";
 export class RegexError extends Error {
@@ -47,68 +58,94 @@ export class MatchError extends ScriptError {
   }
 }
 
-export interface CompiledRegex {
-  readonly pattern: string;
-  /** JS source; `$` becomes a lookahead for END (see below), bytes are \xHH. */
-  readonly js: string;
-  /** Subexpressions including the whole match (stap's ngroups()). */
-  readonly ngroups: number;
-  /** search: unanchored, over subject + END. */
-  readonly search: RegExp;
-  /** exact: sticky, `(?:js)(?=END?STOP)` for span tests. */
-  readonly exact: RegExp;
-}
-
-// Sentinels outside the byte range: END marks the subject's end for `$`,
-// STOP bounds a candidate span.
-const END = "\u0100";
-const STOP = "\u0101";
 const MAX_REPEAT = 12345;
+/** NFA instructions one pattern may compile to (`(a{9999}){9999}` would be 10^8). */
+const MAX_PROGRAM = 100_000;
+/** Set index for a character outside the byte range (only `.` and negated sets take it). */
+const OTHER = 256;
 
-const CLASSES: Record<string, string> = {
-  alpha: "A-Za-z",
-  alnum: "A-Za-z0-9",
-  blank: " \t",
-  cntrl: "\x01-\x1f\x7f",
-  digit: "0-9",
-  d: "0-9",
-  xdigit: "0-9a-fA-F",
-  graph: "\x21-\x7e",
-  lower: "a-z",
-  l: "a-z",
-  print: "\x20-\x7e",
-  punct: "!\"#$%&'()*+,./:;<=>?@[\\]^_`{|}~-",
-  space: " \t\r\n\v\f",
-  s: " \t\r\n\v\f",
-  upper: "A-Z",
-  u: "A-Z",
-};
+// ------------------------------------------------------------------- syntax
 
-function hex2(c: number): string {
-  return "\\x" + c.toString(16).padStart(2, "0");
+/** `tag`: the node's position slots (2 tag, 2 tag + 1), given to groups, closures and alternations. */
+type Node = { tag?: number } & (
+  | { t: "set"; set: Uint8Array }
+  | { t: "bol" }
+  | { t: "eol" }
+  | { t: "group"; index: number; body: Node }
+  | { t: "cat"; items: Node[] }
+  | { t: "alt"; alts: Node[] }
+  | { t: "rep"; body: Node; min: number; max: number | undefined }
+);
+
+/**
+ * POSIX wants every subpattern, left to right, as long as it can be, not only
+ * the parenthesized ones (in `^([a-z]+) *= *(.*)$` the blanks after '=' go to
+ * ` *`, not to the group). So every part of variable length (groups, closures,
+ * alternations) gets position slots, numbered in pattern order; the reported
+ * subexpressions are the groups' slots. Returns the slots of group k at [k].
+ */
+function assignTags(root: Node, groups: number): number[] {
+  const groupTag = new Array<number>(groups + 1).fill(0);
+  let next = 1;
+  const walk = (n: Node): void => {
+    switch (n.t) {
+      case "group":
+        n.tag = next++;
+        groupTag[n.index] = n.tag;
+        walk(n.body);
+        return;
+      case "cat":
+        for (const item of n.items) walk(item);
+        return;
+      case "alt":
+        n.tag = next++;
+        for (const a of n.alts) walk(a);
+        return;
+      case "rep":
+        if (n.min !== n.max) n.tag = next++;
+        walk(n.body);
+        return;
+      default:
+        return;
+    }
+  };
+  walk(root);
+  groupTag.push(next); // the slot count / 2
+  return groupTag;
 }
 
-function setFromSpec(spec: string, set: boolean[]): void {
+const CLASSES: ReadonlyMap<string, string> = new Map([
+  ["alpha", "A-Za-z"],
+  ["alnum", "A-Za-z0-9"],
+  ["blank", " \t"],
+  ["cntrl", "\x01-\x1f\x7f"],
+  ["digit", "0-9"],
+  ["d", "0-9"],
+  ["xdigit", "0-9a-fA-F"],
+  ["graph", "\x21-\x7e"],
+  ["lower", "a-z"],
+  ["l", "a-z"],
+  ["print", "\x20-\x7e"],
+  ["punct", "!\"#$%&'()*+,./:;<=>?@[\\]^_`{|}~-"],
+  ["space", " \t\r\n\v\f"],
+  ["s", " \t\r\n\v\f"],
+  ["upper", "A-Z"],
+  ["u", "A-Z"],
+]);
+
+function setFromSpec(spec: string, set: Uint8Array): void {
   for (let i = 0; i < spec.length; i++) {
     const a = spec.charCodeAt(i);
     if (spec[i + 1] === "-" && i + 2 < spec.length) {
       const b = spec.charCodeAt(i + 2);
-      for (let c = a; c <= b; c++) set[c] = true;
+      for (let c = a; c <= b; c++) set[c] = 1;
       i += 2;
-    } else set[a] = true;
+    } else set[a] = 1;
   }
 }
 
-function classSource(set: boolean[]): string {
-  let out = "";
-  for (let c = 0; c < 256; c++) {
-    if (!set[c]) continue;
-    let d = c;
-    while (d + 1 < 256 && set[d + 1]) d++;
-    out += d === c ? hex2(c) : d === c + 1 ? hex2(c) + hex2(d) : hex2(c) + "-" + hex2(d);
-    c = d;
-  }
-  return out === "" ? "[^\\x00-\\uffff]" : "[" + out + "]";
+function anyByte(): Uint8Array {
+  return new Uint8Array(OTHER + 1).fill(1);
 }
 
 class Parser {
@@ -161,7 +198,7 @@ class Parser {
     }
   }
 
-  parse(): string {
+  parse(): Node {
     const out = this.expr();
     if (!this.done) {
       if (this.peek() === ")") this.fail("unbalanced ')'");
@@ -170,57 +207,59 @@ class Parser {
     return out;
   }
 
-  private expr(): string {
-    let out = this.term();
+  private expr(): Node {
+    const alts = [this.term()];
     while (this.peek() === "|") {
       this.pos++;
-      out += "|" + this.term();
+      alts.push(this.term());
     }
-    return out;
+    return alts.length === 1 ? alts[0] : { t: "alt", alts };
   }
 
-  private term(): string {
-    let out = "";
-    while (!this.done && this.peek() !== "|" && this.peek() !== ")") out += this.factor();
-    return out;
+  private term(): Node {
+    const items: Node[] = [];
+    while (!this.done && this.peek() !== "|" && this.peek() !== ")") items.push(this.factor());
+    return items.length === 1 ? items[0] : { t: "cat", items };
   }
 
-  private factor(): string {
+  private factor(): Node {
     const start = this.pos;
     const c = this.peek()!;
     if (c === "*" || c === "+" || c === "?" || c === "{") this.fail(`unexpected '${c}'`);
-    let atom: string;
+    let atom: Node;
     let anchor = false;
     if (c === ".") {
       this.pos++;
-      atom = "[\\x00-\\xff]";
+      atom = { t: "set", set: anyByte() };
     } else if (c === "[") {
       this.pos++;
-      atom = this.bracket(start);
+      atom = { t: "set", set: this.bracket(start) };
     } else if (c === "(") {
       this.pos++;
-      this.groups++;
-      const inner = this.expr();
+      const index = ++this.groups;
+      const body = this.expr();
       if (this.done) this.fail("expected ), found end of regex");
       this.pos++; // ')'
-      atom = "(" + inner + ")";
+      atom = { t: "group", index, body };
     } else if (c === "^" || c === "$") {
       this.pos++;
       anchor = true;
-      atom = c === "^" ? "^" : `(?=${END})`;
+      atom = c === "^" ? { t: "bol" } : { t: "eol" };
     } else {
-      atom = hex2(this.readChar());
+      const set = new Uint8Array(OTHER + 1);
+      set[this.readChar()] = 1;
+      atom = { t: "set", set };
     }
-    let quantified: string | undefined;
     for (;;) {
       const q = this.peek();
       if (q !== "*" && q !== "+" && q !== "?" && q !== "{") break;
       if (anchor) this.fail(`postfix closure '${q}' applied to anchoring operator`);
       this.pos++;
-      let suffix: string = q;
+      let min = q === "+" ? 1 : 0;
+      let max: number | undefined = q === "?" ? 1 : undefined;
       if (q === "{") {
-        const min = this.number();
-        let max: number | undefined = min;
+        min = this.number();
+        max = min;
         if (this.done) this.fail("expected ',' or '}'");
         const d = this.src[this.pos++];
         if (d === ",") {
@@ -233,22 +272,9 @@ class Parser {
             this.pos++;
           } else this.fail("expected '}' or number");
         } else if (d !== "}") this.fail("expected ',' or '}'", this.pos - 1);
-        suffix = max === undefined ? `{${min},}` : max === min ? `{${min}}` : `{${min},${max}}`;
         if (max !== undefined && max < min) this.fail(`invalid repetition {${min},${max}}`);
       }
-      if (quantified !== undefined) {
-        // Chains of the simple closures collapse (a** is a*, a+? is a*...),
-        // which also keeps JS from backtracking through nested quantifiers.
-        const merged = mergeClosures(quantified, suffix);
-        if (merged !== undefined) {
-          atom = atom.slice(0, atom.length - quantified.length) + merged;
-          quantified = merged;
-          continue;
-        }
-        atom = "(?:" + atom + ")";
-      }
-      atom += suffix;
-      quantified = suffix;
+      atom = { t: "rep", body: atom, min, max };
     }
     return atom;
   }
@@ -262,8 +288,8 @@ class Parser {
     return n;
   }
 
-  private bracket(open: number): string {
-    const set = new Array<boolean>(256).fill(false);
+  private bracket(open: number): Uint8Array {
+    const set = new Uint8Array(OTHER + 1);
     let invert = false;
     if (this.peek() === "^") {
       invert = true;
@@ -279,7 +305,7 @@ class Parser {
         const close = this.src.indexOf(":]", this.pos + 2);
         if (close < 0) this.fail(`unclosed character class '${this.src.slice(this.pos)}'`);
         const name = this.src.slice(this.pos + 2, close);
-        const spec = CLASSES[name];
+        const spec = CLASSES.get(name);
         if (spec === undefined) this.fail(`unknown character class '${name}'`);
         setFromSpec(spec, set);
         this.pos = close + 2;
@@ -290,33 +316,414 @@ class Parser {
         this.pos++;
         const hi = this.readChar();
         if (hi < lo) this.fail("invalid range in character class");
-        for (let k = lo; k <= hi; k++) set[k] = true;
-      } else set[lo] = true;
+        for (let k = lo; k <= hi; k++) set[k] = 1;
+      } else set[lo] = 1;
     }
     this.pos++; // ']'
-    if (invert) for (let k = 0; k < 256; k++) set[k] = !set[k];
-    return classSource(set);
+    if (invert) for (let k = 0; k <= OTHER; k++) set[k] ^= 1;
+    return set;
   }
 }
 
-/** The one closure equivalent to applying `outer` after `inner`, when both are * + ?. */
-function mergeClosures(inner: string, outer: string): string | undefined {
-  const simple = (q: string) => q === "*" || q === "+" || q === "?";
-  if (!simple(inner) || !simple(outer)) return undefined;
-  if (inner === outer) return inner;
-  return "*";
+// ------------------------------------------------------------------ program
+
+const enum Op {
+  Set,
+  Split,
+  Jmp,
+  Save,
+  Bol,
+  Eol,
+  Match,
+}
+
+/** One NFA instruction; `x`/`y` are the next instructions, `slot` a Save's position slot. */
+interface Inst {
+  op: Op;
+  set?: Uint8Array;
+  x: number;
+  y: number;
+  slot: number;
+}
+
+/**
+ * Compiling with explicit exits: each construct returns the list of exits to
+ * patch, so nested alternatives and optional parts point where they should.
+ */
+function compileProgram(pattern: string, root: Node): Inst[] {
+  const prog: Inst[] = [];
+  const emit = (op: Op, extra: Partial<Inst> = {}): number => {
+    if (prog.length >= MAX_PROGRAM)
+      throw new RegexError(`regex too large: more than ${MAX_PROGRAM} automaton states`, pattern.length);
+    prog.push({ op, x: -1, y: -1, slot: -1, ...extra });
+    return prog.length - 1;
+  };
+  type Exit = { at: number; field: "x" | "y" };
+  const patch = (exits: Exit[], to: number) => {
+    for (const e of exits) prog[e.at][e.field] = to;
+  };
+  // Emits n (between its Saves when it has a tag); returns its dangling exits.
+  const gen = (n: Node): Exit[] => {
+    if (n.tag === undefined) return genBody(n);
+    const open = emit(Op.Save, { slot: 2 * n.tag });
+    prog[open].x = open + 1;
+    const inner = genBody(n);
+    const close = emit(Op.Save, { slot: 2 * n.tag + 1 });
+    patch(inner, close);
+    return [{ at: close, field: "x" }];
+  };
+  const genBody = (n: Node): Exit[] => {
+    switch (n.t) {
+      case "set":
+        return [{ at: emit(Op.Set, { set: n.set }), field: "x" }];
+      case "bol":
+        return [{ at: emit(Op.Bol), field: "x" }];
+      case "eol":
+        return [{ at: emit(Op.Eol), field: "x" }];
+      case "group":
+        return gen(n.body);
+      case "cat": {
+        let exits: Exit[] = [];
+        for (const item of n.items) {
+          const startAt = prog.length;
+          const next = gen(item);
+          patch(exits, startAt);
+          exits = next;
+        }
+        if (n.items.length === 0) {
+          const nop = emit(Op.Jmp);
+          return [{ at: nop, field: "x" }];
+        }
+        return exits;
+      }
+      case "alt": {
+        const exits: Exit[] = [];
+        for (let i = 0; i < n.alts.length - 1; i++) {
+          const split = emit(Op.Split);
+          prog[split].x = split + 1;
+          exits.push(...gen(n.alts[i]));
+          prog[split].y = prog.length;
+        }
+        exits.push(...gen(n.alts[n.alts.length - 1]));
+        return exits;
+      }
+      case "rep": {
+        let exits: Exit[] = [];
+        const chain = (next: Exit[]) => {
+          exits = next;
+        };
+        for (let i = 0; i < n.min; i++) {
+          const startAt = prog.length;
+          const next = gen(n.body);
+          patch(exits, startAt);
+          chain(next);
+        }
+        if (n.max === undefined) {
+          const split = emit(Op.Split);
+          patch(exits, split);
+          prog[split].x = split + 1;
+          const body = gen(n.body);
+          patch(body, split);
+          return [{ at: split, field: "y" }];
+        }
+        const skips: Exit[] = [];
+        for (let i = n.min; i < n.max; i++) {
+          const split = emit(Op.Split);
+          patch(exits, split);
+          prog[split].x = split + 1;
+          skips.push({ at: split, field: "y" });
+          exits = gen(n.body);
+        }
+        if (n.max === 0 && n.min === 0) return [{ at: emit(Op.Jmp), field: "x" }];
+        return [...exits, ...skips];
+      }
+    }
+  };
+  const open = emit(Op.Save, { slot: 0 });
+  prog[open].x = 1;
+  const exits = gen(root);
+  const close = emit(Op.Save, { slot: 1 });
+  patch(exits, close);
+  const done = emit(Op.Match);
+  prog[close].x = done;
+  return prog;
+}
+
+export interface CompiledRegex {
+  readonly pattern: string;
+  /** Subexpressions including the whole match (stap's ngroups()). */
+  readonly ngroups: number;
+  readonly program: readonly Inst[];
+  /** Position slots of the program (2 per tag). */
+  readonly slots: number;
+  /** groupTag[k]: the tag of subexpression k (0, the whole match, is tag 0). */
+  readonly groupTag: readonly number[];
+  /** The bytes a match can start with, when it cannot be empty nor start with an anchor. */
+  readonly first: Uint8Array | undefined;
+}
+
+function firstBytes(prog: readonly Inst[]): Uint8Array | undefined {
+  const first = new Uint8Array(OTHER + 1);
+  const seen = new Uint8Array(prog.length);
+  const stack = [0];
+  while (stack.length > 0) {
+    const pc = stack.pop()!;
+    if (seen[pc]) continue;
+    seen[pc] = 1;
+    const inst = prog[pc];
+    switch (inst.op) {
+      case Op.Split:
+        stack.push(inst.x, inst.y);
+        break;
+      case Op.Jmp:
+      case Op.Save:
+        stack.push(inst.x);
+        break;
+      case Op.Set:
+        for (let c = 0; c <= OTHER; c++) first[c] |= inst.set![c];
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return first;
 }
 
 export function compileRegex(pattern: string): CompiledRegex {
   const p = new Parser(pattern);
-  const js = p.parse();
-  return {
-    pattern,
-    js,
-    ngroups: p.groups + 1,
-    search: new RegExp(js),
-    exact: new RegExp(`(?:${js})(?=${END}?${STOP})`, "y"),
+  const root = p.parse();
+  const tags = assignTags(root, p.groups);
+  const slots = 2 * tags.pop()!;
+  const program = compileProgram(pattern, root);
+  return { pattern, ngroups: p.groups + 1, program, slots, groupTag: tags, first: firstBytes(program) };
+}
+
+// ----------------------------------------------------------------- matching
+
+let steps = 0;
+
+/** NFA instructions visited since the process started (for linearity tests). */
+export function regexSteps(): number {
+  return steps;
+}
+
+function byteAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c > 255 ? OTHER : c;
+}
+
+/** Per-regex scratch space for search(), allocated once (one handler runs at a time). */
+interface SearchSpace {
+  mark: Int32Array;
+  lists: [Int32Array, Int32Array, Int32Array, Int32Array];
+  stack: Int32Array;
+}
+
+const spaces = new WeakMap<CompiledRegex, SearchSpace>();
+
+function spaceOf(re: CompiledRegex): SearchSpace {
+  let sp = spaces.get(re);
+  if (!sp) {
+    const m = re.program.length;
+    sp = {
+      mark: new Int32Array(m),
+      lists: [new Int32Array(m), new Int32Array(m), new Int32Array(m), new Int32Array(m)],
+      stack: new Int32Array(2 * m + 2),
+    };
+    spaces.set(re, sp);
+  }
+  return sp;
+}
+
+/**
+ * The leftmost-longest match of `re` in `s`: [start, end], or undefined.
+ * Threads carry only their start; at a shared state the earliest start wins
+ * (the thread list stays ordered by start, so the first to arrive is it).
+ */
+function search(re: CompiledRegex, s: string): [number, number] | undefined {
+  const prog = re.program;
+  const n = s.length;
+  const sp = spaceOf(re);
+  const { mark, stack } = sp;
+  // marks are generation numbers: position + 1 of the list a state joined
+  mark.fill(0);
+  let [cur, curStart, next, nextStart] = sp.lists;
+  let curLen = 0;
+  let nextLen = 0;
+  let bestStart = -1;
+  let bestEnd = -1;
+  let count = 0;
+  // Adds the closure of pc0 at position pos to (next, nextStart).
+  const add = (pc0: number, start: number, pos: number): void => {
+    let top = 0;
+    stack[top++] = pc0;
+    const gen = pos + 1;
+    while (top > 0) {
+      const pc = stack[--top];
+      if (mark[pc] === gen) continue;
+      mark[pc] = gen;
+      count++;
+      const inst = prog[pc];
+      switch (inst.op) {
+        case Op.Split:
+          stack[top++] = inst.y;
+          stack[top++] = inst.x;
+          break;
+        case Op.Jmp:
+        case Op.Save:
+          stack[top++] = inst.x;
+          break;
+        case Op.Bol:
+          if (pos === 0) stack[top++] = inst.x;
+          break;
+        case Op.Eol:
+          if (pos === n) stack[top++] = inst.x;
+          break;
+        default:
+          next[nextLen] = pc;
+          nextStart[nextLen++] = start;
+          break;
+      }
+    }
   };
+  const first = re.first;
+  for (let pos = 0; ; pos++) {
+    // no thread alive: skip to a byte that can start a match
+    if (first && curLen === 0 && bestStart < 0) while (pos < n && !first[byteAt(s, pos)]) pos++;
+    if (bestStart < 0) {
+      // the seed joins the list being built for pos (after the older threads)
+      [cur, next] = [next, cur];
+      [curStart, nextStart] = [nextStart, curStart];
+      [curLen, nextLen] = [nextLen, curLen];
+      add(0, pos, pos);
+      [cur, next] = [next, cur];
+      [curStart, nextStart] = [nextStart, curStart];
+      [curLen, nextLen] = [nextLen, curLen];
+    }
+    if (curLen === 0) break;
+    const c = pos < n ? byteAt(s, pos) : -1;
+    nextLen = 0;
+    for (let i = 0; i < curLen; i++) {
+      const inst = prog[cur[i]];
+      const start = curStart[i];
+      count++;
+      if (inst.op === Op.Match) {
+        if (bestStart < 0 || start < bestStart || (start === bestStart && pos > bestEnd)) {
+          bestStart = start;
+          bestEnd = pos;
+        }
+        continue;
+      }
+      // threads that started after the match found cannot win any more
+      if (bestStart >= 0 && start > bestStart) continue;
+      if (c >= 0 && inst.set![c]) add(inst.x, start, pos + 1);
+    }
+    if (pos >= n) break;
+    [cur, next] = [next, cur];
+    [curStart, nextStart] = [nextStart, curStart];
+    curLen = nextLen;
+    nextLen = 0;
+  }
+  steps += count;
+  return bestStart < 0 ? undefined : [bestStart, bestEnd];
+}
+
+/**
+ * POSIX order between two threads at the same state and position: is `a`
+ * better than `b`? Subexpressions in the order of their '(' (the whole match
+ * first): an earlier start wins (a set one over an unset one), then a later
+ * end (a finished one over one still open).
+ */
+function better(a: Int32Array, b: Int32Array): boolean {
+  for (let k = 0; k < a.length; k += 2) {
+    const sa = a[k];
+    const sb = b[k];
+    if (sa !== sb) {
+      if (sa < 0) return false;
+      if (sb < 0) return true;
+      return sa < sb;
+    }
+    const ea = a[k + 1];
+    const eb = b[k + 1];
+    if (ea !== eb) return ea > eb;
+  }
+  return false;
+}
+
+/** Subexpression positions of the match [start, end] (which is known to exist). */
+function submatches(re: CompiledRegex, s: string, start: number, end: number): Int32Array | undefined {
+  const prog = re.program;
+  const n = s.length;
+  const slots = re.slots;
+  const mark = new Int32Array(prog.length).fill(-1);
+  const caps: (Int32Array | undefined)[] = new Array(prog.length);
+  let cur: number[] = [];
+  let next: number[] = [];
+  const stackPc: number[] = [];
+  const stackCaps: Int32Array[] = [];
+  const add = (list: number[], pc0: number, c0: Int32Array, pos: number) => {
+    stackPc.push(pc0);
+    stackCaps.push(c0);
+    while (stackPc.length > 0) {
+      const pc = stackPc.pop()!;
+      let c = stackCaps.pop()!;
+      if (mark[pc] === pos) {
+        if (!better(c, caps[pc]!)) continue;
+      } else {
+        mark[pc] = pos;
+        const op = prog[pc].op;
+        if (op === Op.Set || op === Op.Match) list.push(pc);
+      }
+      caps[pc] = c;
+      steps++;
+      const inst = prog[pc];
+      switch (inst.op) {
+        case Op.Split:
+          stackPc.push(inst.y, inst.x);
+          stackCaps.push(c, c);
+          break;
+        case Op.Jmp:
+          stackPc.push(inst.x);
+          stackCaps.push(c);
+          break;
+        case Op.Save:
+          c = c.slice();
+          c[inst.slot] = pos;
+          // entering a subexpression (again): its end is not known yet
+          if ((inst.slot & 1) === 0) c[inst.slot + 1] = -1;
+          stackPc.push(inst.x);
+          stackCaps.push(c);
+          break;
+        case Op.Bol:
+          if (pos === 0) (stackPc.push(inst.x), stackCaps.push(c));
+          break;
+        case Op.Eol:
+          if (pos === n) (stackPc.push(inst.x), stackCaps.push(c));
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  add(cur, 0, new Int32Array(slots).fill(-1), start);
+  for (let pos = start; ; pos++) {
+    const c = pos < end ? byteAt(s, pos) : -1;
+    const nextCaps: Int32Array[] = [];
+    for (const pc of cur) {
+      const inst = prog[pc];
+      steps++;
+      if (inst.op === Op.Match) {
+        if (pos === end) return caps[pc];
+        continue;
+      }
+      if (c >= 0 && inst.set![c]) nextCaps.push(caps[pc]!), next.push(inst.x);
+    }
+    if (pos >= end) return undefined;
+    const targets = next;
+    next = [];
+    cur = [];
+    for (let i = 0; i < targets.length; i++) add(cur, targets[i], nextCaps[i], pos + 1);
+  }
 }
 
 interface MatchState {
@@ -324,11 +731,11 @@ interface MatchState {
   re?: CompiledRegex;
   subject: string;
   start: number;
-  firstEnd: number;
+  end: number;
   groups?: string[];
 }
 
-export const lastMatch: MatchState = { ok: false, subject: "", start: 0, firstEnd: 0 };
+export const lastMatch: MatchState = { ok: false, subject: "", start: 0, end: 0 };
 
 export function resetMatch(): void {
   lastMatch.ok = false;
@@ -338,15 +745,12 @@ export function resetMatch(): void {
 
 /** `subject =~ re`. */
 export function match(re: CompiledRegex, subject: string): boolean {
-  const m = re.search.exec(subject + END);
+  const m = search(re, subject);
   lastMatch.re = re;
   lastMatch.subject = subject;
   lastMatch.groups = undefined;
-  lastMatch.ok = m !== null;
-  if (m) {
-    lastMatch.start = m.index;
-    lastMatch.firstEnd = m.index + m[0].length;
-  }
+  lastMatch.ok = m !== undefined;
+  if (m) [lastMatch.start, lastMatch.end] = m;
   return lastMatch.ok;
 }
 
@@ -354,14 +758,14 @@ function resolveGroups(): string[] {
   if (lastMatch.groups) return lastMatch.groups;
   const re = lastMatch.re!;
   const s = lastMatch.subject;
-  let found: RegExpExecArray | null = null;
-  for (let e = s.length; e >= lastMatch.firstEnd && !found; e--) {
-    const text = s.slice(0, e) + (e === s.length ? END : "") + STOP;
-    re.exact.lastIndex = lastMatch.start;
-    found = re.exact.exec(text);
-  }
+  const caps = submatches(re, s, lastMatch.start, lastMatch.end);
   const groups: string[] = [];
-  for (let i = 0; i < re.ngroups; i++) groups.push(found?.[i] ?? "");
+  for (let i = 0; i < re.ngroups; i++) {
+    const a = caps ? caps[2 * re.groupTag[i]] : -1;
+    const b = caps ? caps[2 * re.groupTag[i] + 1] : -1;
+    groups.push(a >= 0 && b >= a ? s.slice(a, b) : "");
+  }
+  groups[0] = s.slice(lastMatch.start, lastMatch.end);
   lastMatch.groups = groups;
   return groups;
 }

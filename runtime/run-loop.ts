@@ -73,6 +73,13 @@ export class Session {
   ) {
     this.output = new Output(outputFile);
     this.messages = new Messages(this.output, messageSink);
+    // the output is gone (a reader that quit, a full disk): said once, and the
+    // run ends as stap's does, end probes included (their output dropped)
+    this.output.onFailure = (message) => {
+      this.messages.write(`ERROR: ${message}`);
+      this.errors++;
+      this.requestStop();
+    };
   }
 
   instantiate(): boolean {

@@ -6,6 +6,8 @@
 // pid target() reports is the command's own.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { EventSource, SourceContext } from "./run-loop.js";
 
@@ -16,6 +18,35 @@ const HOLD_SCRIPT = 'read -r _ <&3 || exit 1; exec 3<&-; eval "exec $TSTAP_TARGE
 // `sh -c`: the shell stays, and is target().
 const HOLD_SHELL_SCRIPT = 'read -r _ <&3 || exit 1; exec 3<&-; eval "$TSTAP_TARGET_COMMAND"';
 const SHELL_SYNTAX = /[|&;<>(){}\n]/;
+
+/**
+ * Why the command cannot start, or undefined: its program (the first word)
+ * looked up as execvp does (a name with a '/' as is, else along PATH). A
+ * command in shell syntax runs under `sh -c`, as stap's does: not checked.
+ */
+export function commandProblem(command: string): string | undefined {
+  if (SHELL_SYNTAX.test(command)) return undefined;
+  const first = /^\s*((?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+)/.exec(command)?.[1];
+  if (first === undefined) return "empty command";
+  // quotes and escapes as the shell reads them; an expansion ($VAR, `...`, globs) is left to the shell
+  if (/[$`*?[~]/.test(first)) return undefined;
+  const word = first.replace(/'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)/g, (_m, a, b, c) => a ?? (b !== undefined ? b.replace(/\\(.)/g, "$1") : c));
+  const canRun = (path: string): string | undefined => {
+    try {
+      if (statSync(path).isDirectory()) return "Is a directory";
+      accessSync(path, constants.X_OK);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === "EACCES" ? "Permission denied" : code === "ENOENT" || code === "ENOTDIR" ? "No such file or directory" : String(code);
+    }
+  };
+  if (word.includes("/")) return canRun(word);
+  for (const dir of (process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+    if (canRun(join(dir || ".", word)) === undefined) return undefined;
+  }
+  return "command not found";
+}
 
 export class TargetCommand implements EventSource {
   private child: ChildProcess | undefined;

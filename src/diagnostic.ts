@@ -88,6 +88,27 @@ export type SourceMap = ReadonlyMap<string, string>;
  *                       ^
  */
 export function formatDiagnostic(d: Diagnostic, sources: SourceMap, state?: PrintState): string {
+  return visible(formatPlainOrToken(d, sources, state));
+}
+
+// A control character from a script (an escape sequence in a string, a
+// file name) must not reach the terminal as such: it is printed as \xHH.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+function visible(s: string): string {
+  return s.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+/** A source line shown under a diagnostic: control characters made visible, and the caret's lead to match. */
+function shownLine(srcLine: string, col: number, keepTabs: boolean): { line: string; lead: string } {
+  const before = visible(srcLine.slice(0, Math.max(0, col - 1)));
+  const line = visible(srcLine);
+  const lead = [...before].map((c) => (keepTabs && /\s/.test(c) ? c : " ")).join("");
+  return { line: keepTabs ? line : line.replace(/\t/g, " "), lead };
+}
+
+function formatPlainOrToken(d: Diagnostic, sources: SourceMap, state?: PrintState): string {
   if (d.token !== undefined) return formatStapToken(d, sources, state ?? newPrintState());
   const lines = [`${d.kind}: ${d.message}`];
   if (d.pos) {
@@ -96,9 +117,9 @@ export function formatDiagnostic(d: Diagnostic, sources: SourceMap, state?: Prin
     if (text !== undefined) {
       const srcLine = text.split("\n")[d.pos.line - 1];
       if (srcLine !== undefined) {
-        const shown = srcLine.replace(/\t/g, " ");
-        lines.push(`    source: ${shown}`);
-        lines.push(`            ${" ".repeat(Math.max(0, d.pos.col - 1))}^`);
+        const { line, lead } = shownLine(srcLine, d.pos.col, false);
+        lines.push(`    source: ${line}`);
+        lines.push(`            ${lead}^`);
       }
     }
   }
@@ -123,8 +144,8 @@ function sourceLines(pos: Pos, sources: SourceMap, align: string): string {
   if (text === undefined) return "";
   const srcLine = text.split("\n")[pos.line - 1];
   if (srcLine === undefined) return "";
-  const lead = [...srcLine.slice(0, Math.max(0, pos.col - 1))].map((c) => (/\s/.test(c) ? c : " ")).join("");
-  return `${align}source: ${srcLine}\n${align}        ${lead}^\n`;
+  const { line, lead } = shownLine(srcLine, pos.col, true);
+  return `${align}source: ${line}\n${align}        ${lead}^\n`;
 }
 
 /**

@@ -135,7 +135,14 @@ export class PageEvent implements DecodedEvent {
 
 /** Opens a session for the run loop (OpenKernelSession of runtime/kernel-source.ts). */
 export async function openKernelTraceSession(opts: TraceSessionOptions = {}): Promise<KernelTraceSession & { session: TraceSession }> {
-  return new KernelSessionAdapter(TraceSession.open(opts));
+  const session = TraceSession.open(opts);
+  try {
+    await session.sizeBuffer(opts);
+  } catch (err) {
+    await session.close({ flush: false });
+    throw err;
+  }
+  return new KernelSessionAdapter(session);
 }
 
 export { lostEventsWarning };

@@ -39,6 +39,8 @@ export interface TraceSessionOptions {
   clock?: string;
   /** reap leftovers of dead runs first (default true) */
   reap?: boolean;
+  /** the run is ending (a signal while arming): stop growing the buffer */
+  cancelled?: () => boolean;
 }
 
 export interface AddedEvent {
@@ -113,6 +115,11 @@ export class TraceSession {
     if (opts.reap !== false) reapLeftovers();
     const inst = TraceInstance.create({ bufferKb: opts.bufferKb, clock: opts.clock });
     return new TraceSession(inst, opts);
+  }
+
+  /** Grows the buffer to the size asked for (TraceInstance.create starts it at most one step large). */
+  async sizeBuffer(opts: TraceSessionOptions): Promise<void> {
+    await this.instance.growBuffer(opts.bufferKb ?? DEFAULT_BUFFER_KB, opts.cancelled);
   }
 
   get traceClock(): string {

@@ -14,6 +14,8 @@ export interface Capabilities {
   root?: string;
   /** why tracefs cannot be used (missing, not writable): undefined when usable */
   unusable?: string;
+  /** where tracefs is mounted when it is there but closed to this user */
+  mountedAt?: string;
   writable: boolean;
   instances: boolean;
   tracePipeRaw: boolean;
@@ -84,7 +86,10 @@ export function probeCapabilities(): Capabilities {
   try {
     root = findTracefs();
   } catch (err) {
-    return emptyCaps(err instanceof TraceFsError ? err.message : String(err));
+    const caps = emptyCaps(err instanceof TraceFsError ? err.message : String(err));
+    // found, but closed to this user: say where, not "not found"
+    if (err instanceof TraceFsError && err.code === "EACCES") caps.mountedAt = /mounted on (\S+)/.exec(err.message)?.[1];
+    return caps;
   }
   const caps = emptyCaps("", root);
   caps.unusable = undefined;
@@ -145,6 +150,10 @@ const yes = (b: boolean): string => (b ? "yes" : "no");
 /** The printable report (`tstap --check`, `-v`). */
 export function formatCapabilities(c: Capabilities): string {
   const lines: string[] = [];
+  if (c.root === undefined && c.mountedAt !== undefined) {
+    lines.push(`tracefs: ${c.mountedAt} (found, not accessible: ${c.unusable})`);
+    return lines.join("\n") + "\n";
+  }
   lines.push(`tracefs: ${c.root ?? "not found"}${c.unusable ? ` (unusable: ${c.unusable})` : c.writable ? " (writable)" : ""}`);
   if (c.root === undefined) return lines.join("\n") + "\n";
   const row = (name: string, ok: boolean, what: string): void => {

@@ -4,7 +4,7 @@
 // number of times, from any exit path (it is synchronous so it can run in
 // process 'exit' handlers).
 
-import { mkdirSync, rmdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { newRunName } from "./names.js";
 import { safeDynamicEventLine, safeEventName, safeFilter, safeIdent, safeNumber, safePids, safeRemoveLine } from "./safe-text.js";
@@ -21,6 +21,12 @@ export interface InstanceOptions {
 }
 
 export const DEFAULT_BUFFER_KB = 16 * 1024;
+/**
+ * The kernel allocates a resized buffer in the one write(2) to
+ * buffer_size_kb, some 2 ms per MB per CPU; a large -s grows by this much at
+ * a time, the event loop (and so a signal) running between steps.
+ */
+export const BUFFER_GROW_STEP_KB = 64 * 1024;
 
 export class TraceInstance {
   readonly root: string;
@@ -48,12 +54,20 @@ export class TraceInstance {
   static create(opts: InstanceOptions = {}): TraceInstance {
     const root = opts.root ?? findTracefs();
     assertWritable(root);
-    const name = newRunName();
-    try {
-      mkdirSync(join(root, "instances", name));
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new TraceFsError(`cannot create tracefs instance ${root}/instances/${name}: ${e.code ?? e.message}`, e.code);
+    let name = newRunName();
+    for (let tries = 0; ; tries++) {
+      try {
+        mkdirSync(join(root, "instances", name));
+        break;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        // a leftover of a dead process that had our pid (not reaped: reap off, or it failed): take the next name
+        if (e.code === "EEXIST" && tries < 100) {
+          name = newRunName();
+          continue;
+        }
+        throw new TraceFsError(`cannot create tracefs instance ${root}/instances/${name}: ${e.code ?? e.message}`, e.code);
+      }
     }
     const clocks = readText(root, `instances/${name}/trace_clock`);
     const wanted = opts.clock ?? "mono";
@@ -64,7 +78,8 @@ export class TraceInstance {
       inst.write("trace_clock", safeIdent("trace clock", clock));
       // producer/consumer: when we fall behind, new events are dropped and counted, never old ones overwritten silently
       if (inst.has("options/overwrite")) inst.write("options/overwrite", "0");
-      inst.write("buffer_size_kb", safeNumber("buffer size", Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB))));
+      // a larger buffer is grown in steps afterwards (growBuffer)
+      inst.write("buffer_size_kb", safeNumber("buffer size", Math.min(BUFFER_GROW_STEP_KB, Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB)))));
       // wake readers as soon as there is data (we poll anyway)
       if (inst.has("buffer_percent")) inst.write("buffer_percent", "0");
     } catch (err) {
@@ -72,6 +87,22 @@ export class TraceInstance {
       throw err;
     }
     return inst;
+  }
+
+  /**
+   * Grows the per-CPU buffer to `kb` in steps, yielding to the event loop
+   * between them; stops early (the buffer as grown so far) when `cancelled()`
+   * says the run is ending (a signal during arming).
+   */
+  async growBuffer(kb: number, cancelled: () => boolean = () => false): Promise<void> {
+    const want = Math.max(4, Math.floor(kb));
+    let size = Number(this.read("buffer_size_kb").trim().replace(/\s.*$/, "")) || 0;
+    while (size < want) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (cancelled() || this.closed) return;
+      size = Math.min(want, size + BUFFER_GROW_STEP_KB);
+      this.write("buffer_size_kb", safeNumber("buffer size", size));
+    }
   }
 
   has(rel: string): boolean {
@@ -195,5 +226,38 @@ function rmdirRetry(dir: string): void {
         // short synchronous wait: close() must work inside 'exit' handlers
       }
     }
+  }
+}
+
+/**
+ * Why `-s MB` cannot be had here, or undefined: the kernel allocates MB for
+ * every online CPU, and more than half of the memory available would starve
+ * the system (or wake the OOM killer) instead of failing cleanly.
+ */
+export function bufferSizeProblem(mb: number, cpus: number, availableKb: number): string | undefined {
+  const totalMb = mb * cpus;
+  const limitMb = Math.floor(availableKb / 1024 / 2);
+  if (totalMb <= limitMb) return undefined;
+  const most = Math.floor(limitMb / cpus);
+  return (
+    `-s ${mb}: ${mb} MB of trace buffer for each of ${cpus} CPUs (${totalMb} MB) is more than half of the ${Math.floor(availableKb / 1024)} MB of memory available; ` +
+    (most >= 1 ? `use -s ${most} or less` : "there is not enough memory for a trace buffer")
+  );
+}
+
+/** Online CPUs (the kernel sizes a buffer for each) and MemAvailable in KiB; undefined where unreadable. */
+export function hostBufferCapacity(): { cpus: number; availableKb: number } | undefined {
+  try {
+    const online = readFileSync("/sys/devices/system/cpu/online", "latin1").trim();
+    let cpus = 0;
+    for (const r of online.split(",")) {
+      const [a, b] = r.split("-").map(Number);
+      cpus += b === undefined ? 1 : b! - a! + 1;
+    }
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "latin1"));
+    if (!m || cpus < 1) return undefined;
+    return { cpus, availableKb: Number(m[1]) };
+  } catch {
+    return undefined;
   }
 }

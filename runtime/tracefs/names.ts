@@ -4,10 +4,25 @@
 
 const NAME = /^tstap_(\d+)_(\d+)$/;
 let counter = 0;
+const made = new Set<string>();
 
 /** A fresh name for this process: tstap_<pid>_<n>. */
 export function newRunName(): string {
-  return `tstap_${process.pid}_${counter++}`;
+  const name = `tstap_${process.pid}_${counter++}`;
+  made.add(name);
+  return name;
+}
+
+/**
+ * Whether the run that made NAME can still be running. A name with our own
+ * pid that we did not make was left by a dead process that had our pid
+ * before us (pids are reused): it is a leftover, never ours.
+ */
+export function ownerAlive(name: string, alive: (pid: number) => boolean): boolean {
+  const pid = ownerPid(name);
+  if (pid === undefined) return true;
+  if (pid === process.pid) return made.has(name);
+  return alive(pid);
 }
 
 /** The owner pid of a tstap name, undefined for any other name. */

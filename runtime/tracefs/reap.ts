@@ -5,12 +5,11 @@
 
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { ownerPid } from "./names.js";
+import { ownerAlive, ownerPid } from "./names.js";
 import { safeRemoveLine } from "./safe-text.js";
 import { exists, findTracefs, readText, writeControl } from "./tracefs.js";
 
 function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
   return existsSync(`/proc/${pid}`);
 }
 
@@ -43,8 +42,7 @@ export function reapLeftovers(root = findTracefs()): string[] {
     names = [];
   }
   for (const name of names) {
-    const pid = ownerPid(name);
-    if (pid === undefined || alive(pid)) continue;
+    if (ownerPid(name) === undefined || ownerAlive(name, alive)) continue;
     const rel = `instances/${name}`;
     try {
       if (exists(root, `${rel}/tracing_on`)) writeControl(root, `${rel}/tracing_on`, "0");
@@ -57,8 +55,7 @@ export function reapLeftovers(root = findTracefs()): string[] {
   }
   const file = exists(root, "dynamic_events") ? "dynamic_events" : "uprobe_events";
   for (const { group, event } of tstapDynamicEvents(root)) {
-    const pid = ownerPid(group)!;
-    if (alive(pid)) continue;
+    if (ownerAlive(group, alive)) continue;
     try {
       writeControl(root, file, safeRemoveLine(group, event) + "\n", "append");
       done.push(`${group}/${event}`);

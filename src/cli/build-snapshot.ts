@@ -4,14 +4,16 @@
 // faster. Steps: bundle dist/src/cli/snapshot.js into one CommonJS file
 // (esbuild), then let `node --build-snapshot` run it and save the heap.
 //
-// A snapshot only fits the node binary that built it: the blob is tagged
-// with that binary's path (dist/tstap.blob.node), and bin/tstap uses it only
-// for that node, and only while the binary is older than the blob.
+// A snapshot only fits the node binary that built it, on a CPU with the same
+// features, under the same V8 options: the blob is tagged with that binary's
+// path, the CPU's features and NODE_OPTIONS (dist/tstap.blob.node), and
+// bin/tstap uses it only when all three match, and only while the binary is
+// older than the blob.
 // Any failure here leaves no blob and says why; bin/tstap then starts
 // from dist/src/cli/start.js as before.
 
 import { execFileSync } from "node:child_process";
-import { realpathSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OnResolveArgs, PluginBuild } from "esbuild";
@@ -60,7 +62,14 @@ try {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },
   });
-  writeFileSync(tag, `${realpathSync(process.execPath)}\n`);
+  // what V8 checks the blob against besides the binary: the CPU's features and the V8 options
+  let cpu = "";
+  try {
+    cpu = readFileSync("/sys/devices/system/cpu/modalias", "latin1").split("\n")[0]!;
+  } catch {
+    // no such file: the launcher reads "" too
+  }
+  writeFileSync(tag, `${realpathSync(process.execPath)}\ncpu ${cpu}\noptions ${process.env.NODE_OPTIONS ?? ""}\n`);
 } catch (err) {
   for (const f of [bundle, blob, tag]) rmSync(f, { force: true });
   const stderr = (err as { stderr?: Buffer }).stderr?.toString();

@@ -14,9 +14,15 @@ export function checkCommand(): number {
 export function cleanupCommand(): number {
   try {
     const removed = reapLeftovers();
-    for (const line of removed) process.stdout.write(`${line}\n`);
+    let failed = 0;
+    for (const line of removed) {
+      if (line.startsWith("failed: ")) {
+        process.stderr.write(`ERROR: cannot remove ${line.slice("failed: ".length)}\n`);
+        failed++;
+      } else process.stdout.write(`removed ${line}\n`);
+    }
     if (removed.length === 0) process.stdout.write("no tstap leftovers found\n");
-    return 0;
+    return failed > 0 ? 1 : 0;
   } catch (err) {
     process.stderr.write(`ERROR: ${(err as Error).message}\n`);
     return 1;

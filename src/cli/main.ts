@@ -1,5 +1,7 @@
 // tstap's command line: stap's options, read with commander.
 
+import { readFileSync } from "node:fs";
+import { decodeSource } from "../parse/lexer.js";
 import { Command, CommanderError, Option } from "commander";
 import { runSession } from "../session/session.js";
 import type { SessionOptions } from "../session/options.js";
@@ -42,7 +44,7 @@ function buildProgram(): Command {
     .option("-u", "unoptimized: keep unused code, no filter pushdown")
     .option("-g", "guru mode (embedded C is still refused: tstap has no kernel module)")
     .option("-c <cmd>", "start CMD, trace it, end when it exits; target() is its pid")
-    .addOption(new Option("-x <pid>", "set target() to PID").argParser(positiveInt("-x", Number.MAX_SAFE_INTEGER, "Invalid target process ID number.")))
+    .addOption(new Option("-x <pid>", "set target() to PID").argParser(positiveInt("-x", 4194304, "Invalid target process ID number.")))
     .option("-o <file>", "write the script's output to FILE")
     .option("-l <probe>", "list the probe points matching PROBE")
     .option("-L <probe>", "list the probe points matching PROBE, with their variables")
@@ -153,17 +155,41 @@ export async function main(argv: string[]): Promise<number> {
     program.outputHelp({ error: true });
     return 1;
   }
+  // bin/tstap left the snapshot for the plain start, and says why here (once)
+  const plain = process.env.TSTAP_PLAIN_START;
+  if (plain && opts.verbose > 0) process.stderr.write(`tstap: ${plain}: starting without it\n`);
   return runSession(opts);
 }
 
+/**
+ * The arguments as their bytes were: node decodes argv as UTF-8, so a byte
+ * that is not UTF-8 (`@1` given as $'\xff') arrives as U+FFFD. The kernel
+ * keeps the bytes in /proc/self/cmdline, whose last entries are ours.
+ */
+function argvBytes(argv: string[]): string[] {
+  if (!argv.some((a) => a.includes("\ufffd"))) return argv;
+  try {
+    const raw = readFileSync("/proc/self/cmdline");
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let i = 0; i < raw.length; i++) if (raw[i] === 0) (parts.push(raw.subarray(start, i)), (start = i + 1));
+    const ours = parts.slice(parts.length - argv.length);
+    if (ours.length !== argv.length || ours.some((b, i) => b.toString("utf8") !== argv[i])) return argv;
+    return ours.map((b) => decodeSource(b));
+  } catch {
+    return argv;
+  }
+}
+
 /** Runs tstap with these arguments and sets the exit status; never a stack trace. */
-export function runCli(argv: string[]): void {
+export function runCli(rawArgv: string[]): void {
   // bin/tstap set it aside so that node would not load the CA bundle: children inherit it again
   const caCerts = process.env.TSTAP_NODE_EXTRA_CA_CERTS;
   if (caCerts !== undefined) {
     process.env.NODE_EXTRA_CA_CERTS = caCerts;
     delete process.env.TSTAP_NODE_EXTRA_CA_CERTS;
   }
+  const argv = argvBytes(rawArgv);
   setOwnCommandLine(argv);
   main(argv).then(
     (status) => {

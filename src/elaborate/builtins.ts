@@ -19,7 +19,8 @@ export function printReturnType(name: string): Type {
  * stap declares them in its tapsets; so do we (tapsets/logging.stp), and
  * these signatures serve when no tapset declares them.
  */
-export const RUN_CONTROL: Readonly<Record<string, { params: Type[]; ret: Type }[]>> = {
+// (null prototype: a script name such as `constructor` must find nothing)
+export const RUN_CONTROL: Readonly<Record<string, { params: Type[]; ret: Type }[]>> = Object.assign(Object.create(null), {
   exit: [{ params: [], ret: "unknown" }],
   abort: [{ params: [], ret: "unknown" }],
   error: [{ params: ["string"], ret: "unknown" }],
@@ -29,7 +30,7 @@ export const RUN_CONTROL: Readonly<Record<string, { params: Type[]; ret: Type }[
     { params: ["long"], ret: "unknown" },
     { params: ["long", "string"], ret: "unknown" },
   ],
-};
+});
 
 function toType(t: "long" | "string" | "void"): Type {
   return t === "void" ? "unknown" : t;

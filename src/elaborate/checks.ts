@@ -42,9 +42,9 @@ export function lateChecks(p: CheckedProgram): Diagnostic[] {
 
 /** stap's constant folder has no `>>>`: over two literals it is an error (it is fine at run time). */
 function literalShifts(p: CheckedProgram): Diagnostic[] {
-  let found = false;
+  let found: Expr | undefined;
   const visit = (n: Node): void => {
-    if (n.kind === "binary" && n.op === ">>>" && strip(n.left).kind === "number" && strip(n.right).kind === "number") found = true;
+    if (!found && n.kind === "binary" && n.op === ">>>" && strip(n.left).kind === "number" && strip(n.right).kind === "number") found = n;
   };
   for (const pr of p.probes) {
     walk(pr.body, visit);
@@ -54,7 +54,7 @@ function literalShifts(p: CheckedProgram): Diagnostic[] {
     const body = blockOf(f);
     if (body) walk(body, visit);
   }
-  return found ? [semErrPlain("unsupported binary operator >>>")] : [];
+  return found ? [semErr("unsupported binary operator >>>", "operator '>>>'", found.pos)] : [];
 }
 
 // ------------------------------------------------------------ @entry

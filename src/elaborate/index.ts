@@ -5,14 +5,14 @@
 
 import type { Diagnostic } from "../diagnostic.js";
 import type { Expr, FunctionDecl, GlobalVar, Pos, ProbeDecl, ScriptFile } from "../parse/ast.js";
-import { walk } from "./walk.js";
+import { children, isStmt, walk, type Node } from "./walk.js";
 import type { ParseOptions } from "../parse/index.js";
 import type { FunctionSym, LibraryFunction, Program, ResolvedProbe } from "./program.js";
 import { TapsetLibrary, tapsetRoots } from "./library.js";
 import { aliasSig, combineConditions, conditionText, Deriver, pointSig, wrapBody, type AliasLayer, type DerivedPoint } from "./derive.js";
 import { Resolver, type ResolverHost, type Scope } from "./resolve.js";
 import { SymbolTables, type Tok } from "./symbols.js";
-import { semErr, semErrPlain, SemanticFailure } from "./tokens.js";
+import { describeExpr, semErr, semErrPlain, SemanticFailure } from "./tokens.js";
 import { TypeInference, type TypedBody } from "./types.js";
 import { optimize, type ProbeUnit } from "./optimize.js";
 import { lateChecks } from "./checks.js";
@@ -65,13 +65,37 @@ interface ProbeState {
   failed: boolean;
 }
 
+/** The outermost expression that nests past what pass 2 walks (found without recursion). */
+function tooDeep(user: ScriptFile): Node | undefined {
+  const LIMIT = 5000;
+  const stack: [Node, number, Node | undefined][] = [];
+  for (const d of user.decls) {
+    const o = d as unknown as { body?: Node; condition?: Node };
+    if (o.body && typeof o.body === "object") stack.push([o.body, 0, undefined]);
+    if (o.condition && typeof o.condition === "object") stack.push([o.condition, 0, undefined]);
+  }
+  while (stack.length > 0) {
+    const [n, depth, top] = stack.pop()!;
+    const outer = top ?? (isStmt(n) ? undefined : n);
+    if (depth >= LIMIT) return outer ?? n;
+    for (const c of children(n)) stack.push([c, depth + 1, outer]);
+  }
+  return undefined;
+}
+
+function describeNode(n: Node): string {
+  return isStmt(n) ? "keyword" : describeExpr(n);
+}
+
 export function elaborate(user: ScriptFile, opts: ElaborateOptions): { program?: Program; diagnostics: Diagnostic[] } {
   try {
     return new Elaboration(user, opts).run();
   } catch (e) {
     if (e instanceof SemanticFailure) return { diagnostics: e.diagnostics };
     if (e instanceof RangeError && /call stack/.test(e.message)) {
-      return { diagnostics: [semErrPlain("the script nests too deeply: an expression thousands of operators long (tstap's stack holds about 10,000)")] };
+      const message = "the script nests too deeply: an expression thousands of operators long (tstap's stack holds about 10,000)";
+      const deep = tooDeep(user);
+      return { diagnostics: [deep ? semErr(message, describeNode(deep), deep.pos) : semErrPlain(message)] };
     }
     const message = e instanceof Error ? e.message : String(e);
     return { diagnostics: [semErrPlain(`internal error in pass 2: ${message}`)] };

@@ -274,6 +274,13 @@ export class Resolver {
       return;
     }
     if (t.kind === "target") {
+      // event fields are read-only: stap's words for each kind of point
+      const point = this.scope.point;
+      if (point?.kind === "process") {
+        const name = /^arg[1-6]$/.test(t.name) ? "$argN" : `$${t.name}`;
+        this.fail(semErr(`utrace '${name}' variable is read-only`, describeExpr(t), t.pos));
+      }
+      if (point?.kind === "tracepoint") this.fail(semErr(`write to tracepoint variable '$${t.name}' not permitted; need stap -g`, describeExpr(t), t.pos));
       this.expr(t);
       return;
     }

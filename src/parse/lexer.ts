@@ -38,7 +38,46 @@ function is(c: number, k: number): boolean {
 /** UTF-8 source characters to a byte string (one JS char per byte). */
 export function toBytes(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, "utf8").toString("latin1");
+  if (/^[\x00-\x7f]*$/.test(s)) return s;
+  // a byte that was not UTF-8 in the source (see decodeSource) is that byte again
+  let out = "";
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc80 && c <= 0xdcff && !(i > 0 && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) <= 0xdbff)) {
+      out += Buffer.from(s.slice(run, i), "utf8").toString("latin1") + String.fromCharCode(c - 0xdc00);
+      run = i + 1;
+    }
+  }
+  return out + Buffer.from(s.slice(run), "utf8").toString("latin1");
+}
+
+/**
+ * Script text (a file, -e, an argument) from its bytes: UTF-8 where it is
+ * UTF-8, and each other byte B as the lone surrogate U+DC00+B, which
+ * toBytes() turns back into B: strings are bytes in stap, and a script's
+ * "\xff" bytes must reach its output as they are.
+ */
+export function decodeSource(buf: Buffer): string {
+  const utf8 = buf.toString("utf8");
+  if (!utf8.includes("\ufffd")) return utf8;
+  let out = "";
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len > 0 && i + len <= buf.length) {
+      const piece = buf.subarray(i, i + len).toString("utf8");
+      if (!piece.includes("\ufffd") || (len === 3 && b === 0xef && buf[i + 1] === 0xbf && buf[i + 2] === 0xbd)) {
+        out += piece;
+        i += len;
+        continue;
+      }
+    }
+    out += String.fromCharCode(0xdc00 + b);
+    i++;
+  }
+  return out;
 }
 
 export interface LexOptions {
@@ -64,7 +103,7 @@ export function tokenTypeFor(kind: TokKind, image: string): TokenType {
     case "junk":
       return Junk;
     case "operator":
-      if (image[0] === "@") return At[image.slice(1) as keyof typeof At] ?? AtOther;
+      if (image[0] === "@") return Object.hasOwn(At, image.slice(1)) ? At[image.slice(1) as keyof typeof At] : AtOther;
       return Op[image] ?? OtherOp;
   }
 }
@@ -265,7 +304,9 @@ class Lexer {
 }
 
 function stringTok(t: Tok, value: string, raw: string): void {
-  t.value = value;
+  // a string ends at its first NUL, as stap's C strings do ("a\000b" is "a")
+  const nul = value.indexOf("\0");
+  t.value = nul < 0 ? value : value.slice(0, nul);
   t.raw = raw;
 }
 

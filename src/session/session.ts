@@ -2,6 +2,7 @@
 // report diagnostics together, and pick the exit status.
 
 import { readFileSync } from "node:fs";
+import { decodeSource } from "../parse/lexer.js";
 import { formatDiagnostic, hasErrors, warning, newPrintState, suppressedWarningsNote, type Diagnostic, type PrintState } from "../diagnostic.js";
 import type { SessionOptions } from "./options.js";
 import { parse, defaultParseOptions } from "../parse/index.js";
@@ -52,7 +53,7 @@ function readScript(opts: SessionOptions): { file: string; text: string } | stri
   if (opts.listProbes) return { file: "<input>", text: `probe ${opts.listProbes.pattern} {}` };
   const path = opts.scriptFile!;
   try {
-    return { file: path === "-" ? "<input>" : path, text: readFileSync(path === "-" ? 0 : path, "utf8") };
+    return { file: path === "-" ? "<input>" : path, text: decodeSource(readFileSync(path === "-" ? 0 : path)) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return `Input file '${path}' is missing.`;

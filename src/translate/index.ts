@@ -77,6 +77,9 @@ export function formatPlan(plan: Plan): string {
   out.push("# limits");
   out.push("# " + Object.entries(plan.limits).map(([k, v]) => `${k}=${v}`).join(" "));
   out.push("");
-  out.push(plan.code);
-  return out.join("\n");
+  // the comment block names paths and points from the script: a newline (or
+  // any control character) in one must not end its comment line
+  // eslint-disable-next-line no-control-regex
+  const header = out.map((line) => line.replace(/[\x00-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)));
+  return [...header, plan.code].join("\n");
 }

@@ -7,6 +7,7 @@ import {
   matched,
   matchedStr,
   ngroups,
+  regexSteps,
   resetMatch,
 } from "../../runtime/regex.js";
 
@@ -129,12 +130,130 @@ describe("compile errors (stapregex's messages, offset into the pattern)", () =>
 });
 
 describe("closure chains", () => {
-  it("collapse to one JS quantifier", () => {
-    expect(compileRegex("a**").js).toBe("\\x61*");
-    expect(compileRegex("a+?").js).toBe("\\x61*");
-    expect(compileRegex("a++").js).toBe("\\x61+");
-    expect(compileRegex("a{2}*").js).toBe("(?:\\x61{2})*");
+  it("chain as stap's closures do", () => {
     expect(m("^a+?$", "")).toBe(true);
     expect(m("^(ab)*+$", "abab")).toBe(true);
+    expect(m("^a{2}*$", "aaaa")).toBe(true);
+    expect(m("^a{2}*$", "aaa")).toBe(false);
+  });
+});
+
+// POSIX's subexpression rule, which JS's leftmost-first engine does not follow:
+// the whole match is leftmost-longest, then each subexpression, in the order of
+// its '(', is as long as it can be; a repeated one reports its last iteration.
+describe("POSIX submatches (where JS differs)", () => {
+  const groups = (pattern: string, subject: string): string[] => {
+    expect(m(pattern, subject)).toBe(true);
+    return Array.from({ length: ngroups() }, (_, i) => matched(i));
+  };
+  it("earlier subexpressions take the longest share", () => {
+    expect(groups("(a|ab)(c|bcd)(d*)", "abcd")).toEqual(["abcd", "ab", "c", "d"]);
+    expect(groups("(a|ab)(bc|c)", "abc")).toEqual(["abc", "ab", "c"]);
+    expect(groups("(wee|week)(knights|night)", "weeknights")).toEqual(["weeknights", "wee", "knights"]);
+    expect(groups("(a*)(ab)*(b*)", "abb")).toEqual(["abb", "a", "", "bb"]);
+    expect(groups("(.*)(.*)", "ab")).toEqual(["ab", "ab", ""]);
+    expect(groups("x*(a|ab)(b*)", "xab")).toEqual(["xab", "ab", ""]);
+    // every subpattern counts, not only the parenthesized ones
+    expect(groups("^([a-z]+) *= *(.*)$", "key = value")).toEqual(["key = value", "key", "value"]);
+    expect(groups("a*(a*)", "aaa")).toEqual(["aaa", ""]);
+    expect(groups("(a*)a*(a*)", "aaa")).toEqual(["aaa", "aaa", ""]);
+    expect(groups("(a|ab)(c|bcd)(d*)", "abcd")).toEqual(["abcd", "ab", "c", "d"]);
+  });
+  it("a repeated subexpression reports its last iteration, the outer loop as long as it can", () => {
+    expect(groups("(a+)+", "aaaa")).toEqual(["aaaa", "aaaa"]);
+    expect(groups("(ab|cd)+", "xabcdab")).toEqual(["abcdab", "ab"]);
+    expect(groups("([0-9]+)(,[0-9]+)*", "1,22,333")).toEqual(["1,22,333", "1", ",333"]);
+  });
+  it("the match is the leftmost, then the longest", () => {
+    expect(groups("a*", "baaa")).toEqual([""]);
+    expect(groups("a+|b+", "xbbaaa")).toEqual(["bb"]);
+    expect(groups("(a|b)*c|(a|ab)*c", "abc")).toEqual(["abc", "b", ""]);
+    expect(groups("(ab)?(abcd)?", "abcd")).toEqual(["abcd", "", "abcd"]);
+  });
+  it("anchors hold anywhere in the pattern", () => {
+    expect(m("a^b", "ab")).toBe(false);
+    expect(m("(^a|b)c$", "ac")).toBe(true);
+    expect(m("(^a|b)c$", "xac")).toBe(false);
+    expect(m("a$|b", "ab")).toBe(true);
+    expect(matched(0)).toBe("b");
+  });
+  it("bracket expressions are sets of bytes, not JS classes", () => {
+    expect(m("^[\\d]$", "d")).toBe(true);
+    expect(m("^[\\d]$", "1")).toBe(false);
+    expect(m("^[a\\-z]$", "-")).toBe(true);
+    expect(m("^[.]$", "x")).toBe(false);
+    expect(m("^[^a]$", "\n")).toBe(true);
+    expect(m("^[[:alpha:][:digit:]]+$", "ab12")).toBe(true);
+    expect(m("^[[:lower:]]$", "\xe9")).toBe(false);
+    expect(m("^\\w$", "w")).toBe(true);
+    expect(m("^\\w$", "a")).toBe(false);
+  });
+});
+
+// Leftmost-longest by brute force over JS's engine on small random patterns
+// (a, b, ., sets, groups, alternation, closures): is there a match, and the span.
+describe("differential: leftmost-longest span", () => {
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const atom = (depth: number): string => {
+    switch (rand(depth > 2 ? 4 : 6)) {
+      case 0: return "a";
+      case 1: return "b";
+      case 2: return ".";
+      case 3: return ["[ab]", "[^a]", "[[:alpha:]]"][rand(3)];
+      default: return "(" + alt(depth + 1) + ")";
+    }
+  };
+  const piece = (depth: number): string => atom(depth) + ["", "", "*", "+", "?", "{1,2}"][rand(6)];
+  const cat = (depth: number): string => Array.from({ length: 1 + rand(3) }, () => piece(depth)).join("");
+  const alt = (depth: number): string => (rand(4) === 0 ? cat(depth) + "|" + cat(depth) : cat(depth));
+  const subject = () => Array.from({ length: rand(7) }, () => "abc"[rand(3)]).join("");
+  it("agrees on 3000 random cases", () => {
+    for (let i = 0; i < 3000; i++) {
+      const pattern = alt(0);
+      const s = subject();
+      const js = new RegExp("^(?:" + pattern.replace(/\[\[:alpha:\]\]/g, "[A-Za-z]") + ")$", "s");
+      let want: string | undefined;
+      for (let a = 0; a <= s.length && want === undefined; a++)
+        for (let b = s.length; b >= a && want === undefined; b--) if (js.test(s.slice(a, b))) want = s.slice(a, b);
+      expect([pattern, s, m(pattern, s)]).toEqual([pattern, s, want !== undefined]);
+      if (want !== undefined) expect([pattern, s, matched(0)]).toEqual([pattern, s, want]);
+    }
+  });
+});
+
+// ReDoS patterns: the work (NFA steps) grows linearly with the subject.
+describe("linear time", () => {
+  const work = (pattern: string, subject: string): number => {
+    const re = compileRegex(pattern);
+    const before = regexSteps();
+    const ok = match(re, subject);
+    if (ok) for (let i = 0; i < re.ngroups; i++) matched(i);
+    return regexSteps() - before;
+  };
+  const cases: [string, (n: number) => string][] = [
+    ["^(a+)+$", (n) => "a".repeat(n) + "!"],
+    ["^(a|a)*$", (n) => "a".repeat(n) + "!"],
+    ["^(a|aa)+$", (n) => "a".repeat(n) + "b"],
+    ["(x+x+)+y", (n) => "x".repeat(n)],
+    ["^(.*a){12}$", (n) => "a".repeat(n)],
+    ["^([a-z]+)*[0-9]$", (n) => "ab".repeat(n)],
+    ["(a*)*b", (n) => "a".repeat(n)],
+    ["^(a+)+$", (n) => "a".repeat(n)],
+    ["(.*)(.*)(.*)x", (n) => "y".repeat(n) + "x"],
+  ];
+  for (const [pattern, subject] of cases)
+    it(pattern, () => {
+      const w1 = work(pattern, subject(2000));
+      const w2 = work(pattern, subject(4000));
+      expect(w2 / w1).toBeGreaterThan(1.8);
+      expect(w2 / w1).toBeLessThan(2.2);
+      expect(w1).toBeLessThan(2000 * 4 * compileRegex(pattern).program.length);
+    });
+  it("refuses automata too large", () => {
+    expect(errorOf("(a{9999}){9999}").message).toBe("regex too large: more than 100000 automaton states");
   });
 });
