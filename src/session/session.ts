@@ -81,8 +81,9 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
   rep.sources.set(script.file, script.text);
 
   // Pass 1
+  rep.report(opts.optionWarnings.map((w) => warning(w)));
   const usedArgs = new Set<number>();
-  const parseOptions = defaultParseOptions({ args: opts.args, guru: opts.guru, defines: opts.defines, usedArgs });
+  const parseOptions = defaultParseOptions({ args: opts.args, guru: opts.guru, defines: opts.defines, usedArgs, systemtapVersion: opts.compatible });
   const parsed = parse({ file: script.file, text: script.text, isTapset: false }, parseOptions);
   rep.report(parsed.diagnostics);
   if (!parsed.file || rep.errors > 0) return rep.failed(1);
