@@ -312,6 +312,10 @@ export function runCli(rawArgv: string[]): void {
   }
   const argv = argvBytes(rawArgv);
   setOwnCommandLine(argv);
+  // a reader that went away (`tstap ... | head`) ends the run quietly, never with a stack trace
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  });
   main(argv).then(
     (status) => {
       process.exitCode = status;
