@@ -160,23 +160,18 @@ export function readCommandLine(argv: readonly string[]): SessionOptions | Exit 
           break;
         }
         case "m": {
+          // stap's notes come before any refusal that follows (notes are said first, see below)
           let mod = value;
-          let said = "";
           if (mod.endsWith(".ko") || mod.endsWith(".so")) {
             mod = mod.slice(0, -3);
-            said += `Truncating module name to '${mod}'\n`;
+            notes.push(`Truncating module name to '${mod}'`);
           }
-          if (mod === "") throw new Exit(1, `${said}Module name cannot be empty.\n`);
-          try {
-            safetyCheck("-m parameter", mod, "^[a-z0-9_]+$");
-          } catch (e) {
-            throw e instanceof Exit ? new Exit(1, said + e.stderr) : e;
-          }
+          if (mod === "") throw new Exit(1, "Module name cannot be empty.\n");
+          safetyCheck("-m parameter", mod, "^[a-z0-9_]+$");
           if (mod.length >= MODULE_NAME_LEN - 1) {
             mod = mod.slice(0, MODULE_NAME_LEN - 1);
-            said += `Truncating module name to '${mod}'\n`;
+            notes.push(`Truncating module name to '${mod}'`);
           }
-          if (said) notes.push(said.trimEnd());
           opts.moduleName = mod;
           break;
         }
