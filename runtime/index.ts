@@ -12,6 +12,7 @@ import { openKernelTraceSession } from "./events/kernel-session.js";
 import type { LoadedUnit } from "./unit.js";
 import { applyDefines, resetLimits } from "./limits.js";
 import { resetNativeState as resetNatives } from "./natives.js";
+import { ProbeTiming } from "./probe-timing.js";
 
 export type { LoadedUnit, UnitProbe, UnitLimits, Trigger, CompiledHandlers } from "./unit.js";
 export type { EventSource, SourceContext } from "./run-loop.js";
@@ -25,6 +26,12 @@ export interface RunOptions {
   verbose?: number;
   args?: string[];
   suppressWarnings?: boolean;
+  /** `-t`: report each probe's hits and handler times after the run */
+  timing?: boolean;
+  /** `--suppress-handler-errors`: handler errors are counted, not said, and never end the run */
+  suppressHandlerErrors?: boolean;
+  /** `-vv`: where the run says what it chose (event reading, buffers) */
+  report?: (line: string) => void;
   /** where ERROR:/WARNING: lines go (default: stderr) */
   messages?: (line: string) => void;
   /** extra event sources (the kernel back end plugs in here) */
@@ -61,6 +68,8 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
     process.stderr.write(`ERROR: cannot open output file '${opts.outputFile}': ${(err as Error).message}\n`);
     return 1;
   }
+  session.suppressHandlerErrors = opts.suppressHandlerErrors === true;
+  if (opts.timing) session.timing = new ProbeTiming();
   const sources: EventSource[] = [];
   // A signal or -T ends the run at a moment in time: the kernel events
   // recorded before it are still handled (as stap's handlers would have run
@@ -99,6 +108,10 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       const early: EventSource[] = [...(opts.sources ?? [])];
       if (kernelPlans.length > 0 && !early.some((s) => s instanceof KernelEventSource)) {
         const bufferKb = opts.bufferMb !== undefined ? opts.bufferMb * 1024 : undefined;
+        opts.report?.(
+          `Pass 5: arming ${kernelPlans.length} tracefs event${kernelPlans.length === 1 ? "" : "s"} in a private instance before the begin probes run ` +
+            `(per-CPU buffer: ${bufferKb !== undefined ? `${bufferKb} KB, from -s` : "the kernel's default size"})`,
+        );
         const host = opts.bufferMb !== undefined ? hostBufferCapacity() : undefined;
         const tooLarge = host && bufferSizeProblem(opts.bufferMb!, host.cpus, host.availableKb);
         if (tooLarge) throw new SetupError(tooLarge);
@@ -167,6 +180,11 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
     clearInterval(keepAlive);
     for (const s of signals) process.off(s, onSignal);
   }
+  // stap prints the report only when its stdout is a terminal, unless -DSTP_FORCE_STDOUT_TTY
+  if (session.timing && (process.stdout.isTTY || unit.defines.some((d) => d === "STP_FORCE_STDOUT_TTY" || d.startsWith("STP_FORCE_STDOUT_TTY=")))) {
+    session.output.write(session.timing.report(unit.probes));
+    session.output.flush();
+  }
   try {
     session.output.close();
   } catch {
@@ -180,8 +198,8 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       session.messages.write(`WARNING: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (session.errors > 0 || session.skipped > 0) {
-    session.messages.write(`WARNING: Number of errors: ${session.errors}, skipped probes: ${session.skipped}`);
+  if (session.errors + session.suppressedErrors > 0 || session.skipped > 0) {
+    session.messages.write(`WARNING: Number of errors: ${session.errors + session.suppressedErrors}, skipped probes: ${session.skipped}`);
   }
   if (session.errors > 0) {
     session.messages.write("Pass 5: run failed.  [man error::pass5]");

@@ -13,6 +13,7 @@
 // session in ERROR. The run then prints stap's closing warning and reports
 // status 1 when any error was seen.
 
+import { ProbeTiming } from "./probe-timing.js";
 import { AbortHandler, errorText } from "./errors.js";
 import { buildRuntimeApi, current } from "./context.js";
 import { setNativeWarn } from "./context-kernel.js";
@@ -58,6 +59,12 @@ export class Session {
   state: SessionState = "starting";
   errors = 0;
   skipped = 0;
+  /** `--suppress-handler-errors`: a handler's error ends that handler, counted but not said */
+  suppressHandlerErrors = false;
+  /** the handler errors --suppress-handler-errors kept quiet */
+  suppressedErrors = 0;
+  /** `-t`: handler durations, per probe */
+  timing: ProbeTiming | undefined;
   readonly output: Output;
   readonly messages: Messages;
   private handlers: CompiledHandlers | undefined;
@@ -124,11 +131,17 @@ export class Session {
     current.pp = p.pp;
     current.event = event;
     try {
-      h();
+      if (this.timing) this.timing.measure(p.id, h);
+      else h();
     } catch (err) {
       if (err instanceof AbortHandler) return;
-      this.messages.write(`ERROR: ${errorText(err)}`);
+      // stap's module counts a suppressed error and goes on: no message, no MAXERRORS stop
+      if (this.suppressHandlerErrors) {
+        this.suppressedErrors++;
+        return;
+      }
       this.errors++;
+      this.messages.write(`ERROR: ${errorText(err)}`);
       if (this.errors > this.unit.limits.MAXERRORS) {
         this.state = "error";
         this.requestStop();

@@ -18,6 +18,8 @@ export interface UnitProbe {
   trigger: Trigger;
   pp: string;
   at: string;
+  /** the probe points it was derived from (the `-t` report's `from:`) */
+  derivation?: string[];
 }
 
 /** The limits a unit runs under (runtime/limits.ts documents each). */

@@ -41,13 +41,11 @@ export interface Diagnostic {
 }
 
 /**
- * What stap remembers while printing one run's messages: the file of the
- * last token printed (a token in the same file prints as `at :L:C`), the
- * messages already printed (stap prints each once) and how many similar
- * warnings it held back.
+ * What stap remembers while printing one run's messages: the messages
+ * already printed (stap prints each once) and how many similar warnings it
+ * held back.
  */
 export interface PrintState {
-  lastFile?: string;
   seen: Set<string>;
   suppressedWarnings: number;
   suppressedErrors: number;
@@ -131,11 +129,13 @@ export function hasErrors(ds: readonly Diagnostic[]): boolean {
   return ds.some((d) => d.severity === "error");
 }
 
-/** `TOKEN at FILE:L:C`, the file left out when the previous token printed was in the same file. */
-function tokenAt(token: string, pos: Pos, state: PrintState, abbreviate: boolean): string {
-  const file = abbreviate && state.lastFile === pos.file ? "" : pos.file;
-  if (abbreviate) state.lastFile = pos.file;
-  return `${token} at ${file}:${pos.line}:${pos.col}`;
+/**
+ * `TOKEN at FILE:L:C`. stap leaves the file out when the token printed just
+ * before was in the same file (`at :7:7`); tstap always names it, so each
+ * message stands on its own (and can be pasted, grepped, clicked).
+ */
+function tokenAt(token: string, pos: Pos): string {
+  return `${token} at ${pos.file}:${pos.line}:${pos.col}`;
 }
 
 /** stap's print_error_source: the line, then a caret under the column (tabs kept so it lines up). */
@@ -178,8 +178,8 @@ function formatStapToken(d: Diagnostic, sources: SourceMap, state: PrintState): 
   }
   if (key !== undefined) state.seen.add(key);
   const align = isWarning ? " " : "        ";
-  let out = `${head}: ${tokenAt(d.token!, pos, state, true)}\n${sourceLines(pos, sources, align)}`;
-  if (d.token2) out += `${tokenAt(d.token2.token, d.token2.pos, state, true)}\n${sourceLines(d.token2.pos, sources, align)}`;
+  let out = `${head}: ${tokenAt(d.token!, pos)}\n${sourceLines(pos, sources, align)}`;
+  if (d.token2) out += `${tokenAt(d.token2.token, d.token2.pos)}\n${sourceLines(d.token2.pos, sources, align)}`;
   if (!isWarning) out += "\n";
   for (const n of d.notes ?? []) out += `${n}\n`;
   return out;

@@ -197,7 +197,7 @@ describe("probe point registration", () => {
 });
 
 describe("messages", () => {
-  it("prints stap's layout, abbreviating a repeated file and counting similar messages", () => {
+  it("prints stap's layout, naming the file at every position and counting similar messages", () => {
     const r = run("probe begin { y = z; print(y) }");
     const state = newPrintState();
     const text = r.diagnostics.map((d) => formatDiagnostic(d, r.sources, state)).join("");
@@ -206,7 +206,7 @@ describe("messages", () => {
         "WARNING: never-assigned local variable 'z' (similar: y): identifier 'z' at t.stp:1:19",
         " source: probe begin { y = z; print(y) }",
         "                           ^",
-        "semantic error: unresolved type : identifier 'y' at :1:15",
+        "semantic error: unresolved type : identifier 'y' at t.stp:1:15",
         "        source: probe begin { y = z; print(y) }",
         "                              ^",
         "",

@@ -6,6 +6,10 @@
 import type { Diagnostic } from "../diagnostic.js";
 import type { Expr, FunctionDecl, GlobalVar, Pos, ProbeDecl, ScriptFile } from "../parse/ast.js";
 import { children, isStmt, walk, type Node } from "./walk.js";
+import { replaceNode } from "./fold.js";
+import { variableType } from "../points/index.js";
+import { warn } from "./tokens.js";
+import type { ResolvedPoint } from "./program.js";
 import type { ParseOptions } from "../parse/index.js";
 import type { FunctionSym, LibraryFunction, Program, ResolvedProbe } from "./program.js";
 import { TapsetLibrary, tapsetRoots } from "./library.js";
@@ -19,7 +23,7 @@ import { lateChecks } from "./checks.js";
 
 export { formatProgram } from "./format.js";
 export { builtinTapsetDir, tapsetRoots } from "./library.js";
-export { registerPointPattern } from "../points/index.js";
+export { probeTypes, registerPointPattern } from "../points/index.js";
 
 export interface ElaborateOptions {
   /** `-I DIR`, searched after the built-in tapsets */
@@ -40,6 +44,10 @@ export interface ElaborateOptions {
   verbose?: number;
   /** `-l`/`-L`: listing probes */
   listing?: boolean;
+  /** `--skip-badvars`: a context variable the probe point lacks reads as 0 (with a warning) */
+  skipBadvars?: boolean;
+  /** tapset files pass 1 found broken: left out, as stap leaves them */
+  skipTapsets?: ReadonlySet<string>;
   /** tests: use this folder instead of the repository's tapsets/ (null: none) */
   builtinTapsets?: string | null;
 }
@@ -116,7 +124,7 @@ class Elaboration implements ResolverHost {
   ) {
     this.sources = opts.sources ?? new Map();
     const builtin = opts.builtinTapsets === null ? [] : tapsetRoots(opts.tapsetDirs, opts.builtinTapsets);
-    this.library = new TapsetLibrary(opts.builtinTapsets === null ? opts.tapsetDirs : builtin, opts.parseOptions, this.sources);
+    this.library = new TapsetLibrary(opts.builtinTapsets === null ? opts.tapsetDirs : builtin, opts.parseOptions, this.sources, opts.skipTapsets);
   }
 
   nameTok(_kind: "function", decl: FunctionDecl, file: ScriptFile): Tok {
@@ -238,6 +246,7 @@ class Elaboration implements ResolverHost {
       ...functions.filter((f) => f.body.kind === "block").map((f) => ({ body: f.body as TypedBody["body"], locals: f.locals, fn: f })),
       ...kept.probes.map((u) => ({ body: u.probe.body, locals: u.probe.locals, point: u.probe.point, pp: u.probe.pp, ...(u.probe.condition ? { condition: u.probe.condition } : {}) })),
     ];
+    if (this.opts.skipBadvars) for (const u of kept.probes) this.diags.push(...zeroBadTargets(u.probe.body, u.probe.point));
     const ti = new TypeInference(this.tables, (this.opts.verbose ?? 0) > 0);
     ti.run(bodies, kept.globals);
     this.diags.push(...ti.diags);
@@ -330,6 +339,29 @@ class Elaboration implements ResolverHost {
       defines: new Map(this.opts.defines),
     };
   }
+}
+
+/**
+ * stap's --skip-badvars: each `$var` the probe point does not offer becomes
+ * the literal 0, with a warning. `@defined($var)` is left alone: it already
+ * says whether the variable exists.
+ */
+function zeroBadTargets(body: Node, point: ResolvedPoint): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const visit = (n: Node): void => {
+    if ((n as Expr).kind === "defined") return;
+    if ((n as Expr).kind === "target") {
+      const t = n as Extract<Expr, { kind: "target" }>;
+      if (variableType(point, t.name) === undefined) {
+        out.push(warn("Bad $context variable being substituted with literal 0", `identifier '$${t.name}'`, t.pos));
+        replaceNode(t, { kind: "number", value: 0n, text: "0", pos: t.pos });
+        return;
+      }
+    }
+    for (const c of children(n)) visit(c);
+  };
+  visit(body);
+  return out;
 }
 
 function readsGlobal(e: Expr): boolean {

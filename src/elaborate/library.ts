@@ -45,6 +45,29 @@ export interface Defined<T> {
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
 const ALIAS = /\bprobe\s+([^{};]*?)\s*\+?=/g;
 
+/** The tapset files (`*.stp`) under these roots, in search order, each once. */
+export function tapsetFiles(roots: readonly string[], opts: Pick<ParseOptions, "runtime" | "arch">): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const root of roots) {
+    for (const dir of tapsetSearchDirs(root, opts.runtime, opts.arch)) {
+      let names: string[];
+      try {
+        names = readdirSync(dir).sort();
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        if (!name.endsWith(".stp") || seen.has(path)) continue;
+        seen.add(path);
+        out.push(path);
+      }
+    }
+  }
+  return out;
+}
+
 export class TapsetLibrary {
   private readonly files: TapsetFile[] = [];
   readonly diagnostics: Diagnostic[] = [];
@@ -53,33 +76,26 @@ export class TapsetLibrary {
     roots: readonly string[],
     private readonly parseOptions: ParseOptions,
     private readonly sources?: Map<string, string>,
+    /** files pass 1 found broken (stap skips them, with a warning) */
+    skip: ReadonlySet<string> = new Set(),
   ) {
-    const seen = new Set<string>();
-    for (const root of roots) {
-      for (const dir of tapsetSearchDirs(root, parseOptions.runtime, parseOptions.arch)) {
-        let names: string[];
-        try {
-          names = readdirSync(dir).sort();
-        } catch {
-          continue;
-        }
-        for (const name of names) {
-          if (!name.endsWith(".stp")) continue;
-          const path = join(dir, name);
-          if (seen.has(path)) continue;
-          seen.add(path);
-          let text: string;
-          try {
-            text = readFileSync(path, "utf8");
-          } catch {
-            continue;
-          }
-          const aliasHeads: string[] = [];
-          for (const m of text.matchAll(ALIAS)) for (const n of m[1]!.split(",")) aliasHeads.push(n.trim().split(".")[0]!);
-          this.files.push({ path, text, words: new Set(text.match(WORD) ?? []), aliasHeads });
-        }
+    for (const path of tapsetFiles(roots, parseOptions)) {
+      if (skip.has(path)) continue;
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch {
+        continue;
       }
+      const aliasHeads: string[] = [];
+      for (const m of text.matchAll(ALIAS)) for (const n of m[1]!.split(",")) aliasHeads.push(n.trim().split(".")[0]!);
+      this.files.push({ path, text, words: new Set(text.match(WORD) ?? []), aliasHeads });
     }
+  }
+
+  /** Every file of the library, parsed (for --dump-functions and --dump-probe-aliases). */
+  all(): ScriptFile[] {
+    return this.files.flatMap((f) => this.load(f) ?? []);
   }
 
   private load(f: TapsetFile): ScriptFile | undefined {

@@ -310,7 +310,21 @@ export class Resolver {
       case "string":
       case "wildcard":
       case "const":
+        return;
       case "embedded-expr":
+        // the parser accepts it under -g, as stap's does; nothing here can run C
+        this.fail(semErr("embedded C code cannot run on tstap: it needs a kernel module", "embedded-code", e.pos));
+        return;
+      case "machine-access":
+        this.fail(
+          semErr(
+            e.op.endsWith("register")
+              ? `@${e.op} cannot run on tstap: its probes record no registers (tracefs tracepoints hand over their fields only)`
+              : `@${e.op} cannot run on tstap: its probes read no memory at the event (tracefs tracepoints hand over their fields only)`,
+            `operator '@${e.op}'`,
+            e.pos,
+          ),
+        );
         return;
       case "ident":
         this.identifier(e, 0);

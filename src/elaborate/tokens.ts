@@ -8,6 +8,8 @@ import type { Expr, Pos, Stmt } from "../parse/ast.js";
 /** stap prints a token as its kind and content; keywords print their kind only. */
 export function describeExpr(e: Expr): string {
   switch (e.kind) {
+    case "machine-access":
+      return `operator '@${e.op}'`;
     case "number":
       return `number '${e.text}'`;
     case "string":

@@ -313,6 +313,7 @@ export class TypeInference {
       case "const":
       case "probewrite":
       case "embedded-expr":
+      case "machine-access":
         e.type = "long";
         return;
       case "entry":

@@ -26,6 +26,8 @@ export function exprChildren(e: Expr): Expr[] {
       return [];
     case "target":
       return stepExprs(e.steps);
+    case "machine-access":
+      return e.args;
     case "binary":
     case "logical":
       return [e.left, e.right];

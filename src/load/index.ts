@@ -31,7 +31,7 @@ export async function load(plan: Plan, _opts: LoadOptions): Promise<{ unit?: Loa
   if (plan.events.length > 0) diagnostics.push(...validateEvents(plan, capabilities()));
   if (diagnostics.length > 0) return { diagnostics };
   const unit: LoadedUnit = {
-    probes: plan.probes.map((p) => ({ id: p.id, trigger: p.trigger, pp: p.pp, at: p.at })),
+    probes: plan.probes.map((p) => ({ id: p.id, trigger: p.trigger, pp: p.pp, at: p.at, ...(p.derivation ? { derivation: p.derivation } : {}) })),
     limits: { ...plan.limits },
     events: plan.events,
     defines: defineWords(new Map([...plan.program.defines, ...(_opts.defines ?? new Map<string, string>())])),

@@ -245,6 +245,7 @@ export interface EmbeddedStmt {
 // ---------------------------------------------------------------- expressions
 
 export type Expr =
+  | MachineAccessExpr
   | NumberLit
   | StringLit
   | Identifier
@@ -518,6 +519,19 @@ export interface HistExpr extends Typed {
   kind: "hist";
   hist: "log" | "linear";
   operand: Expr;
+  args: Expr[];
+  pos: Pos;
+}
+
+/**
+ * `@kregister(N)`, `@uregister(N)`, `@kderef(SIZE, ADDR)`, `@uderef(SIZE, ADDR)`:
+ * a register or raw memory of the probed context (the kernel's need -g).
+ * Parsed as stap parses them; pass 2 refuses them (tstap's probes have no
+ * register set or memory to read at the event).
+ */
+export interface MachineAccessExpr extends Typed {
+  kind: "machine-access";
+  op: "kregister" | "uregister" | "kderef" | "uderef";
   args: Expr[];
   pos: Pos;
 }

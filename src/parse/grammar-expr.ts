@@ -17,6 +17,13 @@ const binaryLevel: Record<string, number> = {
 };
 const IN_LEVEL = 6;
 const COMPARE_LEVEL = 7;
+/** stap's register and raw-memory operators (kernel ones need -g). */
+const machineOps: Record<string, A.MachineAccessExpr["op"] | undefined> = {
+  "@kregister": "kregister",
+  "@uregister": "uregister",
+  "@kderef": "kderef",
+  "@uderef": "uderef",
+};
 const targetVarsNames = new Set(["vars", "parms", "locals", "return"]);
 
 type Pretty = "" | "$" | "$$";
@@ -422,9 +429,25 @@ export class ExprParser extends ParserBase {
         {
           ALT: () => {
             const t = this.CONSUME(AtOther);
-            return this.ACTION(() => {
-              this.err(`unknown operator ${t.image}`, t);
-              return { kind: "ident" as const, name: t.image, pos: posOf(t) };
+            // `@kregister(N)`, `@kderef(SIZE, ADDR)` and their user-space twins
+            const args: A.Expr[] = [];
+            const open = this.OPTION2(() => {
+              const p = this.CONSUME4(Op["("]!);
+              this.MANY_SEP({ SEP: Op[","]!, DEF: () => args.push(this.SUBRULE3(this.expression)) });
+              this.CONSUME4(Op[")"]!);
+              return p;
+            });
+            return this.ACTION((): A.Expr => {
+              const op = machineOps[t.image];
+              if (!op) {
+                this.err(`unknown operator ${t.image}`, t);
+                return { kind: "ident" as const, name: t.image, pos: posOf(t) };
+              }
+              if (op.startsWith("k")) this.checkPrivileged(t, `using @${op} operator not permitted; need stap -g`);
+              const want = op.endsWith("deref") ? 2 : 1;
+              if (!open) this.err("expected '('", t);
+              else if (args.length !== want || args[0]!.kind !== "number") this.err(args[0]?.kind !== "number" ? "expected number" : want === 2 ? "expected ','" : "expected ')'", args[0]?.pos ?? t);
+              return { kind: "machine-access", op, args, pos: posOf(t) };
             });
           },
         },

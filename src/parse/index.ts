@@ -124,7 +124,14 @@ function isDeclStart(t: Tok): boolean {
 }
 
 /** Parse one file (a user script or a tapset). Never throws on bad input. */
-export function parse(input: { file: string; text: string; isTapset: boolean }, opts: ParseOptions): { file?: ScriptFile; diagnostics: Diagnostic[] } {
+/** What pass 1 made of a file; `empty` when it held no declaration, said as stap says it. */
+export interface ParseResult {
+  file?: ScriptFile;
+  diagnostics: Diagnostic[];
+  empty?: "empty" | "empty after preprocessing";
+}
+
+export function parse(input: { file: string; text: string; isTapset: boolean }, opts: ParseOptions): ParseResult {
   try {
     return parseFile(input, opts);
   } catch (e) {
@@ -134,7 +141,7 @@ export function parse(input: { file: string; text: string; isTapset: boolean }, 
   }
 }
 
-function parseFile(input: { file: string; text: string; isTapset: boolean }, opts: ParseOptions): { file?: ScriptFile; diagnostics: Diagnostic[] } {
+function parseFile(input: { file: string; text: string; isTapset: boolean }, opts: ParseOptions): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const raw = lex(input.text, { file: input.file, args: opts.args, usedArgs: opts.usedArgs });
   const pre = new Preprocessor(raw, envOf(opts), opts.macros, diagnostics);
@@ -176,11 +183,29 @@ function parseFile(input: { file: string; text: string; isTapset: boolean }, opt
     p.depth = 0;
     p.inFunction = false;
   }
-  diagnostics.push(...p.semantic);
+  diagnostics.push(...p.semantic, ...globalConflicts(p.decls));
   // report in source order, as one reading of the file would meet them
   const order = (d: Diagnostic): number => (d.pos && d.pos.file === input.file ? d.pos.offset : Number.MAX_SAFE_INTEGER);
   diagnostics.sort((a, b) => order(a) - order(b));
-  return { file: { kind: "file", name: input.file, decls: p.decls, isTapset: input.isTapset }, diagnostics };
+  // stap tells a file that held nothing from one its conditionals emptied
+  const empty = p.decls.length === 0 && diagnostics.length === 0 && toks.length === 0 ? (raw.length === 0 ? "empty" : "empty after preprocessing") : undefined;
+  return { file: { kind: "file", name: input.file, decls: p.decls, isTapset: input.isTapset }, diagnostics, ...(empty ? { empty } : {}) };
+}
+
+/** stap's parser refuses a global declared twice in a file, or declared both private and not. */
+function globalConflicts(decls: readonly ScriptFile["decls"][number][]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Map<string, boolean>();
+  for (const d of decls) {
+    if (d.kind !== "global") continue;
+    for (const v of d.vars) {
+      const before = seen.get(v.name);
+      if (before === v.private) out.push(error("parse error", "duplicate global name", v.pos));
+      else if (before !== undefined) out.push(error("parse error", "global versus private variable declaration conflict", v.pos));
+      else seen.set(v.name, v.private);
+    }
+  }
+  return out;
 }
 
 function syntaxError(message: string, t: IToken, eof: ScriptFile["decls"][number]["pos"]): Diagnostic {

@@ -207,6 +207,8 @@ export function printExpr(e: A.Expr): string {
       return `@probewrite(${printExpr(e.operand)})`;
     case "const":
       return `@const(${quote(escapeValue(e.name))})`;
+    case "machine-access":
+      return `@${e.op}(${e.args.map(printExpr).join(", ")})`;
     case "statop":
       return `@${e.op}(${[e.operand, ...e.args].map(printExpr).join(", ")})`;
     case "hist":

@@ -167,6 +167,8 @@ export interface ProbeFamily<P extends ResolvedPoint = ResolvedPoint> {
   readonly heads: readonly string[];
   /** fixed-shape points; matched by the registry in name order, as stap's match tree */
   readonly patterns?: readonly PointPattern[];
+  /** the point shapes a family that matches points itself answers to, as patterns (`process(string).begin`), for --dump-probe-types */
+  readonly shapes?: readonly string[];
   /** a family that matches points itself; undefined when the written point is not its */
   resolve?(components: readonly ProbeComponent[], pos: Pos, ctx: ResolveContext): PointResult | undefined;
   owns(point: ResolvedPoint): point is P;

@@ -88,6 +88,7 @@ export function filterFields(fmt: TracepointFormat): Map<string, FilterField> {
 export const tracepoints = family<TracepointPoint>({
   name: "kernel.trace",
   heads: ["kernel"],
+  shapes: ["kernel.trace(string)"],
   resolve,
   owns: (p: ResolvedPoint): p is TracepointPoint => p.kind === "tracepoint",
   variables: (p) => readTracepointFormat(p.system, p.event)?.fields.map(fieldVariable) ?? [],

@@ -21,6 +21,7 @@ type LifecyclePoint = ProcessPoint & { what: (typeof WHATS)[number] };
 export const processLifecycle = family<LifecyclePoint>({
   name: "process lifecycle",
   heads: ["process"],
+  shapes: WHATS.flatMap((w) => [`process.${w}`, `process(number).${w}`, `process(string).${w}`]),
   resolve: (components) => resolveProcessPoint(components, WHATS),
   owns: (p: ResolvedPoint): p is LifecyclePoint => p.kind === "process" && (WHATS as readonly string[]).includes(p.what),
   variables: () => [],

@@ -21,6 +21,7 @@ const RETURN: readonly TargetVariable[] = [long("syscall", { kind: "field", fiel
 export const processSyscall = family<SyscallPoint>({
   name: "process syscall",
   heads: ["process"],
+  shapes: WHATS.flatMap((w) => [`process.${w}`, `process(number).${w}`, `process(string).${w}`]),
   resolve: (components) => resolveProcessPoint(components, WHATS),
   owns: (p: ResolvedPoint): p is SyscallPoint => p.kind === "process" && (WHATS as readonly string[]).includes(p.what),
   variables: (p) => (p.what === "syscall" ? ENTRY : RETURN),

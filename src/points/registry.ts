@@ -24,6 +24,20 @@ const FAMILIES: AnyFamily[] = [tracepoints, processLifecycle, processSyscall, up
 
 const patterns: (ParsedPattern & { family: AnyFamily })[] = FAMILIES.flatMap((f) => (f.patterns ?? []).map((p) => ({ ...parsePattern(p), family: f })));
 
+/** --dump-probe-types: every probe point shape the families know, sorted, as stap lists them. */
+export function probeTypes(): string[] {
+  const shown = (c: PatternComponent): string[] =>
+    c.arg === "none" ? [c.name] : c.arg === "number?" ? [c.name, `${c.name}(number)`] : [`${c.name}(${c.arg})`];
+  const out = new Set<string>();
+  for (const p of patterns) {
+    let forms = [""];
+    for (const c of p.components) forms = forms.flatMap((f) => shown(c).map((s) => (f ? `${f}.${s}` : s)));
+    for (const f of forms) out.add(f);
+  }
+  for (const f of FAMILIES) for (const s of f.shapes ?? []) out.add(s);
+  return [...out].sort();
+}
+
 /** Adds a fixed-shape pattern to the family owning what its builder returns (tests, embedders). */
 export function registerPointPattern(pattern: string, build: PointPattern["build"]): void {
   patterns.push({ ...parsePattern({ pattern, build }), family: runPoints });

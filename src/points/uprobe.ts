@@ -196,6 +196,12 @@ const RETURN_VAR: TargetVariable = {
 export const uprobes = family<UprobePoint>({
   name: "process function",
   heads: ["process"],
+  shapes: ["process(number)", "process(string)"].flatMap((head) =>
+    [head, `${head}.library(string)`].flatMap((obj) => [
+      ...["", ".call", ".return"].flatMap((s) => [`${obj}.function(string)${s}`, `${obj}.function(number)${s}`]),
+      `${obj}.statement(number).absolute`,
+    ]),
+  ),
   resolve,
   owns: (p: ResolvedPoint): p is UprobePoint => p.kind === "uprobe",
   variables: (p) => (p.at === "return" ? [RETURN_VAR] : []),

@@ -1,5 +1,8 @@
 // What one tstap invocation asks for, once the command line is read.
 
+/** stap's listing modes that need no script */
+export type DumpMode = "list" | "list-vars" | "probe-types" | "probe-aliases" | "functions";
+
 export interface SessionOptions {
   /** script path ("-" for stdin), or undefined with `-e` */
   scriptFile?: string;
@@ -15,6 +18,8 @@ export interface SessionOptions {
   defines: Map<string, string>;
   /** `-v` count */
   verbose: number;
+  /** verbosity of each pass (`-v` adds to all five, `--vp ABCDE` to each) */
+  perPassVerbose: number[];
   /** `-w`: no warnings */
   suppressWarnings: boolean;
   /** `-W`: warnings are errors */
@@ -35,4 +40,24 @@ export interface SessionOptions {
   bufferMb?: number;
   /** `-l PROBE` / `-L PROBE` */
   listProbes?: { pattern: string; withVars: boolean };
+  /** `--dump-probe-types`, `--dump-probe-aliases`, `--dump-functions` */
+  dump?: "probe-types" | "probe-aliases" | "functions";
+  /** `-t`: report each probe's hits and handler times after the run */
+  timing?: boolean;
+  /** `--compatible=VERSION`: what `systemtap_v` is */
+  compatible?: string;
+  /** `-P`, `--prologue-searching[=WHEN]` (for function probes) */
+  prologueSearching?: "always" | "auto" | "never";
+  /** `--skip-badvars`: a context variable that cannot be read is 0 */
+  skipBadvars?: boolean;
+  /** `--suppress-handler-errors`: a handler's runtime error skips the rest of that handler, quietly */
+  suppressHandlerErrors?: boolean;
+  /** `-m NAME` */
+  moduleName?: string;
+  /** tstap's own commands, which need no script */
+  command?: "check" | "cleanup";
+  /** lines said before the run (stap's notes on the options) */
+  notes: string[];
+  /** warnings about options that have no effect here */
+  optionWarnings: string[];
 }

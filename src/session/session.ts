@@ -1,16 +1,19 @@
 // One tstap run: read the script, chain the passes, print what -p asks for,
 // report diagnostics together, and pick the exit status.
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { decodeSource } from "../parse/lexer.js";
 import { formatDiagnostic, hasErrors, warning, newPrintState, suppressedWarningsNote, type Diagnostic, type PrintState } from "../diagnostic.js";
 import type { SessionOptions } from "./options.js";
-import { parse, defaultParseOptions } from "../parse/index.js";
+import { parse, defaultParseOptions, tapsetSearchDirs, type ParseOptions } from "../parse/index.js";
 import { printScript } from "../parse/print.js";
-import { elaborate, formatProgram } from "../elaborate/index.js";
+import { elaborate, formatProgram, probeTypes, tapsetRoots } from "../elaborate/index.js";
+import { TapsetLibrary, tapsetFiles } from "../elaborate/library.js";
 import { translate, formatPlan } from "../translate/index.js";
 import { load } from "../load/index.js";
 import { run } from "../../runtime/index.js";
+import { count, memoryUsage, startClock, timesSince } from "./pass-report.js";
+import { describePlanChoices } from "./plan-choices.js";
 
 const passNames = ["parse", "analysis", "translation", "compilation", "run"] as const;
 
@@ -42,7 +45,6 @@ class Reporter {
 
   /** stap's closing line for a failed pass. */
   failed(pass: number): number {
-    if (pass === 1 && this.errors > 0) process.stderr.write(`${this.errors} parse error${this.errors === 1 ? "" : "s"}.\n`);
     process.stderr.write(`Pass ${pass}: ${passNames[pass - 1]} failed.  [man error::pass${pass}]\n`);
     return 1;
   }
@@ -62,6 +64,32 @@ function readScript(opts: SessionOptions): { file: string; text: string } | stri
   }
 }
 
+/**
+ * Parse each tapset file of the -I directories; one that does not parse is
+ * reported and left out of the run, as stap skips it (with -W, its warning
+ * fails pass 1).
+ */
+function checkUserTapsets(dirs: readonly string[], parseOptions: ParseOptions, rep: Reporter): Set<string> {
+  const broken = new Set<string>();
+  for (const path of tapsetFiles(dirs, parseOptions)) {
+    let text: string;
+    try {
+      text = readFileSync(path, "latin1");
+    } catch {
+      continue;
+    }
+    const r = parse({ file: path, text, isTapset: true }, { ...parseOptions, usedArgs: undefined });
+    if (!hasErrors(r.diagnostics)) continue;
+    broken.add(path);
+    rep.sources.set(path, text);
+    const errors = r.diagnostics.filter((d) => d.severity === "error");
+    for (const d of errors) process.stderr.write(formatDiagnostic(d, rep.sources, rep.printState));
+    process.stderr.write(`${errors.length} parse error${errors.length === 1 ? "" : "s"}.\n`);
+    rep.report([warning(`tapset "${path}" has errors, and will be skipped`)]);
+  }
+  return broken;
+}
+
 export async function runSession(opts: SessionOptions): Promise<number> {
   const rep = new Reporter(opts);
   try {
@@ -73,25 +101,61 @@ export async function runSession(opts: SessionOptions): Promise<number> {
 }
 
 async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
-  const script = readScript(opts);
+  const verbose = (pass: number): number => opts.perPassVerbose[pass - 1] ?? opts.verbose;
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  let clock = startClock();
+  rep.report(opts.optionWarnings.map((w) => warning(w)));
+  const usedArgs = new Set<number>();
+  const parseOptions = defaultParseOptions({ args: opts.args, guru: opts.guru, defines: opts.defines, usedArgs, systemtapVersion: opts.compatible });
+  const roots = tapsetRoots(opts.includeDirs);
+
+  // Pass 1: the library, then the script. stap parses every tapset here;
+  // tstap indexes them and parses a file when the script needs it, but the
+  // user's own -I tapsets are checked now, where stap finds their errors.
+  const brokenTapsets = opts.includeDirs.length > 0 && (opts.lastPass > 1 || verbose(1) > 0 || opts.warningsAsErrors) ? checkUserTapsets(opts.includeDirs, parseOptions, rep) : new Set<string>();
+  if (verbose(1) > 1) {
+    for (const root of roots) {
+      for (const dir of tapsetSearchDirs(root, parseOptions.runtime, parseOptions.arch)) {
+        const found = readdirSync(dir).filter((n) => n.endsWith(".stp")).length;
+        if (found > 0) say(`Searched: "${dir}", found: ${found}, processed: ${found}`);
+      }
+    }
+  }
+  const libraryScripts = tapsetFiles(roots, parseOptions).length - brokenTapsets.size;
+  const script = opts.dump ? { file: "<input>", text: "" } : readScript(opts);
+  let parsed: ReturnType<typeof parse> | undefined;
   if (typeof script === "string") {
     process.stderr.write(`${script}\n`);
-    return rep.failed(1);
+    rep.errors++;
+  } else if (!opts.dump) {
+    rep.sources.set(script.file, script.text);
+    parsed = parse({ file: script.file, text: script.text, isTapset: false }, parseOptions);
+    const before = rep.errors;
+    rep.report(parsed.diagnostics);
+    // stap's parser closes a file's errors with their count
+    const parseErrors = rep.errors - before;
+    if (parseErrors > 0) process.stderr.write(`${parseErrors} parse error${parseErrors === 1 ? "" : "s"}.\n`);
+    if (parsed.empty) process.stderr.write(`Input file '${script.file}' is ${parsed.empty}.\n`);
   }
-  rep.sources.set(script.file, script.text);
-
-  // Pass 1
-  const usedArgs = new Set<number>();
-  const parseOptions = defaultParseOptions({ args: opts.args, guru: opts.guru, defines: opts.defines, usedArgs });
-  const parsed = parse({ file: script.file, text: script.text, isTapset: false }, parseOptions);
-  rep.report(parsed.diagnostics);
-  if (!parsed.file || rep.errors > 0) return rep.failed(1);
+  if (verbose(1) > 0) say(`Pass 1: parsed user script and ${count(libraryScripts, "library script", "library scripts")} ${memoryUsage()}${timesSince(clock)}`);
+  if (opts.dump === "probe-aliases" || opts.dump === "functions") {
+    const { dumpAliases, dumpFunctions } = await import("./dump.js");
+    const library = new TapsetLibrary(roots, parseOptions, rep.sources, brokenTapsets);
+    process.stdout.write(opts.dump === "functions" ? dumpFunctions(library, verbose(2) > 0) : dumpAliases(library, verbose(1) > 0));
+    return 0;
+  }
+  if (opts.dump === "probe-types") {
+    process.stdout.write(probeTypes().map((t) => `${t}\n`).join(""));
+    return 0;
+  }
+  if (!parsed?.file || rep.errors > 0 || parsed.empty) return rep.failed(1);
   if (opts.lastPass === 1) {
     process.stdout.write(Buffer.from(printScript(parsed.file), "latin1"));
     return 0;
   }
 
   // Pass 2
+  clock = startClock();
   const elaborated = elaborate(parsed.file, {
     tapsetDirs: opts.includeDirs,
     unoptimized: opts.unoptimized,
@@ -101,54 +165,83 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
     defines: opts.defines,
     parseOptions,
     sources: rep.sources,
-    verbose: opts.verbose,
+    verbose: verbose(2),
     listing: opts.listProbes !== undefined,
+    skipTapsets: brokenTapsets,
+    skipBadvars: opts.skipBadvars === true,
   });
   rep.report(elaborated.diagnostics);
-  if (!elaborated.program || rep.errors > 0) return rep.failed(2);
+  const program = elaborated.program;
+  if (verbose(2) > 0 && program) {
+    const functions = program.functions.length + (program.libraryFunctions?.length ?? 0);
+    say(
+      `Pass 2: analyzed script: ${count(program.probes.length, "probe", "probes")}, ${count(functions, "function", "functions")}, ` +
+        `${count(program.embeds?.length ?? 0, "embed", "embeds")}, ${count(program.globals.length, "global", "globals")} ${memoryUsage()}${timesSince(clock)}`,
+    );
+  }
+  if (!program || rep.errors > 0) return rep.failed(2);
   // stap's pass-2 note on arguments the script never reads
   if (!opts.listProbes) {
     rep.report(opts.args.flatMap((_, i) => (usedArgs.has(i + 1) ? [] : [warning(`unused command line option $${i + 1}/@${i + 1}`)])));
   }
   if (opts.listProbes) {
     const { listProbes } = await import("./list-probes.js");
-    process.stdout.write(listProbes(elaborated.program, opts.listProbes.withVars));
+    process.stdout.write(listProbes(program, opts.listProbes.withVars));
     return 0;
   }
   if (opts.lastPass === 2) {
-    process.stdout.write(Buffer.from(formatProgram(elaborated.program), "latin1"));
+    process.stdout.write(Buffer.from(formatProgram(program), "latin1"));
     return 0;
   }
 
   // Pass 3
-  const translated = translate(elaborated.program, {
+  clock = startClock();
+  const translated = translate(program, {
     unoptimized: opts.unoptimized,
     defines: opts.defines,
     targetPid: opts.targetPid,
     hasTargetCommand: opts.targetCommand !== undefined,
   });
   rep.report(translated.diagnostics);
-  if (!translated.plan || rep.errors > 0) return rep.failed(3);
+  const plan = translated.plan;
+  if (verbose(3) > 0 && plan) {
+    say(
+      `Pass 3: translated to JavaScript: ${count(plan.probes.length, "probe handler", "probe handlers")}, ` +
+        `${count(plan.events.length, "tracefs event", "tracefs events")} ${memoryUsage()}${timesSince(clock)}`,
+    );
+    if (verbose(3) > 1) for (const line of describePlanChoices(plan, opts.unoptimized)) say(line);
+  }
+  if (!plan || rep.errors > 0) return rep.failed(3);
   if (opts.lastPass === 3) {
-    process.stdout.write(Buffer.from(formatPlan(translated.plan), "latin1"));
+    process.stdout.write(Buffer.from(formatPlan(plan), "latin1"));
     return 0;
   }
 
   // Pass 4
-  const loaded = await load(translated.plan, { defines: opts.defines, verbose: opts.verbose });
+  clock = startClock();
+  const loaded = await load(plan, { defines: opts.defines, verbose: verbose(4) });
   rep.report(loaded.diagnostics);
+  const moduleName = opts.moduleName ?? `tstap_${process.pid}`;
+  if (verbose(4) > 0 && loaded.unit) say(`Pass 4: compiled JavaScript into "${moduleName}" ${timesSince(clock)}`);
   if (!loaded.unit || rep.errors > 0) return rep.failed(4);
   if (opts.lastPass === 4) return 0;
 
   // Pass 5
-  return run(loaded.unit, {
+  clock = startClock();
+  if (verbose(5) > 0) say("Pass 5: starting run.");
+  const status = await run(loaded.unit, {
     outputFile: opts.outputFile,
     timeoutSeconds: opts.timeoutSeconds,
     targetCommand: opts.targetCommand,
     targetPid: opts.targetPid,
     bufferMb: opts.bufferMb,
-    verbose: opts.verbose,
+    verbose: verbose(5),
     args: opts.args,
     suppressWarnings: opts.suppressWarnings,
+    timing: opts.timing === true,
+    suppressHandlerErrors: opts.suppressHandlerErrors === true,
+    report: verbose(5) > 1 ? say : undefined,
   });
+  if (verbose(5) > 0) say(`Pass 5: run completed ${timesSince(clock)}`);
+  return status;
 }

@@ -128,6 +128,9 @@ export function emitExpr(g: Gen, e: Expr, unused = false): string {
       return g.fail("@probewrite is not supported", e.pos);
     case "embedded-expr":
       return g.fail("embedded C is not supported: tstap has no kernel module to run it", e.pos);
+    case "machine-access":
+      // refused in pass 2 (resolve.ts); a program reaching here is a tstap bug
+      return g.fail(`@${e.op} is not supported`, e.pos);
   }
 }
 

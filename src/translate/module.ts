@@ -141,7 +141,7 @@ export function generate(g: Gen, program: Program, planner: EventPlanner): Gener
     const name = `$probe_${id}`;
     const interruptible = trigger.kind === "begin" || trigger.kind === "end" || trigger.kind === "error" || trigger.kind === "never";
     handlers.push(emitProbe(g, p, lowering, name, interruptible));
-    probes.push({ id, trigger, pp: p.pp, at: at(p.pos), pos: p.pos, handler: name, interruptible });
+    probes.push({ id, trigger, pp: p.pp, at: at(p.pos), pos: p.pos, handler: name, interruptible, derivation: (p.derivation ?? p.pp).split(" <- ") });
   }
   for (const ap of autoprintBodies(g, program)) {
     const id = probes.length;

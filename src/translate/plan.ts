@@ -26,6 +26,8 @@ export interface ProbeMeta {
   pos: Pos;
   /** the JavaScript function name of the handler in `code` */
   handler: string;
+  /** the probe points it was derived from, written ones last (`-t` prints them) */
+  derivation?: string[];
   /** MAXACTION budget kind: begin/end/error run in process context (interruptible) */
   interruptible: boolean;
 }
