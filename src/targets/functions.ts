@@ -29,8 +29,9 @@ export interface FunctionSymbol {
    * STT_GNU_IFUNC: `address` is the resolver, which runs once when the
    * dynamic linker binds the symbol and returns the implementation that
    * calls then reach. Which implementation it picks depends on the CPU and
-   * cannot be known from the file: probing `address` traps the resolver,
-   * not the calls. See ifuncImplementations.
+   * cannot be known from the file alone: probing `address` traps the
+   * resolver, not the calls. resolveIfunc (ifunc-target.ts) reads the
+   * binding from a live process, or names the candidates.
    */
   ifunc: boolean;
   bind: SymbolBind;
