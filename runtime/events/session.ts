@@ -107,7 +107,11 @@ export class TraceSession {
     this.pollMs = opts.pollMs ?? 50;
     const sub = Number(instance.read("buffer_subbuf_size_kb").trim());
     this.pageSize = sub > 0 ? sub * 1024 : 4096;
-    this.base = process.hrtime.bigint();
+    // 2^32 ns before now: event times (ns since base) are never small
+    // integers, so V8 keeps them as doubles from the first event instead of
+    // switching representation (and deoptimizing the dispatch loop) a second
+    // into the run
+    this.base = process.hrtime.bigint() - (1n << 32n);
     this.pipeline = new EventPipeline(this.base, this.pageSize);
     // on the way out (exit, signal, crash) handlers must not run again: no flush
     this.unguard = guardCleanup(() => this.close({ flush: false }));
