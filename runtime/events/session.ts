@@ -14,7 +14,7 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { readTracepointFormatAt, type TracepointFormat } from "./format.js";
-import { EventPipeline, type EventHandler } from "./pipeline.js";
+import { EventPipeline, PAGE_HEADER, type EventHandler } from "./pipeline.js";
 import { formatReaders, type FieldReader } from "./view.js";
 import { TraceInstance, DEFAULT_BUFFER_KB } from "../tracefs/instance.js";
 import { reapLeftovers } from "../tracefs/reap.js";
@@ -68,6 +68,8 @@ export function lostEventsWarning(r: LostReport, bufferKb: number): string | und
 }
 
 const COMMIT_SLACK_NS = 2_000_000;
+/** low 27 bits of a page header's commit word: the length of its data */
+const COMMIT_MASK = (1 << 27) - 1;
 /** a timer's catch-up reads at most this many rounds: a system outrunning us delays the timer only so long */
 const MAX_CATCH_UP_ROUNDS = 1024;
 /**
@@ -105,7 +107,11 @@ export class TraceSession {
     this.pollMs = opts.pollMs ?? 50;
     const sub = Number(instance.read("buffer_subbuf_size_kb").trim());
     this.pageSize = sub > 0 ? sub * 1024 : 4096;
-    this.base = process.hrtime.bigint();
+    // 2^32 ns before now: event times (ns since base) are never small
+    // integers, so V8 keeps them as doubles from the first event instead of
+    // switching representation (and deoptimizing the dispatch loop) a second
+    // into the run
+    this.base = process.hrtime.bigint() - (1n << 32n);
     this.pipeline = new EventPipeline(this.base, this.pageSize);
     // on the way out (exit, signal, crash) handlers must not run again: no flush
     this.unguard = guardCleanup(() => this.close({ flush: false }));
@@ -197,7 +203,7 @@ export class TraceSession {
    * else, over the CPUs that may have more, the earliest start of the last
    * page read (its unread pages can hold nothing earlier).
    */
-  private readAll(): number {
+  private readAll(stopAtPartial = false): number {
     let complete = Infinity;
     const pl = this.pipeline;
     for (const r of this.readers) {
@@ -213,8 +219,14 @@ export class TraceSession {
           if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR") break;
           throw new TraceFsError(`reading cpu${r.cpu}/trace_pipe_raw failed: ${code ?? (err as Error).message}`, code);
         }
+        // (stopAtPartial: the timer-driven rounds) a page less than half full
+        // is the one the kernel is still writing: we caught up. Reading on
+        // would return a few events per read(2), the writer's latest, at the
+        // price of a system call each: the rest waits for the next round, when
+        // it has filled pages. drain(), catchUp() and close() read to the end.
+        const data = n >= PAGE_HEADER ? page.buf.readUInt32LE(8) & COMMIT_MASK : 0;
         pl.pushPage(r.cpu, page, n);
-        if (n <= 0) break;
+        if (n <= 0 || (stopAtPartial && data < (this.pageSize - PAGE_HEADER) / 2)) break;
       }
       if (pages >= PAGES_PER_READ) complete = Math.min(complete, pl.lastPageStart(r.cpu));
     }
@@ -225,7 +237,7 @@ export class TraceSession {
   private round(all: boolean): boolean {
     if (this.closed || this.readers.length === 0) return false;
     const now = Number(process.hrtime.bigint() - this.base);
-    const complete = this.readAll();
+    const complete = this.readAll(!all);
     const limit = all || this.instance.clock !== "mono" ? Infinity : now - COMMIT_SLACK_NS;
     this.pipeline.dispatch(Math.min(limit, complete));
     return complete !== Infinity;
