@@ -19,7 +19,8 @@ import type { ProbeComponent } from "../parse/ast.js";
 import { semErr } from "../elaborate/tokens.js";
 import { TargetError } from "../targets/errors.js";
 import { fileOffsetOf, isExecutableAddress, readSection, type Elf } from "../targets/elf/elf.js";
-import { functionAt, ifuncImplementations, matchFunctions, suggestFunctions, type FunctionSymbol } from "../targets/functions.js";
+import { functionAt, matchFunctions, suggestFunctions, type FunctionSymbol } from "../targets/functions.js";
+import { resolveIfunc } from "../targets/ifunc-target.js";
 import { resolveLibrary, resolveObject } from "../targets/objects.js";
 import { findMappedObject, processExecutable, processObjects } from "../targets/proc.js";
 import { readElf } from "../targets/elf/elf.js";
@@ -157,8 +158,9 @@ function resolve(components: readonly ProbeComponent[], _pos: unknown, ctx: Reso
   const pattern = what.arg.value;
   const matches: PointMatch[] = [];
   const problems: Diagnostic[] = [];
-  const add = (s: FunctionSymbol, name: string): void => {
-    const p = point(t, at, name, s.address, what);
+  const add = (s: FunctionSymbol, name: string): void => addAt(s.address, name);
+  const addAt = (address: number, name: string): void => {
+    const p = point(t, at, name, address, what);
     if (isResult(p)) {
       if ("diagnostics" in p) problems.push(...p.diagnostics);
       return;
@@ -171,12 +173,13 @@ function resolve(components: readonly ProbeComponent[], _pos: unknown, ctx: Reso
       add(s, s.displayName);
       continue;
     }
-    // an IFUNC's address is its resolver: probe the implementations the calls reach
-    const impls = ifuncImplementations(t.elf, s);
-    if (impls.length > 0) for (const impl of impls) add(impl, s.displayName);
-    else if (!isGlob(pattern)) {
-      return fail(`'${s.displayName}' in '${t.path}' is an IFUNC: its address is the resolver the dynamic linker calls once, and this object does not name the implementations calls reach (no .symtab)`, what);
-    }
+    // an IFUNC's address is its resolver: probe the implementation the calls
+    // reach (as bound in the target process, or in tstap's own for a shared
+    // library), else every implementation named after it (one runs per process)
+    const r = resolveIfunc(t.elf, s, t.pid);
+    if (r.kind === "bound") addAt(r.target.address, s.displayName);
+    else if (r.kind === "candidates") for (const impl of r.implementations) add(impl, s.displayName);
+    else if (!isGlob(pattern)) return fail(r.reason, what);
   }
   if (matches.length > 0) return { matches };
   if (problems.length > 0 && !isGlob(pattern)) return { diagnostics: problems };
