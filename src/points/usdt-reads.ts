@@ -156,7 +156,9 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
         if (!needArg(k, e)) return;
         names.push(field(`arg${k}`, { arg: k, offsets: [] }, undefined).name);
       }
-      if (e.pretty === "") reads.set(e, { kind: "fields", fields: names });
+      // a marker without arguments: stap's $$parms is empty
+      if (names.length === 0) reads.set(e, { kind: "constant", value: "" });
+      else if (e.pretty === "") reads.set(e, { kind: "fields", fields: names });
       return;
     }
     if (e.kind === "target") {
