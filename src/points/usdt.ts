@@ -2,6 +2,7 @@
 //   process("PATH").mark("NAME")                     every provider's NAME (globs)
 //   process("PATH").provider("P").mark("NAME")       P's NAME (globs on both)
 //   process("PATH").library("LIB").mark(...)         a library the program loads
+//   process(PID).mark(...)                           what process PID runs (only its events)
 // PATH may be a program or a shared library (`process("libstdc++.so.6")`).
 // One point per marker; each of its call sites becomes one `p:` line of the
 // run's own group at the site's file offset, with the marker's semaphore as
@@ -16,13 +17,12 @@ import type { ProbeComponent } from "../parse/ast.js";
 import { semErr } from "../elaborate/tokens.js";
 import { suggest } from "../elaborate/similar.js";
 import { TargetError } from "../targets/errors.js";
-import { resolveLibrary, resolveObject } from "../targets/objects.js";
 import { markerNames, matchMarkers, readStapsdt, type UsdtMarker } from "../targets/usdt/stapsdt.js";
 import type { UsdtArg } from "../targets/usdt/args.js";
-import type { Elf } from "../targets/elf/elf.js";
 import type { FetchType } from "../../runtime/event-def.js";
 import { family, type Lowering, type PointMatch, type PointResult, type ResolvedPoint, type TargetVariable } from "./family.js";
 import { lowerMarkerReads } from "./usdt-reads.js";
+import { objectOf } from "./uprobe.js";
 
 /** One marker of one object (every call site of provider:name). */
 export interface UsdtPoint {
@@ -35,6 +35,8 @@ export interface UsdtPoint {
   sites: UsdtMarker[];
   /** `$argN` that exist: the fewest any call site has */
   argCount: number;
+  /** process(PID): only that process */
+  pid?: number;
 }
 
 declare module "./family.js" {
@@ -51,24 +53,6 @@ function fail(message: string, c: ProbeComponent): PointResult {
   return { diagnostics: [semErr(message, what, c.arg?.pos ?? c.pos)] };
 }
 
-/** process("PATH") [.library("LIB")]: the object whose notes are read, and the pp() prefix. */
-function objectOf(head: ProbeComponent, lib: ProbeComponent | undefined): { elf: Elf; path: string; prefix: string } | PointResult {
-  const arg = head.arg;
-  if (arg?.kind !== "string") return fail('.mark probes need the object by path or name: process("PATH").mark("NAME")', head);
-  let at = head;
-  try {
-    const obj = resolveObject(arg.value);
-    if (!lib) return { elf: obj.elf, path: obj.path, prefix: `process(${q(obj.path)})` };
-    at = lib;
-    if (lib.arg?.kind !== "string") return fail('library needs a string argument: .library("LIB")', lib);
-    const l = resolveLibrary(lib.arg.value, { from: obj.elf });
-    return { elf: l.elf, path: l.path, prefix: `process(${q(obj.path)}).library(${q(l.path)})` };
-  } catch (err) {
-    if (err instanceof TargetError) return fail(err.message, at);
-    throw err;
-  }
-}
-
 function resolve(components: readonly ProbeComponent[]): PointResult | undefined {
   const head = components[0];
   if (head?.name !== "process" || head.arg === undefined) return undefined;
@@ -77,6 +61,7 @@ function resolve(components: readonly ProbeComponent[]): PointResult | undefined
   const prov = components[i]?.name === "provider" ? components[i++] : undefined;
   const mark = components[i];
   if (mark?.name !== "mark" || components.length !== i + 1) return undefined;
+  if (lib && lib.arg?.kind !== "string") return fail('library needs a string argument: .library("LIB")', lib);
   if (prov && prov.arg?.kind !== "string") return fail('provider needs a string argument: .provider("NAME")', prov);
   if (mark.arg?.kind !== "string") return fail('mark needs a string argument: .mark("NAME")', mark);
   const t = objectOf(head, lib);
@@ -90,7 +75,7 @@ function resolve(components: readonly ProbeComponent[]): PointResult | undefined
     throw err;
   }
   const matches: PointMatch[] = markerNames(sites).map((g) => ({
-    point: { kind: "usdt", path: t.path, provider: g.provider, name: g.name, sites: g.sites, argCount: Math.min(...g.sites.map((s) => s.args.length)) },
+    point: { kind: "usdt", path: t.path, provider: g.provider, name: g.name, sites: g.sites, argCount: Math.min(...g.sites.map((s) => s.args.length)), ...(t.pid !== undefined ? { pid: t.pid } : {}) },
     pp: `${t.prefix}${prov ? `.provider(${q(g.provider)})` : ""}.mark(${q(g.name)})`,
   }));
   if (matches.length > 0) return { matches };
@@ -177,7 +162,7 @@ export const usdtMarkers = family<UsdtPoint>({
       const args = fetchArgs.map((a) => `${a.name}=${a.fetch}:${a.type}`);
       const def = planner.dynamic({ probeType: "uprobe", place, fetchArgs, line: (event) => [`p:\${group}/${event}`, place, ...args].join(" ") });
       const filter = planner.pushdown(lp.probe, lowered.filterFieldsAt(k), lowered.filterReadsAt(k));
-      const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn }, filter);
+      const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn, ...(p.pid !== undefined ? { pid: p.pid } : {}) }, filter);
       first ??= event;
     }
     return { trigger: { kind: "event", event: first! }, reads: lowered.reads };
