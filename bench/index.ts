@@ -11,6 +11,7 @@ const benches: Bench[] = [
   { title: "language core: startup and a 10M-iteration loop", module: "./lang.js", entry: "benchLang" },
   { title: "event pipeline: decode and dispatch firehose", module: "./firehose.js", entry: "benchFirehose" },
   { title: "kernel end to end: 1M getppid events", module: "./e2e-kernel.js", entry: "benchE2eKernel" },
+  { title: "USDT end to end: one marker hit 1M times, tstap against bpftrace usdt:", module: "./usdt.js", entry: "benchUsdt" },
 ];
 
 async function main(): Promise<void> {

@@ -297,9 +297,8 @@ function hex(v: Long): string {
 }
 
 /** stap's $$vars: `name=0x1f name2="text" arr=[0x1,0x2]`. */
-export function formatVars(ev: DecodedEvent): string {
-  return ev
-    .names()
+export function formatVars(ev: DecodedEvent, names: readonly string[] = ev.names()): string {
+  return names
     .map((n) => {
       const v = ev.get(n);
       if (typeof v === "string") return `${n}="${v}"`;
@@ -350,6 +349,16 @@ export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> 
       fn: () => {
         const ev = evNow();
         return ev ? formatVars(ev) : "";
+      },
+    },
+    // only the fields named (blank-separated): a USDT marker's $$parms, whose event also holds what user_string() read
+    {
+      params: ["string"],
+      ret: "string",
+      pure: false,
+      fn: (spec) => {
+        const ev = evNow();
+        return ev ? formatVars(ev, (spec as string).split(" ")) : "";
       },
     },
   ],

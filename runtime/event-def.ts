@@ -49,7 +49,10 @@ export interface TracepointEventDef extends EventDefCommon {
 }
 
 /** Types of a dynamic event's fetch argument (uprobetracer.rst). */
-export type FetchType = "s8" | "s16" | "s32" | "s64" | "u8" | "u16" | "u32" | "u64" | "x8" | "x16" | "x32" | "x64" | "string" | "ustring" | "symbol";
+export type FetchType = "s8" | "s16" | "s32" | "s64" | "u8" | "u16" | "u32" | "u64" | "x8" | "x16" | "x32" | "x64" | "string" | "ustring" | "symbol" | BitfieldType;
+
+/** `bWIDTH@OFFSET/CONTAINER`: bits of a value, shifted down, unsigned (`%ah` is `%ax:b8@8/64`). */
+export type BitfieldType = `b${number}@${number}/${number}`;
 
 /** One `name=FETCHARG:TYPE` of a dynamic event, and how its field decodes. */
 export interface FetchArg {

@@ -21,6 +21,8 @@ export interface KernelTraceSession {
    * is defined first in the session's own group.
    */
   addEvent(system: string, event: string, filter?: string, define?: string): Promise<number>;
+  /** defines these dynamic events (lines as addEvent's `define`) in a few writes, before addEvent enables them */
+  defineAll?(defines: string[]): Promise<void>;
   /** set_event_pid (+ options/event-fork when `followForks`) */
   setEventPids(pids: number[], followForks: boolean): Promise<void>;
   /** records no event of these tasks (set_event_notrace_pid); false when the kernel cannot */
@@ -94,6 +96,9 @@ export class KernelEventSource implements EventSource {
     // (set_event_notrace_pid costs nothing per event; a filter is the fallback)
     const excluded = !onlyTarget && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
     const notSelf = onlyTarget || excluded ? undefined : `common_pid != ${process.pid}`;
+    // thousands of uprobes (a marker's call sites) are defined in a few writes
+    const defines = this.plans.map(definitionOf).filter((d): d is string => d !== undefined);
+    if (defines.length > 1 && s.defineAll) await s.defineAll([...new Set(defines)]);
     for (let i = 0; i < this.plans.length; i++) {
       const p = this.plans[i]!;
       const pushed = p.filter === undefined ? undefined : instantiateFilter(p.filter, target);

@@ -7,20 +7,40 @@
 // are golden -p3 plans (tracefs lines, probe table, generated code), so a
 // change to lowering shows up as a diff of their .out. Output is compared
 // with the checkout's path written `{root}`; dynamic event groups print as
-// ${group} in plans, so nothing else varies between runs.
+// ${group} in plans, so nothing else varies between runs. `{fixture:NAME}` in
+// .opts/.args is test/fixtures/NAME.c built (test/support/build-fixture.ts),
+// and its path is written so in the expected output.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { buildFixture } from "./support/build-fixture.js";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(root, "cases");
 const tstap = join(root, "..", "bin", "tstap");
 /** the checkout, written `{root}` in .out/.err files (errors in tapsets/ name their files) */
 const checkout = join(root, "..");
-const portable = (text: string): string => text.split(checkout).join("{root}");
+const fixtures = new Map<string, string>();
+const portable = (text: string): string => {
+  let t = text;
+  for (const [name, path] of fixtures) t = t.split(path).join(`{fixture:${name}}`);
+  return t.split(checkout).join("{root}");
+};
+
+/** `{fixture:NAME}` in a word: the program built from test/fixtures/NAME.c */
+function withFixtures(word: string): string {
+  return word.replace(/\{fixture:([\w-]+)\}/g, (_m, name: string) => {
+    let path = fixtures.get(name);
+    if (path === undefined) {
+      path = buildFixture({ sources: [`${name}.c`] });
+      fixtures.set(name, path);
+    }
+    return path;
+  });
+}
 
 const passFlags: Record<string, string[]> = {
   parse: ["-p1"],
@@ -36,7 +56,7 @@ function words(file: string): string[] {
   // Words split on blanks; a word in double quotes keeps its blanks.
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!);
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(withFixtures(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]!));
   return out;
 }
 

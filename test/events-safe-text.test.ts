@@ -37,6 +37,7 @@ describe("accepts what we mean to write", () => {
       `p:${G}/k0 do_sys_open+0x10 dfd=%di:s32 a=+8(%sp):x64[4]`,
       `e:${G}/e0 sched.sched_switch prev=$prev_pid:s32`,
       `p:${G}/u0 /lib/x86_64-linux-gnu/libc.so.6:0x2a1f0 s=+0(%di):string b=%ax:b4@3/32`,
+      `p:${G}/u1 /tmp/usdt_forms:0x11fe(0x3082) arg8=\\-7:s32 arg9=\\42:u64 arg6=@+0x4070:u64`,
     ]) {
       expect(safeDynamicEventLine(l, G)).toBe(l);
     }
@@ -61,6 +62,11 @@ describe("refuses injection attempts", () => {
     expect(refused(() => safeFilter("filter", "pid == 1\n0"))).toMatch(/a newline/);
     expect(refused(() => safeIdent("event name", "p0\n-:x/y"))).toMatch(/a newline/);
     expect(refused(() => safeDynamicEventLine(`p:${G}/p0 /bin/true:0x10\r`, G))).toMatch(/x0d/);
+  });
+
+  it("a backslash other than an immediate number (an immediate string could hold anything)", () => {
+    expect(refused(() => safeDynamicEventLine(`p:${G}/p0 /bin/true:0x10 s=\\str:string`, G))).toMatch(/immediate number/);
+    expect(refused(() => safeDynamicEventLine(`p:${G}/p0 /bin/true:0x10 s=\\`, G))).toMatch(/immediate number/);
   });
 
   it("another group's events, removal lines, wrong kinds", () => {

@@ -31,6 +31,23 @@ class KernelSessionAdapter implements KernelTraceSession {
     return this.session.addEvent({ ...at, filter }).id;
   }
 
+  async defineAll(defines: string[]): Promise<void> {
+    const inst = this.session.instance;
+    const todo = defines.filter((d) => !this.defined.has(d));
+    const lines = todo.map((d) => instantiateDefinition(d, inst.name));
+    const eventOf = (line: string): string => /^[pre]\d*:[^/]+\/(\S+)/.exec(line)![1]!;
+    try {
+      inst.defineDynamicEvents(lines);
+      todo.forEach((d, i) => this.defined.set(d, { system: inst.name, event: eventOf(lines[i]!) }));
+    } catch {
+      // keep what the kernel took; addEvent defines the rest one by one and reports the line it refuses
+      todo.forEach((d, i) => {
+        const event = eventOf(lines[i]!);
+        if (inst.has(`events/${inst.name}/${event}`)) this.defined.set(d, { system: inst.name, event });
+      });
+    }
+  }
+
   async setEventPids(pids: number[], followForks: boolean): Promise<void> {
     this.session.setEventPids(pids, followForks);
   }

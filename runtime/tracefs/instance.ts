@@ -143,6 +143,56 @@ export class TraceInstance {
     return { system: this.name, event };
   }
 
+  /**
+   * Defines many dynamic events at once (a USDT marker's thousand call
+   * sites): lines are written several to a write(), which the kernel parses
+   * line by line, so arming costs a few system calls, not one per probe. A
+   * batch the kernel refuses is redone one line at a time, so the error
+   * names the line, and what was defined before it is still removed at close.
+   */
+  defineDynamicEvents(lines: readonly string[]): { system: string; event: string }[] {
+    const out: { system: string; event: string }[] = [];
+    const file = exists(this.root, "dynamic_events") ? "dynamic_events" : "uprobe_events";
+    const flush = (batch: string[]): void => {
+      if (batch.length === 0) return;
+      const events = batch.map((l) => /^[pre]\d*:[^/]+\/(\S+)/.exec(l)![1]!);
+      try {
+        writeControl(this.root, file, batch.join("\n") + "\n", "append");
+      } catch {
+        // the kernel stops at the line it refuses: keep what it defined, then find that line
+        const ok = events.filter((e) => this.has(`events/${this.name}/${e}`));
+        this.dynEvents.push(...ok);
+        for (const [i, l] of batch.entries()) if (!ok.includes(events[i]!)) out.push(this.defineDynamicEvent(l));
+        for (const e of ok) out.push({ system: this.name, event: e });
+        return;
+      }
+      this.dynEvents.push(...events);
+      for (const e of events) out.push({ system: this.name, event: e });
+    };
+    let batch: string[] = [];
+    let bytes = 0;
+    for (const line of lines) {
+      safeDynamicEventLine(line, this.name);
+      if (!/^[pr]\d*:/.test(line) || !line.includes(" /")) {
+        flush(batch);
+        batch = [];
+        bytes = 0;
+        out.push(this.defineDynamicEvent(line));
+        continue;
+      }
+      // the kernel reads a write in 4 KiB pieces; stay under one
+      if (bytes + line.length + 1 > 4000) {
+        flush(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(line);
+      bytes += line.length + 1;
+    }
+    flush(batch);
+    return out;
+  }
+
   /** set_event_pid (+ options/event-fork so children of those pids join). */
   setEventPids(pids: readonly number[], followForks: boolean): void {
     this.write("set_event_pid", safePids("event pid", pids));

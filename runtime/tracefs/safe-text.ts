@@ -123,12 +123,14 @@ export function safeNumber(what: string, n: number): string {
   return String(n);
 }
 
-const FETCH_CHARS = /[A-Za-z0-9_%$@+\-().:\[\]\/,]/;
+const FETCH_CHARS = /[A-Za-z0-9_%$@+\-().:\[\]\/,\\]/;
 
 /** One `name=fetcharg[:type]` (or bare fetcharg) argument of a probe definition. */
 function safeFetchArg(what: string, arg: string): void {
-  const bad = firstBad(arg, /[A-Za-z0-9_%$@+\-().:\[\]\/,=]/);
+  const bad = firstBad(arg, /[A-Za-z0-9_%$@+\-().:\[\]\/,=\\]/);
   if (bad !== undefined) refuse(what, arg, `it contains ${describeChar(bad)}`);
+  // `\` only starts an immediate number (`\42`, `\-7`: a USDT constant), never an immediate string
+  if (/\\(?!-?[0-9])/.test(arg)) refuse(what, arg, "it contains '\\' that does not start an immediate number");
   const eq = arg.indexOf("=");
   if (eq >= 0) {
     safeIdent(`${what} name`, arg.slice(0, eq));

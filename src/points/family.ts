@@ -87,7 +87,9 @@ export type VariableRead =
   /** a fixed element of an array field (`$arg1` is args[0]) */
   | { kind: "element"; field: string; index: number; pretty: PrettyKind }
   /** known when the probe is lowered: probefunc() of a uprobe is its function's name */
-  | { kind: "constant"; value: string | bigint };
+  | { kind: "constant"; value: string | bigint }
+  /** several fields as `name=0xHEX ...` (a USDT marker's $$parms) */
+  | { kind: "fields"; fields: string[] };
 
 /** A `$name` a point offers. */
 export interface TargetVariable {
@@ -102,6 +104,11 @@ export interface TargetVariable {
    * to the event only when a handler reads the variable
    */
   fetch?: FetchArg;
+  /**
+   * why the variable exists but cannot be read at this point (a USDT
+   * argument form tracefs cannot fetch): an error where the script uses it
+   */
+  problem?: string;
 }
 
 /** `$$vars`, `$$parms`, `$$locals`, `$$return`. */
@@ -178,6 +185,8 @@ export interface ProbeFamily<P extends ResolvedPoint = ResolvedPoint> {
   bundles(point: P): readonly Bundle[];
   /** context a point offers beyond its variables (default: none) */
   offers?(point: P): readonly ContextOffer[];
+  /** -L: what follows the point (default: its variables as ` $name:type`) */
+  listing?(point: P): string;
   /** how pass 3 messages call a variable ("tracepoint variable") */
   readonly variableNoun?: string;
   /**

@@ -9,3 +9,4 @@ export type { RunPoint } from "./begin-end.js";
 export type { TimerPoint } from "./timer.js";
 export type { TracepointPoint } from "./kernel-trace.js";
 export type { ProcessPoint, ProcessWhat } from "./process-target.js";
+export type { UsdtPoint } from "./usdt.js";

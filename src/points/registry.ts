@@ -18,9 +18,10 @@ import { tracepoints } from "./kernel-trace.js";
 import { processLifecycle } from "./process-lifecycle.js";
 import { processSyscall } from "./process-syscall.js";
 import { uprobes } from "./uprobe.js";
+import { usdtMarkers } from "./usdt.js";
 
 /** Every family, in the order their resolvers are asked. */
-const FAMILIES: AnyFamily[] = [tracepoints, processLifecycle, processSyscall, uprobes, runPoints, timers];
+const FAMILIES: AnyFamily[] = [tracepoints, processLifecycle, processSyscall, uprobes, usdtMarkers, runPoints, timers];
 
 const patterns: (ParsedPattern & { family: AnyFamily })[] = FAMILIES.flatMap((f) => (f.patterns ?? []).map((p) => ({ ...parsePattern(p), family: f })));
 
@@ -122,6 +123,8 @@ export function variableType(point: ResolvedPoint, name: string): "long" | "stri
 
 /** `-L`: what a point offers, as ` $name:type ...` (empty when nothing). */
 export function listVariables(point: ResolvedPoint): string {
+  const fam = familyOf(point);
+  if (fam.listing) return fam.listing(point);
   return variablesOf(point)
     .map((v) => ` $${v.name}:${v.display}`)
     .join("");
@@ -147,6 +150,7 @@ export function targetAccess(point: ResolvedPoint | undefined, e: TargetVar | Ta
   }
   const v = point ? variablesOf(point).find((x) => x.name === e.name) : undefined;
   if (!v) return { ok: false, problem: "unresolved target-symbol expression", pos: e.pos, unresolved: true };
+  if (v.problem !== undefined) return { ok: false, problem: v.problem, pos: e.pos, unresolved: false };
   const step = e.steps[0];
   const noun = point ? (familyOf(point).variableNoun ?? "target variable") : "target variable";
   if (e.addressOf) return { ok: false, problem: `cannot take the address of $${e.name}: ${noun}s are copies, not memory`, pos: e.pos, unresolved: false };

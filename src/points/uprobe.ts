@@ -57,7 +57,7 @@ declare module "./family.js" {
 const q = (s: string): string => JSON.stringify(s);
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-interface Target {
+export interface Target {
   elf: Elf;
   path: string;
   /** the pp() prefix: `process("PATH")` or `process("EXE").library("LIB")` */
@@ -75,7 +75,8 @@ function targetError(err: unknown, c: ProbeComponent): PointResult {
 }
 
 /** process(...) [.library(...)]: the object the rest of the point is in. */
-function objectOf(head: ProbeComponent, lib: ProbeComponent | undefined): Target | PointResult {
+/** process(...) [.library(...)]: the object the rest of the point is in (the USDT family names objects the same way). */
+export function objectOf(head: ProbeComponent, lib: ProbeComponent | undefined): Target | PointResult {
   const arg = head.arg!;
   try {
     if (arg.kind === "number") {

@@ -15,6 +15,7 @@ function native(g: Gen, name: string, arity: number): string {
 /** JS reading one field of the probe's decoded event. */
 export function emitRead(g: Gen, r: VariableRead, pretty: boolean): string {
   if (r.kind === "constant") return typeof r.value === "string" ? stringLiteral(r.value) : longLiteral(r.value);
+  if (r.kind === "fields") return `${native(g, "__kernel_vars", 1)}(${stringLiteral(r.fields.join(" "))})`;
   if (r.kind === "element") {
     const read = `${native(g, "__kernel_element", 2)}(${stringLiteral(r.field)}, ${r.index})`;
     return pretty ? `${native(g, "__kernel_pretty_long", 2)}(${read}, ${stringLiteral(r.pretty)})` : read;
@@ -33,6 +34,9 @@ export function emitTarget(g: Gen, e: TargetVar | TargetVars, emitIndex: (e: Exp
   const probe = g.probe;
   // in a function there is no event: stap resolves target variables per probe only
   if (!probe || g.fn !== undefined) return g.fail(`target variables and @cast/@var/@entry are not available in this probe`, e.pos);
+  // what the probe's family lowered itself (a USDT marker's $$parms)
+  const lowered = g.reads?.get(e);
+  if (lowered) return emitRead(g, lowered, false);
   const access = targetAccess(probe.point, e, probe.pp);
   if (!access.ok) {
     if (access.unresolved && e.kind === "target") {
@@ -45,7 +49,7 @@ export function emitTarget(g: Gen, e: TargetVar | TargetVars, emitIndex: (e: Exp
   if ("bundle" in access) {
     if (e.pretty === "") return `${native(g, "__kernel_vars", 0)}()`;
     const spec = variablesOf(probe.point)
-      .flatMap((v) => (v.read.kind === "constant" ? [] : [`${v.read.field}:${v.read.pretty}`]))
+      .flatMap((v) => (v.read.kind === "field" || v.read.kind === "element" ? [`${v.read.field}:${v.read.pretty}`] : []))
       .join(" ");
     return `${native(g, "__kernel_vars_pretty", 1)}(${stringLiteral(spec)})`;
   }
