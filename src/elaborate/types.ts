@@ -301,8 +301,9 @@ export class TypeInference {
           this.err(semErr(access.problem, tokOf(e).token, access.pos));
           return;
         }
-        e.type = access.type;
-        if (t !== "unknown" && e.type !== t) this.mismatchExpected(tokOf(e), t, e.type);
+        // typed on first sight, which counts as progress (so `a = $var` types the global `a`)
+        this.setType(e, access.type);
+        if (t !== "unknown" && e.type !== t) this.mismatchExpected(tokOf(e), t, access.type);
         return;
       }
       case "cast":
