@@ -44,6 +44,8 @@ export interface UserAddress {
 /** One process's address space as captured at a moment. */
 export interface AddressSpace {
   resolve(addr: number): UserAddress | undefined;
+  /** the data object (a variable) at `addr`, for usymdata() on addresses in no function */
+  resolveData?(addr: number): UserAddress | undefined;
   /** the space no longer tells the truth about `addr` (a library loaded, JIT code written since): capture again if the process lives */
   stale?(addr: number): boolean;
 }
@@ -105,6 +107,11 @@ export class AddressSpaces {
     return k;
   }
 
+  resolveData(tgid: number, addr: number): UserAddress | undefined {
+    const d = this.spaces.get(tgid)?.space?.resolveData?.(addr);
+    return d?.symbol !== undefined ? d : undefined;
+  }
+
   resolve(tgid: number, addr: number): UserAddress | undefined {
     let k = this.spaces.get(tgid) ?? this.capture(tgid);
     let r = k.space?.resolve(addr);
@@ -123,6 +130,13 @@ export class AddressSpaces {
 }
 
 export const addressSpaces = new AddressSpaces(undefined);
+
+/** A function at `addr`, else a data object (usymdata names both, as stap's symbol tables hold both). */
+function resolveAny(tgid: number, addr: number): UserAddress | undefined {
+  const r = resolveIn(tgid, addr);
+  if (r === undefined || r.symbol !== undefined) return r;
+  return addressSpaces.resolveData(tgid, addr) ?? r;
+}
 
 // ---------------------------------------------------------------- formats
 
@@ -233,13 +247,13 @@ function hexLong(v: NativeValue | undefined): string {
 
 function usymname(addr: NativeValue | undefined): string {
   const a = addrOf(addr);
-  const r = resolveIn(tgidNow(), a);
+  const r = a < 0 ? undefined : resolveAny(tgidNow(), a);
   return truncateString(r?.symbol ? r.symbol.name : hexLong(addr));
 }
 
 function usymdata(addr: NativeValue | undefined): string {
   const a = addrOf(addr);
-  const r = resolveIn(tgidNow(), a);
+  const r = a < 0 ? undefined : resolveAny(tgidNow(), a);
   return truncateString(r === undefined ? hexLong(addr) : data(a, r));
 }
 

@@ -24,6 +24,13 @@ class SymbolizedSpace implements AddressSpace {
     return out;
   }
 
+  resolveData(addr: number): UserAddress | undefined {
+    const m = this.s.mappingOf(addr);
+    const f = this.s.symbolizeData(addr);
+    if (m === undefined || f.symbol === undefined) return undefined;
+    return { module: f.module, modOffset: addr - m.start, modSize: m.end - m.start, symbol: { name: f.symbol, offset: f.offset ?? 0, size: f.size ?? 0 } };
+  }
+
   /** Memory the capture could not name (not mapped then, or anonymous without a perf-map entry): a new capture may. */
   stale(addr: number): boolean {
     const m = this.s.mappingOf(addr);

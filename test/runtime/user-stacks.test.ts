@@ -20,6 +20,10 @@ const space: AddressSpace = {
     if (addr >= 0x7e0000000040 && addr < 0x7e0000000050) return { modOffset: 0, modSize: 0, symbol: { name: "LazyCompile:*work app.js:3", offset: addr - 0x7e0000000040, size: 0x10 } };
     return undefined;
   },
+  resolveData(addr: number): UserAddress | undefined {
+    if (addr >= 0x555500002100 && addr < 0x555500002108) return { module: EXE, modOffset: addr - 0x555500000000, modSize: 0x3000, symbol: { name: "counter", offset: addr - 0x555500002100, size: 8 } };
+    return undefined;
+  },
 };
 
 const STACK = [0x7f0000001007, 0x7e0000000044, 0x555500002010, 0x555500001023, 0x600000000000];
@@ -81,6 +85,9 @@ describe("user stacks in stap's formats", () => {
     expect(call("usymname", 0x600000000000)).toBe("0x600000000000");
     expect(call("usymdata", 0x555500001023)).toBe(`main+0x23/0x80 [${EXE}]`);
     expect(call("usymdata", 0x555500002010)).toBe(`0x555500002010 [${EXE}+0x2010/0x3000]`);
+    // a variable: named as stap's symbol tables (functions and data) name it
+    expect(call("usymdata", 0x555500002104)).toBe(`counter+0x4/0x8 [${EXE}]`);
+    expect(call("usymname", 0x555500002104)).toBe("counter");
     expect(call("usymdata", -1)).toBe("0xffffffffffffffff");
     expect(call("umodname", 0x7f0000001007)).toBe(LIBC);
     expect(() => call("umodname", 0x600000000000)).toThrow(new ScriptError("module cannot be found"));
