@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { procAddressSpaces } from "../../src/targets/address-space.js";
 import { elfFixtures } from "../support/build-fixture.js";
+import { readElf } from "../../src/targets/elf/elf.js";
+import { readSymbols } from "../../src/targets/elf/symbols.js";
 
 async function start(path: string): Promise<{ child: ChildProcess; probeMe: number; puts: number }> {
   const child = spawn(path, [], { stdio: ["pipe", "pipe", "inherit"] });
@@ -37,6 +39,14 @@ describe("address spaces", () => {
           const p = space.resolve(puts)!;
           expect(p.module).toMatch(/\/libc\.so\.6$/);
           expect(p.symbol).toMatchObject({ name: "puts", offset: 0 });
+          // a variable of libc (program_invocation_name: a char *), at the same bias as puts
+          const syms = readSymbols(readElf(p.module!)).symbols;
+          const putsSym = syms.find((s) => s.name === "puts" && s.type === "FUNC")!;
+          const v = syms.find((s) => s.name === "program_invocation_name" && s.type === "OBJECT")!;
+          const at = puts - putsSym.value + v.value + 3;
+          expect(space.resolve(at)?.symbol).toBeUndefined();
+          expect(space.resolveData!(at)?.symbol).toMatchObject({ offset: 3, size: v.size });
+          expect(space.resolveData!(at)?.symbol?.name).toMatch(/program_invocation_name$/);
         }
         // no mapping at all: nothing to say
         expect(space.resolve(8)).toBeUndefined();
