@@ -35,6 +35,8 @@ export interface KernelEventPlan {
   targetProcess: boolean;
   /** a dynamic event's control-file line (GROUP_TOKEN for the group), defined before it is enabled */
   definition?: string;
+  /** handlers call the user-stack functions: the kernel records the user stack after each event */
+  userStack?: boolean;
 }
 
 interface EventDefCommon extends KernelEventPlan {

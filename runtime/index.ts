@@ -13,6 +13,7 @@ import type { LoadedUnit } from "./unit.js";
 import { applyDefines, resetLimits } from "./limits.js";
 import { resetNativeState as resetNatives } from "./natives.js";
 import { ProbeTiming } from "./probe-timing.js";
+import { addressSpaces, type AddressSpaceReader } from "./user-stacks.js";
 
 export type { LoadedUnit, UnitProbe, UnitLimits, Trigger, CompiledHandlers } from "./unit.js";
 export type { EventSource, SourceContext } from "./run-loop.js";
@@ -36,6 +37,8 @@ export interface RunOptions {
   messages?: (line: string) => void;
   /** extra event sources (the kernel back end plugs in here) */
   sources?: EventSource[];
+  /** names user addresses (the ELF reader of src/targets plugs in here); without it stacks print in hex */
+  addressSpaces?: AddressSpaceReader;
 }
 
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -55,6 +58,7 @@ function processExists(pid: number): boolean {
 export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   resetLimits();
   resetNatives();
+  addressSpaces.setReader(opts.addressSpaces);
   try {
     applyDefines(unit.defines);
   } catch (err) {

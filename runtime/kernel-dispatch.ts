@@ -12,6 +12,7 @@ import type { KernelDispatch, KernelEventPlan } from "./event-def.js";
 import { readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { CLONE_THREAD } from "./tasks.js";
+import { addressSpaces } from "./user-stacks.js";
 
 export type { DecodedEvent, FieldValue } from "./probe-context.js";
 export type { KernelDispatch, KernelEventPlan, ProcessWhat } from "./event-def.js";
@@ -188,6 +189,8 @@ export class KernelDispatcher {
           if (pexe !== undefined) this.exeOf.set(t.tgid, pexe);
         }
         const isThread = (BigInt(cloneFlags) & BigInt(CLONE_THREAD)) !== 0n;
+        // a child maps what its parent did (it may live only microseconds)
+        if (plan.userStack && !isThread) addressSpaces.fork(tasks.tgid(ev.tid), t.tgid);
         for (const d of plan.dispatch) {
           if (d.how === "direct") this.run(d.probe, ev.tid, ev);
           else if ((d.what === "begin" && !isThread) || (d.what === "thread.begin" && isThread)) {
@@ -203,6 +206,8 @@ export class KernelDispatcher {
         const before = this.wantsPaths ? this.exe(tasks.tgid(oldPid)) : undefined;
         if (plan.tracksTasks) tasks.exec(pid, oldPid, filename);
         refreshIds(pid);
+        // what the process maps is another program's now: capture it while it runs
+        if (plan.userStack) addressSpaces.exec(pid);
         let after: string | undefined;
         if (this.wantsPaths) {
           after = this.resolveExe(filename, pid, tasks.ppid(pid));

@@ -29,6 +29,8 @@ export interface KernelTraceSession {
   excludePids?(pids: number[]): Promise<boolean>;
   /** an instance option (options/NAME) */
   setOption(name: string, on: boolean): Promise<void>;
+  /** each event carries the user stack the kernel records after it (DecodedEvent.ustack); false when this kernel cannot */
+  recordUserStacks?(): Promise<boolean>;
   /**
    * starts streaming: `listen` is asked once per handle for the function to
    * run for each of its events (in timestamp order across all), every event
@@ -88,6 +90,11 @@ export class KernelEventSource implements EventSource {
     const byHandle = new Map<number, number>();
     // The kernel keeps tid -> tgid for tasks we never saw fork (saved_tgids).
     await s.setOption("record-tgid", true).catch(() => undefined);
+    // the user-stack functions read what the kernel walked at the event (user-stacks.ts)
+    if (this.plans.some((p) => p.userStack)) {
+      const ok = (await s.recordUserStacks?.().catch(() => false)) ?? false;
+      if (!ok) this.opts.warn("this kernel cannot record user stacks (no options/userstacktrace or ftrace user_stack record): user backtraces will be empty");
+    }
     const onlyTarget = this.plans.length > 0 && this.plans.every((p) => p.targetProcess) && target > 0;
     if (onlyTarget) await s.setEventPids(threadsOf(target).length ? threadsOf(target) : [target], true);
     // tstap's own reader thread is never traced: each read of trace_pipe_raw

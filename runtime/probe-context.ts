@@ -30,6 +30,8 @@ export interface DecodedEvent {
   names(): readonly string[];
   /** a fetched field the kernel could not read (a user string at a bad address) */
   faulted?(name: string): boolean;
+  /** the user stack the kernel recorded with the event (innermost first), when the run records them */
+  readonly ustack?: number[];
 }
 
 /** What a handler fired by a kernel event knows about it. */

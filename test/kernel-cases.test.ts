@@ -5,7 +5,8 @@
 //
 //   NAME      the case's name (unique in its file)
 //   RUN       the command, run by bash; {tstap} is bin/tstap, {fixture:NAME}
-//             the C (C++) program test/fixtures/NAME.c (.cc) built into test/tmp/,
+//             the C (C++) program test/fixtures/NAME.c (.cc) built into
+//             test/tmp/ (with -O2, or the flags of a first line `// build: FLAGS`),
 //             {before_pid} the BEFORE process's pid
 //   BEFORE    a process started first (and killed after the case); when it
 //             prints a first line, RUN starts only after that line
@@ -32,6 +33,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireKernelTracing } from "./support/kernel-gate.js";
+import { missingFeature, TSTAP_FEATURES, tstapHas } from "./support/tstap-features.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const casesDir = join(root, "test", "kernel-cases");
@@ -164,9 +166,15 @@ function capability(cap: string): boolean {
       return existsSync(join(TRACEFS, "options", "record-tgid"));
     case "event-fork":
       return existsSync(join(TRACEFS, "options", "event-fork"));
-    default:
-      throw new Error(`unknown capability '${cap}' (tracefs, root, gcc, bpftrace, uprobes, kprobes, record-tgid, event-fork, tracepoint:SYS:EVENT)`);
+    default: {
+      if (cap in TSTAP_FEATURES) return tstapHas(cap);
+      throw new Error(`unknown capability '${cap}' (tracefs, root, gcc, bpftrace, uprobes, kprobes, record-tgid, event-fork, tracepoint:SYS:EVENT, ${Object.keys(TSTAP_FEATURES).join(", ")})`);
+    }
   }
+}
+
+function missingWhy(cap: string): string {
+  return cap in TSTAP_FEATURES ? missingFeature(cap) : `${cap}: not available here`;
 }
 
 // ---------------------------------------------------------------- tracefs state
@@ -218,7 +226,10 @@ function buildFixtures(): Map<string, string> {
     const cxx = f.endsWith(".cc");
     const name = f.slice(0, cxx ? -3 : -2);
     const out = join(tmpDir, name);
-    execFileSync(cxx ? "g++" : "gcc", ["-O2", "-Wall", "-pthread", "-o", out, join(fixturesDir, f)], { stdio: "pipe" });
+    // a first line `// build: FLAGS` replaces -O2 (frame pointers for stack tests, say)
+    const first = /^\/\/ build: (.*)$/m.exec(readFileSync(join(fixturesDir, f), "utf8").split("\n", 1)[0]!);
+    const flags = first ? first[1]!.split(/\s+/).filter((x) => x !== "") : ["-O2"];
+    execFileSync(cxx ? "g++" : "gcc", [...flags, "-Wall", "-pthread", "-o", out, join(fixturesDir, f)], { stdio: "pipe" });
     built.set(name, out);
   }
   return built;
@@ -327,7 +338,7 @@ describe("kernel cases", () => {
         // tracefs itself is never optional: without it every case fails, saying why
         const missing = c.requires.filter((r) => r !== "tracefs" && !capability(r));
         if (missing.length > 0) {
-          it.skip(`${c.name} [requires ${missing.join(", ")}: not available here]`, () => {});
+          it.skip(`${c.name} [requires ${missing.map(missingWhy).join("; ")}]`, () => {});
           continue;
         }
         it(c.name, { timeout: (c.timeoutS + 15) * 1000 }, async () => {

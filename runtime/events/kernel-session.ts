@@ -9,10 +9,27 @@ import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./ses
 import { EventView, faultTesters, type FieldReader } from "./view.js";
 import { instantiateDefinition } from "../event-def.js";
 import { readFileSync } from "node:fs";
+import type { EventPipeline } from "./pipeline.js";
+import { userStackOf, userStackRecord, type UserStackRecord } from "./user-stack.js";
 import { join } from "node:path";
 
 class KernelSessionAdapter implements KernelTraceSession {
+  /** set when events carry the user stack the kernel recorded after them */
+  private userStack: UserStackRecord | undefined;
+
   constructor(readonly session: TraceSession) {}
+
+  async recordUserStacks(): Promise<boolean> {
+    const rec = userStackRecord(join(this.session.instance.root, "events"));
+    if (rec === undefined) return false;
+    try {
+      this.session.setOption("userstacktrace", true);
+    } catch {
+      return false;
+    }
+    this.userStack = rec;
+    return true;
+  }
 
   get traceClock(): string {
     return this.session.traceClock;
@@ -64,7 +81,7 @@ class KernelSessionAdapter implements KernelTraceSession {
     for (const added of this.session.events) {
       const names = added.format.fields.map((f) => f.name);
       // one event object and one listener per event type, made here: nothing per event
-      const ev = new PageEvent(this.session.pipeline.view, added.readers, names, faultTesters(added.format));
+      const ev = new PageEvent(this.session.pipeline.view, added.readers, names, faultTesters(added.format), this.userStack && { pipeline: this.session.pipeline, rec: this.userStack });
       this.session.on(added.id, listen(added.id, ev));
     }
     this.session.start();
@@ -121,7 +138,13 @@ export class PageEvent implements DecodedEvent {
     private readonly readers: Map<string, FieldReader>,
     private readonly fieldNames: readonly string[],
     private readonly faults: ReadonlyMap<string, (v: EventView) => boolean> = new Map(),
+    private readonly stacks?: { pipeline: EventPipeline; rec: UserStackRecord },
   ) {}
+
+  /** the user stack recorded after this event: read from the page when a handler asks (undefined when the run records none) */
+  get ustack(): number[] | undefined {
+    return this.stacks && userStackOf(this.stacks.pipeline, this.view, this.stacks.rec);
+  }
 
   get tid(): number {
     return this.view.pid;

@@ -69,6 +69,8 @@ export class EventPipeline {
   /** handlers by event type id */
   readonly handlers: (EventHandler | undefined)[] = [];
   private readonly streams: CpuStream[] = [];
+  /** the stream whose event is being handled (for followingRecord) */
+  private cur: CpuStream | undefined;
   private readonly free: Page[] = [];
   readonly stats: PipelineStats = { events: 0, pages: 0, missedInPages: 0, pagesWithUnknownMissed: 0 };
 
@@ -253,6 +255,7 @@ export class EventPipeline {
       if (best === undefined || bestTs > limit) break;
       const until = second < limit ? second : limit;
       view.cpu = best.cpu;
+      this.cur = best;
       // run this CPU while it stays the earliest, record after record of its
       // page in this loop; time records, padding and page ends go to advance()
       while (best.hasNext && best.nextTs <= until) {
@@ -305,6 +308,56 @@ export class EventPipeline {
     // a burst may have filled the free list: keep enough for the next rounds, let the rest go
     if (this.free.length > MAX_FREE_PAGES) this.free.length = MAX_FREE_PAGES;
     return count;
+  }
+
+  /**
+   * During a handler: the record of type `type` the kernel wrote for the
+   * event being handled right after it on the same CPU (the user stack of
+   * options/userstacktrace), as [buffer, offset, length] of its payload, or
+   * undefined. Records of events nested in between (an interrupt's, each
+   * followed by its own such record) are stepped over; it must come from
+   * task `pid`. Only the pages already read are searched: the kernel commits
+   * it microseconds after the event, long before the read watermark.
+   */
+  followingRecord(type: number, pid: number): [Buffer, number, number] | undefined {
+    const s = this.cur;
+    if (s === undefined) return undefined;
+    let page = s.head;
+    let pos = s.pos;
+    let nested = 0;
+    for (let seen = 0; seen < 64; ) {
+      const p = s.pages[page];
+      if (p === undefined) return undefined;
+      if (pos + 4 > p.end) {
+        page++;
+        pos = PAGE_HEADER;
+        continue;
+      }
+      const h = p.u32[pos >>> 2]!;
+      const typeLen = h & 31;
+      if (typeLen <= 28) {
+        let off: number;
+        let len: number;
+        if (typeLen === 0) {
+          len = ((p.u32[(pos >>> 2) + 1]! - 4 + 3) & ~3) >>> 0;
+          off = pos + 8;
+        } else {
+          len = typeLen << 2;
+          off = pos + 4;
+        }
+        seen++;
+        const t = p.buf[off]! | (p.buf[off + 1]! << 8);
+        if (t === type) {
+          if (nested === 0) return (p.u32[(off >>> 2) + 1]! | 0) === pid ? [p.buf, off, len] : undefined;
+          nested--;
+        } else nested++;
+        pos = off + len;
+      } else if (typeLen === 29) {
+        if (h >>> 5 === 0) pos = p.end; // the rest of the page is padding
+        else pos += 4 + p.u32[(pos >>> 2) + 1]!;
+      } else pos += 8;
+    }
+    return undefined;
   }
 
   /** Drops everything queued (pages go back to the free list). */

@@ -14,6 +14,7 @@ import { load } from "../load/index.js";
 import { run } from "../../runtime/index.js";
 import { count, memoryUsage, startClock, timesSince } from "./pass-report.js";
 import { describePlanChoices } from "./plan-choices.js";
+import { procAddressSpaces } from "../targets/address-space.js";
 
 const passNames = ["parse", "analysis", "translation", "compilation", "run"] as const;
 
@@ -241,6 +242,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
     timing: opts.timing === true,
     suppressHandlerErrors: opts.suppressHandlerErrors === true,
     report: verbose(5) > 1 ? say : undefined,
+    addressSpaces: procAddressSpaces,
   });
   if (verbose(5) > 0) say(`Pass 5: run completed ${timesSince(clock)}`);
   return status;

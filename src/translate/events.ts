@@ -13,6 +13,7 @@ import type { EventPlanner } from "../points/family.js";
 import { readTracepointFormat } from "../targets/tracepoints.js";
 import { combineFilters, type FilterField, type PushedFilter, pushdownProbe } from "./filter-pushdown.js";
 import { CRED_CONTEXT, CRED_SYSCALLS, TASK_CONTEXT, TASK_EVENTS } from "./task-events.js";
+import { USER_STACK_FUNCTIONS } from "../../runtime/user-stacks.js";
 
 export interface EventPlanOptions {
   unoptimized: boolean;
@@ -84,7 +85,11 @@ export class EventPlan implements EventPlanner {
     // The task table: whenever a handler asks who a task is, or a process probe
     // must know which tasks run PATH, follow fork/exec/exit/rename.
     const processProbes = this.events.some((d) => d.dispatch.some((x) => x.how === "process"));
-    if (processProbes || usesContext(program, TASK_CONTEXT)) {
+    // A handler reading the user stack: the kernel records it after every
+    // event of the instance (options/userstacktrace is per instance); the
+    // task table says whose address space names it, fork and exec renew that.
+    const userStack = usesContext(program, USER_STACK_FUNCTIONS);
+    if (processProbes || usesContext(program, TASK_CONTEXT) || userStack) {
       for (const t of [TASK_EVENTS.newtask, TASK_EVENTS.exec, TASK_EVENTS.exit, TASK_EVENTS.rename]) {
         const d = this.tracepoint(t.system, t.event);
         if (d) d.tracksTasks = true;
@@ -110,6 +115,7 @@ export class EventPlan implements EventPlanner {
       const f = d.tracksTasks ? undefined : userFilters[i];
       d.filter = own.length > 0 ? f?.filter : undefined;
       d.targetProcess = targetOnly;
+      if (userStack) d.userStack = true;
     });
     return this.events;
   }
@@ -137,6 +143,7 @@ export function describeEvent(e: EventDef): string[] {
   if (e.tracksTasks) out.push("#   task table: follows this event");
   if (e.filter !== undefined) out.push(`#   filter: ${e.filter}`);
   if (e.targetProcess) out.push("#   set_event_pid: target process (options/event-fork)");
+  if (e.userStack) out.push("#   user stack: recorded after each event (options/userstacktrace)");
   return out;
 }
 
