@@ -274,6 +274,8 @@ export class KernelDispatcher {
     for (const e of this.events) for (const d of e.dispatch) if (d.how === "process" && (d.what === "begin" || d.what === "thread.begin")) begins.push(d);
     if (begins.length === 0) return undefined;
     const procs = listProcesses();
+    // learn them from /proc now: the kernel's saved_cmdlines/saved_tgids may still name older tasks that had these (reused) pids
+    for (const p of procs) for (const t of p.tids) kernelRun.tasks.adopt(t);
     return () => this.fireBegins(begins, procs, now);
   }
 

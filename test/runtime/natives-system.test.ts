@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { lookupNative, type NativeValue } from "../../runtime/natives.js";
 import { kernelRun, lookupContextNative } from "../../runtime/context-kernel.js";
-import { TaskTable } from "../../runtime/tasks.js";
+import { kernelTaskFallback, TaskTable } from "../../runtime/tasks.js";
 import { current } from "../../runtime/context.js";
 import { clearEventTime, setEventTime } from "../../runtime/clock.js";
 import { limits, resetLimits } from "../../runtime/limits.js";
@@ -146,8 +146,9 @@ describe("cmdline_args", () => {
       // the spawn event comes before exec: wait until the new command line shows
       // (up to 10 s: a loaded 2-core CI host has been seen to take over 1 s)
       for (let i = 0; i < 1000 && readCmdline(child.pid!)?.[0] !== "sleep"; i++) await new Promise((r) => setTimeout(r, 10));
-      // a fresh task table: one filled by earlier tests may hold this (reused) pid as another process's thread
-      kernelRun.tasks = new TaskTable();
+      // the task as /proc shows it: the kernel's saved_tgids may still name an older task that had this (reused) pid
+      const live = kernelTaskFallback();
+      kernelRun.tasks = new TaskTable({ saved: () => ({}), proc: (tid) => live.proc(tid) });
       current.event = { kind: "kernel-event", tid: child.pid!, cpu: 0, tsNs: 0n };
       expect(call("cmdline_args", 0, -1, " ")).toBe("sleep 30 0");
       expect(call("cmdline_args", 2, 2, "")).toBe("0");
