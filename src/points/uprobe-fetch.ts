@@ -34,7 +34,7 @@ const ARG_TYPES: Readonly<Record<string, FetchType>> = {
 };
 
 /** user_* readers of integers: the fetch type of the value at the address. */
-const USER_INTS: Readonly<Record<string, FetchType>> = {
+export const USER_INTS: Readonly<Record<string, FetchType>> = {
   user_long: "s64",
   user_ulong: "u64",
   user_int: "s32",
@@ -52,7 +52,7 @@ const USER_INTS: Readonly<Record<string, FetchType>> = {
   user_uint64: "u64",
 };
 
-const USER_STRINGS = new Set(["user_string", "user_string_warn", "user_string_quoted", "user_string_n", "user_string_n_quoted", "user_string2"]);
+export const USER_STRINGS: ReadonlySet<string> = new Set(["user_string", "user_string_warn", "user_string_quoted", "user_string_n", "user_string_n_quoted", "user_string2"]);
 
 /** Registers by the names register()/u_register() take: the tracefs name and the width read. */
 function registerFetch(name: string): { reg: string; bits: 64 | 32 } | undefined {

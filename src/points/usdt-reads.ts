@@ -15,26 +15,8 @@ import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
+import { USER_INTS, USER_STRINGS } from "./uprobe-fetch.js";
 
-/** user_* readers of integers: the fetch type of the value at the address. */
-const USER_INTS: Readonly<Record<string, FetchType>> = {
-  user_long: "s64",
-  user_ulong: "u64",
-  user_int: "s32",
-  user_uint: "u32",
-  user_short: "s16",
-  user_ushort: "u16",
-  user_char: "s8",
-  user_int8: "s8",
-  user_uint8: "u8",
-  user_int16: "s16",
-  user_uint16: "u16",
-  user_int32: "s32",
-  user_uint32: "u32",
-  user_int64: "s64",
-  user_uint64: "u64",
-};
-const USER_STRINGS = new Set(["user_string", "user_string_warn", "user_string_quoted", "user_string_n", "user_string_n_quoted", "user_string2"]);
 const POINTERS = new Set(["user_long", "user_ulong", "user_int64", "user_uint64"]);
 const BYTES: Record<string, number> = { s8: 1, u8: 1, s16: 2, u16: 2, s32: 4, u32: 4, s64: 8, u64: 8 };
 
