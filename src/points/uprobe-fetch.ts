@@ -74,9 +74,11 @@ export interface UprobeReads {
   filterReads: Map<Expr, FilterField>;
 }
 
-const strip = (e: Expr): Expr => (e.kind === "group" ? strip(e.inner) : e);
+/** The expression inside any parentheses. */
+export const strip = (e: Expr): Expr => (e.kind === "group" ? strip(e.inner) : e);
 
-function literal(e: Expr | undefined): bigint | undefined {
+/** A (negated) number literal's value. */
+export function literal(e: Expr | undefined): bigint | undefined {
   if (!e) return undefined;
   const x = strip(e);
   if (x.kind === "number") return x.value;

@@ -15,7 +15,7 @@ import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
-import { USER_INTS, USER_STRINGS } from "./uprobe-fetch.js";
+import { literal, strip, USER_INTS, USER_STRINGS } from "./uprobe-fetch.js";
 
 const POINTERS = new Set(["user_long", "user_ulong", "user_int64", "user_uint64"]);
 const BYTES: Record<string, number> = { s8: 1, u8: 1, s16: 2, u16: 2, s32: 4, u32: 4, s64: 8, u64: 8 };
@@ -40,19 +40,6 @@ export interface MarkerReads {
   fetchArgsAt(k: number): FetchArg[];
   filterFieldsAt(k: number): Map<string, FilterField>;
   filterReadsAt(k: number): Map<Expr, FilterField>;
-}
-
-const strip = (e: Expr): Expr => (e.kind === "group" ? strip(e.inner) : e);
-
-function literal(e: Expr | undefined): bigint | undefined {
-  if (!e) return undefined;
-  const x = strip(e);
-  if (x.kind === "number") return x.value;
-  if (x.kind === "unary" && x.op === "-") {
-    const v = literal(x.operand);
-    return v === undefined ? undefined : -v;
-  }
-  return undefined;
 }
 
 /** A call of the runtime's function, not a script function of that name. */
