@@ -12,6 +12,7 @@ const benches: Bench[] = [
   { title: "event pipeline: decode and dispatch firehose", module: "./firehose.js", entry: "benchFirehose" },
   { title: "kernel end to end: 1M getppid events", module: "./e2e-kernel.js", entry: "benchE2eKernel" },
   { title: "USDT end to end: one marker hit 1M times, tstap against bpftrace usdt:", module: "./usdt.js", entry: "benchUsdt" },
+  { title: "uprobe end to end: a function called 1M times, tstap against bpftrace uprobe:", module: "./uprobe.js", entry: "benchUprobe" },
 ];
 
 async function main(): Promise<void> {
