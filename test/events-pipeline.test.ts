@@ -119,6 +119,21 @@ describe("page decoding", () => {
   });
 });
 
+describe("handlers by event type id", () => {
+  it("are an array without holes, for the thousands-high ids of dynamic events too", () => {
+    const p = new EventPipeline(0n);
+    const seen: number[] = [];
+    p.on(2401, (v) => seen.push(v.pid));
+    p.on(7, (v) => seen.push(-v.pid));
+    expect(p.handlers.length).toBe(2402);
+    // a hole (a missing own index) is what makes V8 store a sparse array as a hash table
+    expect(Object.keys(p.handlers).length).toBe(2402);
+    p.pushCopy(0, new PageWriter(0n).data(1, 2401, 5).data(1, 7, 6).data(1, 300, 7).done());
+    p.dispatch();
+    expect(seen).toEqual([5, -6]);
+  });
+});
+
 describe("the merge, on random pages", () => {
   // each CPU's records in order, any mix of record kinds, pages fed and
   // dispatched in random slices with random watermarks: every event comes
