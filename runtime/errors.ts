@@ -18,9 +18,16 @@ export class ScriptError extends Error {
 /** MAXACTION exceeded: stap checks the action budget before a catch block runs, so try/catch cannot hold it. */
 export class ActionLimitError extends ScriptError {}
 
-/** What a script's try/catch may catch: every script failure but the action limit. */
+/**
+ * stap's overload (STP_OVERLOAD): handlers took too much of the CPU. It ends
+ * the run whatever MAXERRORS, try/catch or --suppress-handler-errors say
+ * ("a system safety metric", stap's tapsets.cxx).
+ */
+export class OverloadError extends ScriptError {}
+
+/** What a script's try/catch may catch: every script failure but the action limit and overload. */
 export function isCatchable(e: unknown): boolean {
-  return isScriptFailure(e) && !(e instanceof ActionLimitError);
+  return isScriptFailure(e) && !(e instanceof ActionLimitError) && !(e instanceof OverloadError);
 }
 
 /** `abort()`: ends the handler at once; not catchable by try/catch. */

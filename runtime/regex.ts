@@ -7,13 +7,14 @@
 //                                               and once per pattern at load time.
 //   CompiledRegex: { pattern, ngroups, program } the pattern compiled to an NFA program
 //   match(re, subject): boolean                 `=~`; records the match for matched()/ngroups()
-//   lastMatch / resetMatch()                    the recorded state (per run; stap keeps it per
+//   lastMatch / resetMatch()                    the recorded state and matching time (per run; stap keeps it per
 //                                               context, and tstap runs one handler at a time)
 //   matched(n): string, matchedStr(), ngroups(): number   the tapset natives' behaviour,
 //                                               throwing RegexError-free MatchError messages
 //   class MatchError extends Error              "Attempted to get subexpression ... "
 //   regexSteps()                                NFA instructions visited so far (tests assert
 //                                               that matching is linear with it)
+//   class OverloadError                         a long match ran past stap's overload threshold
 //
 // The dialect is stap's own (stapregex, POSIX ERE-like), not JS's:
 // - `.` matches any byte (newline included); `^` `$` anchor at the subject's ends
@@ -41,7 +42,9 @@
 //   long as it can be, left to right); a repeated subexpression reports its
 //   last iteration.
 
-import { ScriptError } from "./errors.js";
+import { OverloadError, ScriptError } from "./errors.js";
+import { flags, limits } from "./limits.js";
+export { OverloadError };
 export class RegexError extends Error {
   readonly offset: number;
   constructor(message: string, offset: number) {
@@ -498,6 +501,59 @@ export function compileRegex(pattern: string): CompiledRegex {
   return { pattern, ngroups: p.groups + 1, program, slots, groupTag: tags, first: firstBytes(program) };
 }
 
+// ----------------------------------------------------------------- bounding the work
+//
+// stap charges a match no action: its translator emits the pattern's DFA
+// inside the expression and records no action for it (translate.cxx,
+// c_unparser::visit_regex_query; record_actions counts statements), so a
+// `=~` is part of its statement's one action here too. stap's DFA takes one
+// step a byte; this NFA takes up to a program's size of steps a byte, and
+// submatches copy position slots, so one match of a long subject (up to
+// MAXSTRINGLEN) against a large pattern could run for hours, and no signal
+// nor -T is handled while a handler runs. What bounds a handler's time in
+// stap is its overload check (STP_OVERLOAD: more than STP_OVERLOAD_THRESHOLD
+// ns of probe time within STP_OVERLOAD_INTERVAL ends the run with an error
+// that --suppress-handler-errors does not hide; -DSTP_NO_OVERLOAD and
+// --suppress-time-limits lift it). It is applied here to matching time,
+// measured by long matches every CHECK_STEPS steps: a match shorter than
+// that (well under a millisecond) reads no clock.
+
+const CHECK_STEPS = 1 << 14;
+/** stap's cycles_base and cycles_sum, over matching time (ns, performance.now's clock) */
+let overloadBase = -Infinity;
+let overloadSum = 0;
+/** when the running match's first check came (-1: no check yet) */
+let matchT0 = -1;
+
+function overloadChecked(): boolean {
+  return !(flags.has("STP_NO_OVERLOAD") || flags.has("STAP_NO_OVERLOAD") || flags.has("STAP_SUPPRESS_TIME_LIMITS_ENABLE"));
+}
+
+/** A check inside a long match: the first starts its clock, a later one fails the run past the threshold. */
+function overloadCheck(): void {
+  if (!overloadChecked()) return;
+  const now = performance.now() * 1e6;
+  if (matchT0 < 0) {
+    matchT0 = now;
+    if (now - overloadBase > limits.STP_OVERLOAD_INTERVAL) {
+      overloadBase = now;
+      overloadSum = 0;
+    }
+    return;
+  }
+  if (overloadSum + (now - matchT0) > limits.STP_OVERLOAD_THRESHOLD) {
+    throw new OverloadError(
+      `probe overhead exceeded threshold: matching regular expressions took more than STP_OVERLOAD_THRESHOLD (${limits.STP_OVERLOAD_THRESHOLD} ns) within STP_OVERLOAD_INTERVAL (${limits.STP_OVERLOAD_INTERVAL} ns)`,
+    );
+  }
+}
+
+/** The end of a match (or of a submatch run): its time joins the interval's sum. */
+function overloadDone(): void {
+  if (matchT0 >= 0) overloadSum += performance.now() * 1e6 - matchT0;
+  matchT0 = -1;
+}
+
 // ----------------------------------------------------------------- matching
 
 let steps = 0;
@@ -588,6 +644,11 @@ function search(re: CompiledRegex, s: string): [number, number] | undefined {
   };
   const first = re.first;
   for (let pos = 0; ; pos++) {
+    if (count >= CHECK_STEPS) {
+      steps += count;
+      count = 0;
+      overloadCheck();
+    }
     // no thread alive: skip to a byte that can start a match
     if (first && curLen === 0 && bestStart < 0) while (pos < n && !first[byteAt(s, pos)]) pos++;
     if (bestStart < 0) {
@@ -675,7 +736,7 @@ function submatches(re: CompiledRegex, s: string, start: number, end: number): I
         if (op === Op.Set || op === Op.Match) list.push(pc);
       }
       caps[pc] = c;
-      steps++;
+      if ((++steps & (CHECK_STEPS - 1)) === 0) overloadCheck();
       const inst = prog[pc];
       switch (inst.op) {
         case Op.Split:
@@ -737,7 +798,11 @@ interface MatchState {
 
 export const lastMatch: MatchState = { ok: false, subject: "", start: 0, end: 0 };
 
+/** A new run (or test): no match recorded, no matching time counted. */
 export function resetMatch(): void {
+  overloadBase = -Infinity;
+  overloadSum = 0;
+  matchT0 = -1;
   lastMatch.ok = false;
   lastMatch.re = undefined;
   lastMatch.groups = undefined;
@@ -745,7 +810,12 @@ export function resetMatch(): void {
 
 /** `subject =~ re`. */
 export function match(re: CompiledRegex, subject: string): boolean {
-  const m = search(re, subject);
+  let m: [number, number] | undefined;
+  try {
+    m = search(re, subject);
+  } finally {
+    overloadDone();
+  }
   lastMatch.re = re;
   lastMatch.subject = subject;
   lastMatch.groups = undefined;
@@ -758,7 +828,12 @@ function resolveGroups(): string[] {
   if (lastMatch.groups) return lastMatch.groups;
   const re = lastMatch.re!;
   const s = lastMatch.subject;
-  const caps = submatches(re, s, lastMatch.start, lastMatch.end);
+  let caps: Int32Array | undefined;
+  try {
+    caps = submatches(re, s, lastMatch.start, lastMatch.end);
+  } finally {
+    overloadDone();
+  }
   const groups: string[] = [];
   for (let i = 0; i < re.ngroups; i++) {
     const a = caps ? caps[2 * re.groupTag[i]] : -1;

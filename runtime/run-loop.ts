@@ -14,7 +14,7 @@
 // status 1 when any error was seen.
 
 import { ProbeTiming } from "./probe-timing.js";
-import { AbortHandler, errorText } from "./errors.js";
+import { AbortHandler, errorText, OverloadError } from "./errors.js";
 import { buildRuntimeApi, current } from "./context.js";
 import { setNativeWarn } from "./context-kernel.js";
 import { Messages, Output } from "./output.js";
@@ -136,13 +136,13 @@ export class Session {
     } catch (err) {
       if (err instanceof AbortHandler) return;
       // stap's module counts a suppressed error and goes on: no message, no MAXERRORS stop
-      if (this.suppressHandlerErrors) {
+      if (this.suppressHandlerErrors && !(err instanceof OverloadError)) {
         this.suppressedErrors++;
         return;
       }
       this.errors++;
       this.messages.write(`ERROR: ${errorText(err)}`);
-      if (this.errors > this.unit.limits.MAXERRORS) {
+      if (this.errors > this.unit.limits.MAXERRORS || err instanceof OverloadError) {
         this.state = "error";
         this.requestStop();
         this.state = "error";

@@ -1,6 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { flags, limits, resetLimits } from "../../runtime/limits.js";
 import {
   MatchError,
+  OverloadError,
   RegexError,
   compileRegex,
   match,
@@ -255,5 +257,46 @@ describe("linear time", () => {
     });
   it("refuses automata too large", () => {
     expect(errorOf("(a{9999}){9999}").message).toBe("regex too large: more than 100000 automaton states");
+  });
+});
+
+// stap charges a match no action (it is part of its statement); stap's
+// overload check (STP_OVERLOAD) is what bounds long matches here.
+describe("long matches end at stap's overload threshold", () => {
+  afterEach(() => resetLimits());
+  const groups = (n: number): string => "^(" + "(a?)".repeat(n) + ")$";
+
+  it("a submatch run past the threshold throws (an uncatchable error: run case regex_match_overload)", () => {
+    // the match itself is quick with the check lifted; matched(1) copies
+    // some 2400 position slots per NFA step (7 s at 800 groups, 20 s at 1200)
+    const re = compileRegex(groups(1200));
+    flags.add("STP_NO_OVERLOAD");
+    expect(match(re, "a".repeat(511))).toBe(true);
+    flags.delete("STP_NO_OVERLOAD");
+    limits.STP_OVERLOAD_THRESHOLD = 50_000_000;
+    expect(() => matched(1)).toThrow(OverloadError);
+    expect(() => matched(1)).toThrow(/^probe overhead exceeded threshold: matching regular expressions took more than STP_OVERLOAD_THRESHOLD \(50000000 ns\) within STP_OVERLOAD_INTERVAL \(1000000000 ns\)$/);
+  });
+
+  it("matches each under the threshold add up within the interval, as stap's cycles_sum", () => {
+    const re = compileRegex("(a?){300}b");
+    const s = "a".repeat(256);
+    limits.STP_OVERLOAD_THRESHOLD = 100_000_000;
+    let done = 0;
+    expect(() => {
+      for (; done < 10_000; done++) match(re, s);
+    }).toThrow(OverloadError);
+    // each match takes some 500,000 steps (a few ms): it is the sum that stopped them
+    expect(done).toBeGreaterThan(0);
+  });
+
+  it("-DSTP_NO_OVERLOAD lifts the check", () => {
+    limits.STP_OVERLOAD_THRESHOLD = 1;
+    flags.add("STP_NO_OVERLOAD");
+    try {
+      expect(match(compileRegex("(a?){300}b"), "a".repeat(1024))).toBe(false);
+    } finally {
+      flags.delete("STP_NO_OVERLOAD");
+    }
   });
 });
