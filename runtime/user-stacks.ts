@@ -19,7 +19,23 @@
 //   umodname           "MODULE PATH" (error "module cannot be found" when none)
 // An address in a mapped file without a symbol prints as
 // `0xADDR [MODULE+0xOFF/0xSIZE]` (offset in its mapping), one in no file
-// as the bare `0xADDR`. No event context (begin, end, timers): the target
+// (anonymous JIT memory with no perf map) as the bare `0xADDR`: stap prints
+// no `[unknown]` anywhere (perf and bpftrace do). In stap 4.8's runtime,
+// sym.c's _stp_snprint_addr falls through to "no names, hex only" (`%p`)
+// for every format when neither a symbol nor a module is found, so
+// print_ubacktrace prints " 0xADDR", usymname and usymdata "0xADDR",
+// print_usyms " 0xADDR : 0xADDR"; umodname (tapset linux/ucontext.stp)
+// returns "<unknown>" but sets last_error "module cannot be found", so the
+// script sees that error, never the string.
+// In a .return uprobe the stack starts at the return address (the kernel
+// sets the user IP to it before the uretprobe handlers run), with no
+// "Returning from:"/"Returning to  :" lines: stack.c's
+// _stp_stack_user_print prints those only #ifdef STAPCONF_UPROBE_GET_PC,
+// whose test (runtime/linux/autoconf-uprobe-get-pc.c) needs CONFIG_UTRACE,
+// the old out-of-tree utrace uprobes, and stap 5.0 removed it (commit
+// 7049f3e43); on a kernel with inode uprobes, as this one, stap prints none.
+// (_stp_stack_kernel_print prints them for kretprobes; tstap has none.)
+// No event context (begin, end, timers): the target
 // process's stack functions have no stack and print stap's
 // "<no user backtrace at PP>".
 
