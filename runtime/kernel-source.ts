@@ -10,6 +10,7 @@ import { KernelDispatcher } from "./kernel-dispatch.js";
 import type { DecodedEvent } from "./probe-context.js";
 import { instantiateFilter, type EventDef, type KernelEventPlan } from "./event-def.js";
 import { listProcesses, TaskTable, threadsOf } from "./tasks.js";
+import { armedEvents, SITE_FIELD, type ArmedEvent } from "./armed-events.js";
 
 /** What this source needs of the kernel back end's tracing session. */
 export interface KernelTraceSession {
@@ -18,9 +19,12 @@ export interface KernelTraceSession {
   /**
    * enables SYSTEM:EVENT (with a tracefs filter); returns its handle. With
    * `define` (a dynamic event's line, GROUP_TOKEN for the group), the event
-   * is defined first in the session's own group.
+   * is defined first in the session's own group; several lines (all naming
+   * EVENT) make one event with a probe at each place.
    */
-  addEvent(system: string, event: string, filter?: string, define?: string): Promise<number>;
+  addEvent(system: string, event: string, filter?: string, define?: string | readonly string[]): Promise<number>;
+  /** a dynamic event can hold many probes, each line with immediate fetch arguments (armed-events.ts) */
+  readonly multiProbeEvents?: boolean;
   /** defines these dynamic events (lines as addEvent's `define`) in a few writes, before addEvent enables them */
   defineAll?(defines: string[]): Promise<void>;
   /** set_event_pid (+ options/event-fork when `followForks`) */
@@ -68,6 +72,8 @@ export class KernelEventSource implements EventSource {
   /** stop() finished the session: close() is still to come (release) */
   private needsClose = false;
   private fireExisting: (() => void) | undefined;
+  /** the events as armed (armed-events.ts), for the -v report */
+  private armed: ArmedEvent[] = [];
 
   constructor(
     private readonly plans: readonly KernelEventPlan[],
@@ -87,7 +93,6 @@ export class KernelEventSource implements EventSource {
     for (const p of this.plans) for (const d of p.dispatch) if (d.pn !== undefined) kernelRun.pnByProbe.set(d.probe, d.pn);
     const s = await this.open();
     this.session = s;
-    const byHandle = new Map<number, number>();
     // The kernel keeps tid -> tgid for tasks we never saw fork (saved_tgids).
     await s.setOption("record-tgid", true).catch(() => undefined);
     // the user-stack functions read what the kernel walked at the event (user-stacks.ts)
@@ -103,33 +108,42 @@ export class KernelEventSource implements EventSource {
     // (set_event_notrace_pid costs nothing per event; a filter is the fallback)
     const excluded = !onlyTarget && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
     const notSelf = onlyTarget || excluded ? undefined : `common_pid != ${process.pid}`;
-    // thousands of uprobes (a marker's call sites) are defined in a few writes
-    const defines = this.plans.map(definitionOf).filter((d): d is string => d !== undefined);
-    if (defines.length > 1 && s.defineAll) await s.defineAll([...new Set(defines)]);
-    for (let i = 0; i < this.plans.length; i++) {
-      const p = this.plans[i]!;
+    // thousands of uprobes (a marker's call sites, a glob's functions) are
+    // defined in a few writes, as few events as the kernel allows
+    const armed = armedEvents(this.plans, { multiProbe: s.multiProbeEvents === true });
+    this.armed = armed;
+    const defines = armed.flatMap((a) => a.lines ?? []);
+    if (defines.length > 1 && s.defineAll) await s.defineAll(defines);
+    const byHandle = new Map<number, ArmedEvent>();
+    for (const a of armed) {
+      const p = this.plans[a.first]!;
+      const define = a.lines?.length === 1 ? a.lines[0] : a.lines;
       const pushed = p.filter === undefined ? undefined : instantiateFilter(p.filter, target);
       const filters = [pushed && notSelf ? `(${pushed}) && ${notSelf}` : (pushed ?? notSelf), notSelf];
       let handle: number | undefined;
       for (const filter of [...new Set(filters)]) {
         try {
-          handle = await s.addEvent(p.system, p.event, filter, definitionOf(p));
+          handle = await s.addEvent(p.system, p.event, filter, define);
           break;
         } catch {
           // A filter is only an optimization (handlers check again): if this
           // kernel refuses it, try a simpler one, then none.
         }
       }
-      handle ??= await s.addEvent(p.system, p.event, undefined, definitionOf(p));
-      byHandle.set(handle, i);
+      handle ??= await s.addEvent(p.system, p.event, undefined, define);
+      byHandle.set(handle, a);
     }
     kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
     const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev));
     // what runs when tracing starts gets its begin probes once begin is done
     this.fireExisting = dispatcher.snapshotExisting(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });
     await s.start((handle, ev) => {
-      const i = byHandle.get(handle);
-      return i === undefined ? () => undefined : dispatcher.listener(i, ev);
+      const a = byHandle.get(handle);
+      if (a === undefined) return () => undefined;
+      if (a.classes.length === 1) return dispatcher.listener(a.classes[0]![0]!, ev);
+      // probes of one event that fire different listeners: __site says whose
+      const listeners = a.classes.map((c) => dispatcher.listener(c[0]!, ev));
+      return () => listeners[Number(ev.get(SITE_FIELD))]?.();
     });
   }
 
@@ -161,12 +175,16 @@ export class KernelEventSource implements EventSource {
     // not run) or was filtered out; the kernel's own hit count tells which
     if (this.opts.verbose && this.session.uprobeHits) {
       const hits = this.session.uprobeHits();
-      for (const p of this.plans) {
+      for (const a of this.armed) {
+        const p = this.plans[a.first]!;
         if (p.kind !== "dynamic") continue;
         const n = hits.get(p.event);
         if (n === undefined) continue;
-        const pps = p.dispatch.map((d) => this.opts.ppOf?.(d.probe) ?? `probe ${d.probe}`).join(", ");
-        this.opts.verbose(`uprobe ${p.event} (${pps}): ${n} hit${n === 1 ? "" : "s"} in the kernel`);
+        const probes = [...new Set(a.classes.flat().flatMap((i) => this.plans[i]!.dispatch.map((d) => d.probe)))];
+        const pps = probes.slice(0, 3).map((probe) => this.opts.ppOf?.(probe) ?? `probe ${probe}`);
+        if (probes.length > 3) pps.push(`and ${probes.length - 3} more probe points`);
+        const uprobes = a.lines && a.lines.length > 1 ? `, ${a.lines.length} uprobes` : "";
+        this.opts.verbose(`uprobe ${p.event} (${pps.join(", ")}${uprobes}): ${n} hit${n === 1 ? "" : "s"} in the kernel`);
       }
     }
     const s = this.session;
@@ -188,7 +206,3 @@ export class KernelEventSource implements EventSource {
   }
 }
 
-/** A dynamic event's definition line (the session defines it in its group); undefined for a tracepoint. */
-function definitionOf(p: KernelEventPlan): string | undefined {
-  return p.kind === "dynamic" ? p.definition : undefined;
-}

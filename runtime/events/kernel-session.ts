@@ -9,6 +9,7 @@ import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./ses
 import { EventView, faultTesters, type FieldReader } from "./view.js";
 import { instantiateDefinition } from "../event-def.js";
 import { readFileSync } from "node:fs";
+import { readText } from "../tracefs/tracefs.js";
 import type { EventPipeline } from "./pipeline.js";
 import { userStackOf, userStackRecord, type UserStackRecord } from "./user-stack.js";
 import { join } from "node:path";
@@ -38,14 +39,23 @@ class KernelSessionAdapter implements KernelTraceSession {
   /** dynamic events defined so far, by their line: a retry (with a simpler filter) enables, it does not define again */
   private readonly defined = new Map<string, { system: string; event: string }>();
 
-  async addEvent(system: string, event: string, filter?: string, define?: string): Promise<number> {
+  async addEvent(system: string, event: string, filter?: string, define?: string | readonly string[]): Promise<number> {
     if (define === undefined) return this.session.addEvent({ system, event, filter }).id;
-    const known = this.defined.get(define);
-    if (known) return this.session.addEvent({ ...known, filter }).id;
-    const line = instantiateDefinition(define, this.session.instance.name);
-    const at = this.session.instance.defineDynamicEvent(line);
-    this.defined.set(define, at);
-    return this.session.addEvent({ ...at, filter }).id;
+    const lines = typeof define === "string" ? [define] : define;
+    let at = this.defined.get(lines[0]!);
+    // what defineAll did not define (a refused batch), line by line: the first line makes the event, the others add probes to it
+    for (const d of lines) {
+      if (this.defined.has(d)) continue;
+      const made = this.session.instance.defineDynamicEvent(instantiateDefinition(d, this.session.instance.name));
+      this.defined.set(d, made);
+      at ??= made;
+    }
+    return this.session.addEvent({ ...at!, filter }).id;
+  }
+
+  /** a uprobe event can hold many probes, and lines immediate fetch arguments (kernel 5.7+; the README shows `\imm-value`) */
+  get multiProbeEvents(): boolean {
+    return readText(this.session.instance.root, "README").includes("\\imm-value");
   }
 
   async defineAll(defines: string[]): Promise<void> {
@@ -59,8 +69,7 @@ class KernelSessionAdapter implements KernelTraceSession {
     } catch {
       // keep what the kernel took; addEvent defines the rest one by one and reports the line it refuses
       todo.forEach((d, i) => {
-        const event = eventOf(lines[i]!);
-        if (inst.has(`events/${inst.name}/${event}`)) this.defined.set(d, { system: inst.name, event });
+        if (inst.defines(lines[i]!)) this.defined.set(d, { system: inst.name, event: eventOf(lines[i]!) });
       });
     }
   }
@@ -116,7 +125,8 @@ class KernelSessionAdapter implements KernelTraceSession {
       if (!m || !files.has(m[1]!)) continue;
       const group = `${this.session.instance.name}/`;
       const ev = m[2]!.startsWith(group) ? m[2]!.slice(group.length) : m[2]!.includes("/") ? undefined : m[2]!;
-      if (ev !== undefined && ours.has(ev)) out.set(ev, Number(m[3]));
+      // an event with many probes has a line for each: its hits are their sum
+      if (ev !== undefined && ours.has(ev)) out.set(ev, (out.get(ev) ?? 0) + Number(m[3]));
     }
     return out;
   }

@@ -6,9 +6,9 @@
 
 import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { newRunName } from "./names.js";
-import { safeDynamicEventLine, safeEventName, safeFilter, safeIdent, safeNumber, safePids, safeRemoveLine } from "./safe-text.js";
-import { assertWritable, exists, findTracefs, readText, TraceFsError, writeControl } from "./tracefs.js";
+import { newRunName, ownerPid } from "./names.js";
+import { safeDynamicEventLine, safeEventName, safeFilter, safeIdent, safeNumber, safePids, safeRemoveGroupLine, safeRemoveLine } from "./safe-text.js";
+import { assertWritable, exists, findTracefs, isDir, listDir, readText, TraceFsError, writeControl } from "./tracefs.js";
 import { guardCleanup } from "./guard.js";
 
 export interface InstanceOptions {
@@ -36,7 +36,10 @@ export class TraceInstance {
   readonly rel: string;
   readonly dir: string;
   readonly clock: string;
-  private readonly dynEvents: string[] = [];
+  /** every line that defined an event of this run's group or added a probe to one */
+  private readonly definedLines = new Set<string>();
+  /** a dynamic event definition was attempted: the group must be removed at close */
+  private definedAny = false;
   private readonly enabled: { system: string; event: string }[] = [];
   private closed = false;
   private readonly unguard: () => void;
@@ -129,45 +132,75 @@ export class TraceInstance {
     return Number(this.read(`${ev}/id`).trim());
   }
 
+  /** the control file dynamic events are written to: dynamic_events where the kernel has it */
+  private dynamicFile(line: string): string {
+    if (exists(this.root, "dynamic_events")) return "dynamic_events";
+    return line.startsWith("p") || line.startsWith("r") ? (line.includes(" /") ? "uprobe_events" : "kprobe_events") : "dynamic_events";
+  }
+
   /**
    * Defines a dynamic event (uprobe/kprobe/eprobe line) in this run's group
    * and returns its system (the group) and event name. The line must name
-   * `this.name` as its group: `p:tstap_1_0/p0 /bin/true:0x1040`.
+   * `this.name` as its group: `p:tstap_1_0/p0 /bin/true:0x1040`. A line
+   * naming an event already defined adds a probe to it.
    */
   defineDynamicEvent(line: string): { system: string; event: string } {
     safeDynamicEventLine(line, this.name);
-    const event = /^[pre]\d*:[^/]+\/(\S+)/.exec(line)![1]!;
-    const file = exists(this.root, "dynamic_events") ? "dynamic_events" : line.startsWith("p") || line.startsWith("r") ? (line.includes(" /") ? "uprobe_events" : "kprobe_events") : "dynamic_events";
-    writeControl(this.root, file, line + "\n", "append");
-    this.dynEvents.push(event);
+    const event = eventOf(line);
+    // before the write: a refused write may still have left something of ours (close() removes the whole group)
+    this.definedAny = true;
+    writeControl(this.root, this.dynamicFile(line), line + "\n", "append");
+    this.definedLines.add(line);
     return { system: this.name, event };
+  }
+
+  /** Whether this line was defined (by defineDynamicEvent or defineDynamicEvents). */
+  defines(line: string): boolean {
+    return this.definedLines.has(line);
+  }
+
+  /** How many probe lines of this run's group the kernel lists now. */
+  private probesInGroup(file: string): number {
+    const head = new RegExp(`^[a-z]\\d*:${this.name}/`);
+    return readText(this.root, file)
+      .split("\n")
+      .filter((l) => head.test(l)).length;
   }
 
   /**
    * Defines many dynamic events at once (a USDT marker's thousand call
    * sites): lines are written several to a write(), which the kernel parses
-   * line by line, so arming costs a few system calls, not one per probe. A
-   * batch the kernel refuses is redone one line at a time, so the error
-   * names the line, and what was defined before it is still removed at close.
+   * line by line, so arming costs a few system calls, not one per probe.
+   * The kernel stops at a line it refuses, having defined those before it:
+   * they are counted, the refused line is redone alone (so the error names
+   * it), and what was defined is still removed at close.
    */
   defineDynamicEvents(lines: readonly string[]): { system: string; event: string }[] {
     const out: { system: string; event: string }[] = [];
     const file = exists(this.root, "dynamic_events") ? "dynamic_events" : "uprobe_events";
+    // the group's probe lines the kernel lists, known without reading them while every write succeeds
+    let listed: number | undefined;
     const flush = (batch: string[]): void => {
       if (batch.length === 0) return;
-      const events = batch.map((l) => /^[pre]\d*:[^/]+\/(\S+)/.exec(l)![1]!);
+      const before = (listed ??= this.probesInGroup(file));
+      this.definedAny = true;
       try {
         writeControl(this.root, file, batch.join("\n") + "\n", "append");
+        listed = before + batch.length;
       } catch {
-        // the kernel stops at the line it refuses: keep what it defined, then find that line
-        const ok = events.filter((e) => this.has(`events/${this.name}/${e}`));
-        this.dynEvents.push(...ok);
-        for (const [i, l] of batch.entries()) if (!ok.includes(events[i]!)) out.push(this.defineDynamicEvent(l));
-        for (const e of ok) out.push({ system: this.name, event: e });
+        listed = undefined;
+        const done = Math.max(0, Math.min(batch.length, this.probesInGroup(file) - before));
+        for (const l of batch.slice(0, done)) {
+          this.definedLines.add(l);
+          out.push({ system: this.name, event: eventOf(l) });
+        }
+        for (const l of batch.slice(done)) out.push(this.defineDynamicEvent(l));
         return;
       }
-      this.dynEvents.push(...events);
-      for (const e of events) out.push({ system: this.name, event: e });
+      for (const l of batch) {
+        this.definedLines.add(l);
+        out.push({ system: this.name, event: eventOf(l) });
+      }
     };
     let batch: string[] = [];
     let bytes = 0;
@@ -178,6 +211,7 @@ export class TraceInstance {
         batch = [];
         bytes = 0;
         out.push(this.defineDynamicEvent(line));
+        listed = undefined;
         continue;
       }
       // the kernel reads a write in 4 KiB pieces; stay under one
@@ -252,13 +286,44 @@ export class TraceInstance {
       attempt("disable events", () => writeControl(this.root, `${this.rel}/events/enable`, "0"));
       attempt("remove instance", () => rmdirRetry(this.dir));
     }
-    for (const ev of this.dynEvents) {
-      attempt(`remove ${this.name}/${ev}`, () => writeControl(this.root, exists(this.root, "dynamic_events") ? "dynamic_events" : "uprobe_events", safeRemoveLine(this.name, ev) + "\n", "append"));
-    }
-    this.dynEvents.length = 0;
+    if (this.definedAny) for (const p of removeGroup(this.root, this.name)) problems.push(`remove ${this.name}/${p.event}: ${p.error}`);
+    this.definedLines.clear();
     this.unguard();
     return problems;
   }
+}
+
+/** GROUP/EVENT of a dynamic event line. */
+function eventOf(line: string): string {
+  return /^[pre]\d*:[^/]+\/(\S+)/.exec(line)![1]!;
+}
+
+/**
+ * Removes every dynamic event of a group of ours: one `-:GROUP/` write where
+ * the kernel takes a group (it removes that group's events and nothing
+ * else), else one write for each event the kernel still lists under
+ * events/GROUP. Events must be disabled first. Returns the events it could
+ * not remove, with why.
+ */
+export function removeGroup(root: string, group: string): { event: string; error: string }[] {
+  if (ownerPid(group) === undefined) throw new TraceFsError(`internal: '${group}' is not a tstap group: tstap removes only its own events`);
+  const file = exists(root, "dynamic_events") ? "dynamic_events" : "uprobe_events";
+  try {
+    writeControl(root, file, safeRemoveGroupLine(group) + "\n", "append");
+  } catch {
+    // an older kernel, or an event still busy: one by one below
+  }
+  const problems: { event: string; error: string }[] = [];
+  const dir = `events/${safeIdent("group", group)}`;
+  const left = isDir(root, dir) ? listDir(root, dir).filter((e) => isDir(root, `${dir}/${e}`)) : [];
+  for (const ev of left) {
+    try {
+      writeControl(root, file, safeRemoveLine(group, ev) + "\n", "append");
+    } catch (err) {
+      problems.push({ event: ev, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return problems;
 }
 
 /** rmdir of an instance can meet EBUSY for a moment after its last reader closed. */

@@ -6,8 +6,8 @@
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { ownerAlive, ownerPid } from "./names.js";
-import { safeRemoveLine } from "./safe-text.js";
 import { exists, findTracefs, readText, writeControl } from "./tracefs.js";
+import { removeGroup } from "./instance.js";
 
 function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`);
@@ -53,15 +53,17 @@ export function reapLeftovers(root = findTracefs()): string[] {
       done.push(`failed: ${rel}: ${(err as Error).message}`);
     }
   }
-  const file = exists(root, "dynamic_events") ? "dynamic_events" : "uprobe_events";
+  const dead = new Map<string, string[]>();
   for (const { group, event } of tstapDynamicEvents(root)) {
     if (ownerAlive(group, alive)) continue;
-    try {
-      writeControl(root, file, safeRemoveLine(group, event) + "\n", "append");
-      done.push(`${group}/${event}`);
-    } catch (err) {
-      done.push(`failed: ${group}/${event}: ${(err as Error).message}`);
-    }
+    const events = dead.get(group) ?? [];
+    events.push(event);
+    dead.set(group, events);
+  }
+  // a group at a time (removeGroup: one write where the kernel takes it)
+  for (const [group, events] of dead) {
+    const failed = new Map(removeGroup(root, group).map((p) => [p.event, p.error]));
+    for (const event of events) done.push(failed.has(event) ? `failed: ${group}/${event}: ${failed.get(event)}` : `${group}/${event}`);
   }
   return done;
 }

@@ -191,6 +191,11 @@ export function safeRemoveLine(group: string, event: string): string {
   return `-:${safeIdent("group", group)}/${safeIdent("event name", event)}`;
 }
 
+/** `-:GROUP/`, removing every dynamic event of one of our own groups (the kernel matches an empty event name to all of the group's). */
+export function safeRemoveGroupLine(group: string): string {
+  return `-:${safeIdent("group", group)}/`;
+}
+
 /** A path relative to the tracefs root, each component a tracefs name. */
 export function safeRelPath(rel: string): string {
   if (rel.length === 0 || rel.startsWith("/")) refuse("tracefs file", rel, "it is not a relative path");

@@ -5,7 +5,7 @@
 // write is reported with the kernel's own explanation from `error_log` when
 // the command left one there.
 
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { printable, safeRelPath } from "./safe-text.js";
@@ -111,6 +111,15 @@ export function readText(root: string, rel: string): string {
 
 export function exists(root: string, rel: string): boolean {
   return existsSync(join(root, safeRelPath(rel)));
+}
+
+/** The names in a tracefs directory ([] when it cannot be read). */
+export function listDir(root: string, rel: string): string[] {
+  try {
+    return readdirSync(join(root, safeRelPath(rel)));
+  } catch {
+    return [];
+  }
 }
 
 export function isDir(root: string, rel: string): boolean {
