@@ -25,7 +25,8 @@ import { resolveLibrary, resolveObject } from "../targets/objects.js";
 import { findMappedObject, processExecutable, processObjects } from "../targets/proc.js";
 import { readElf } from "../targets/elf/elf.js";
 import { isGlob } from "../targets/glob.js";
-import { family, type Lowering, type PointMatch, type PointResult, type ResolveContext, type ResolvedPoint, type TargetVariable } from "./family.js";
+import { refusedEntries } from "../targets/uprobe-insn.js";
+import { family, type Lowering, type PointResult, type ResolveContext, type ResolvedPoint, type TargetVariable } from "./family.js";
 import { lowerUprobeReads } from "./uprobe-fetch.js";
 
 export interface UprobePoint {
@@ -153,11 +154,13 @@ function resolve(components: readonly ProbeComponent[], _pos: unknown, ctx: Reso
     if (!f) return fail(`no function starts at ${hex(address)} in '${t.path}' (.function(ADDR) takes a function's entry; a raw address is .statement(ADDR).absolute with -g)`, what);
     const p = point(t, at, f.symbol.displayName, address, what);
     if (isResult(p)) return p;
+    const why = refusedEntries(t.elf, [p.offset]).get(p.offset);
+    if (why !== undefined) return fail(`cannot probe ${p.function} in '${t.path}': its first instruction has ${why}, which the kernel's uprobes cannot single-step`, what);
     return { matches: [{ point: p, pp: `${t.prefix}.function(${q(f.symbol.displayName)})${tail}` }] };
   }
 
   const pattern = what.arg.value;
-  const matches: PointMatch[] = [];
+  const matches: { point: UprobePoint; pp: string }[] = [];
   const problems: Diagnostic[] = [];
   const add = (s: FunctionSymbol, name: string): void => addAt(s.address, name);
   const addAt = (address: number, name: string): void => {
@@ -182,6 +185,13 @@ function resolve(components: readonly ProbeComponent[], _pos: unknown, ctx: Reso
     else if (r.kind === "candidates") for (const impl of r.implementations) add(impl, s.displayName);
     else if (!isGlob(pattern)) return fail(r.reason, what);
   }
+  // the kernel would refuse to arm these (uprobe-insn.ts): a glob passes over them, as over an IFUNC it cannot place
+  const refused = refusedEntries(t.elf, matches.map((m) => m.point.offset));
+  if (refused.size > 0 && !isGlob(pattern)) {
+    const p = matches.find((x) => refused.has(x.point.offset))!.point;
+    return fail(`cannot probe ${p.function} in '${t.path}': its first instruction has ${refused.get(p.offset)}, which the kernel's uprobes cannot single-step`, what);
+  }
+  if (refused.size > 0) matches.splice(0, matches.length, ...matches.filter((x) => !refused.has(x.point.offset)));
   if (matches.length > 0) return { matches };
   if (problems.length > 0 && !isGlob(pattern)) return { diagnostics: problems };
   const similar = suggestFunctions(t.elf, pattern);
