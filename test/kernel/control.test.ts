@@ -85,6 +85,25 @@ describe("instance lifecycle", () => {
     }
   });
 
+  it("keeps the lines the kernel took from a refused batch, adds probes to one event, and removes the group in one write", () => {
+    const inst = TraceInstance.create({ bufferKb: 64 });
+    const group = (): string[] => readFileSync(join(ROOT, "dynamic_events"), "latin1").split("\n").filter((l) => l.includes(`:${inst.name}/`));
+    try {
+      const lines = [`p:${inst.name}/p0 /bin/true:0x1000`, `p:${inst.name}/p0 /bin/true:0x1010`, `p:${inst.name}/p1 /nonexistent/file:0x10`, `p:${inst.name}/p2 /bin/true:0x1020`];
+      expect(() => inst.defineDynamicEvents(lines)).toThrow(/nonexistent\/file.*ENOENT/);
+      expect(lines.map((l) => inst.defines(l))).toEqual([true, true, false, false]);
+      // one event holding two probes
+      expect(group()).toHaveLength(2);
+      expect(existsSync(join(ROOT, "events", inst.name, "p0"))).toBe(true);
+      inst.defineDynamicEvents([`p:${inst.name}/p0 /bin/true:0x1020`, `p:${inst.name}/p2 /bin/true:0x1030`]);
+      expect(group()).toHaveLength(4);
+    } finally {
+      expect(inst.close()).toEqual([]);
+    }
+    expect(group()).toEqual([]);
+    expect(existsSync(join(ROOT, "events", inst.name))).toBe(false);
+  });
+
   it("refuses unsafe text before writing anything", () => {
     const inst = TraceInstance.create({ bufferKb: 64 });
     try {
