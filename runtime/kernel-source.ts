@@ -113,7 +113,9 @@ export class KernelEventSource implements EventSource {
     const armed = armedEvents(this.plans, { multiProbe: s.multiProbeEvents === true });
     this.armed = armed;
     const defines = armed.flatMap((a) => a.lines ?? []);
+    const t0 = process.hrtime.bigint();
     if (defines.length > 1 && s.defineAll) await s.defineAll(defines);
+    const t1 = process.hrtime.bigint();
     const byHandle = new Map<number, ArmedEvent>();
     for (const a of armed) {
       const p = this.plans[a.first]!;
@@ -132,6 +134,11 @@ export class KernelEventSource implements EventSource {
       }
       handle ??= await s.addEvent(p.system, p.event, undefined, define);
       byHandle.set(handle, a);
+    }
+    if (this.opts.verbose && defines.length > 0) {
+      const t2 = process.hrtime.bigint();
+      const events = armed.filter((a) => a.lines !== undefined).length;
+      this.opts.verbose(`Pass 5: armed ${plural(defines.length, "uprobe")} as ${plural(events, "tracefs event")} in ${msSince(t0, t2)} ms (defining ${msSince(t0, t1)} ms, enabling ${msSince(t1, t2)} ms)`);
     }
     kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
     const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev));
@@ -202,7 +209,18 @@ export class KernelEventSource implements EventSource {
   async release(): Promise<void> {
     if (!this.needsClose || !this.session) return;
     this.needsClose = false;
+    const t0 = process.hrtime.bigint();
     await this.session.close();
+    const uprobes = this.armed.reduce((n, a) => n + (a.lines?.length ?? 0), 0);
+    // disabling is the slow part: the kernel waits a grace period per uprobe event (armed-events.ts)
+    if (this.opts.verbose && uprobes > 0) this.opts.verbose(`Pass 5: disabled and removed ${plural(uprobes, "uprobe")} and the instance in ${msSince(t0, process.hrtime.bigint())} ms`);
   }
 }
 
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+function msSince(from: bigint, to: bigint): number {
+  return Number((to - from) / 1_000_000n);
+}
