@@ -134,6 +134,8 @@ export interface LoweringProbe {
  * decides the filters, the task table and the pid selection.
  */
 export interface EventPlanner {
+  /** pass 3 is about to lower `probe` (the plan's own errors name its position) */
+  lowering?(probe: ResolvedProbe): void;
   /** the tracepoint's event definition (shared by every probe on it); undefined when this kernel has no such tracepoint */
   tracepoint(system: string, event: string): TracepointEventDef | undefined;
   /** a dynamic event of this run's group, named uniquely by the plan (its `event` and GROUP_TOKEN filled in) */

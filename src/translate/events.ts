@@ -27,6 +27,8 @@ export class EventPlan implements EventPlanner {
   readonly events: EventDef[] = [];
   private readonly filters = new Map<EventDef, (PushedFilter | undefined)[]>();
   private dynamicCount = 0;
+  /** the probe being lowered (lowering()) */
+  private current: ResolvedProbe | undefined;
 
   constructor(
     private readonly opts: EventPlanOptions,
@@ -50,10 +52,19 @@ export class EventPlan implements EventPlanner {
     return this.add<TracepointEventDef>({ kind: "tracepoint", definition: `${system}:${event}`, system, event, probes: [], dispatch: [], tracksTasks: false, targetProcess: false });
   }
 
+  lowering(probe: ResolvedProbe): void {
+    this.current = probe;
+  }
+
   dynamic(spec: Parameters<EventPlanner["dynamic"]>[0]): DynamicEventDef {
     const event = `p${this.dynamicCount++}`;
     if (this.dynamicCount === (this.opts.maxDynamic ?? Infinity) + 1) {
-      this.onFail(`more than ${this.opts.maxDynamic} probe points need uprobe/kprobe events (at ${spec.place}): narrow the pattern, or raise the limit with -D MAXUPROBES=N`, undefined);
+      // said once, at the probe that crosses the limit
+      const what = this.current ? `probe point ${this.current.pp}` : spec.place;
+      this.onFail(
+        `too many uprobes: more than ${this.opts.maxDynamic} (one per function matched and per marker call site), the limit reached at ${what}: narrow the pattern, or raise the limit with -D MAXUPROBES=N`,
+        this.current?.pos,
+      );
     }
     const { line, ...rest } = spec;
     return this.add<DynamicEventDef>({ ...rest, kind: "dynamic", system: GROUP_TOKEN, event, definition: line(event), probes: [], dispatch: [], tracksTasks: false, targetProcess: false });

@@ -32,6 +32,7 @@ export function comment(text: string): string {
 
 /** What fires the probe's handler, and what its body reads from the event: its family's answer. */
 function lowerProbe(p: ResolvedProbe, id: number, planner: EventPlanner): Lowering | undefined {
+  planner.lowering?.(p);
   return familyOf(p.point).lower(p.point, { probe: p, id, pn: writtenText(p.written) }, planner);
 }
 
