@@ -179,11 +179,21 @@ export function writeControl(root: string, rel: string, text: string, mode: Writ
     const logRel = rel.startsWith("instances/") && exists(root, rel.split("/").slice(0, 2).join("/") + "/error_log") ? rel.split("/").slice(0, 2).join("/") + "/error_log" : "error_log";
     const kernel = kernelErrorFor(root, text, logRel) ?? (logRel !== "error_log" ? kernelErrorFor(root, text) : undefined);
     throw new TraceFsError(
-      `writing '${printable(text.trim())}' to ${path} failed: ${e.code ?? e.message}${kernel ? `: ${kernel}` : ""}`,
-      e.code,
+      `writing '${printable(text.trim())}' to ${path} failed: ${codeOf(e)}${kernel ? `: ${kernel}` : ""}`,
+      e.errno === -524 ? "ENOTSUPP" : e.code,
       kernel,
     );
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The error's name. The kernel's ENOTSUPP (524, what uprobe_register
+ * answers for an instruction it cannot probe) is not a userspace errno:
+ * Node calls it UNKNOWN.
+ */
+function codeOf(e: NodeJS.ErrnoException): string {
+  if (e.errno === -524 || e.errno === 524) return "ENOTSUPP";
+  return e.code ?? e.message;
 }
