@@ -49,7 +49,7 @@ function parseLine(line: string): { head: string; place: string; args: string[] 
 function shareKey(p: KernelEventPlan, parsed: { head: string; args: string[] }): string {
   // name=FETCH:TYPE -> name:TYPE (a type holds no ':'; a fetch expression may)
   const sig = parsed.args.map((a) => `${a.slice(0, a.indexOf("="))}:${a.slice(a.lastIndexOf(":") + 1)}`);
-  return [parsed.head, sig.join(" "), p.filter ?? "", String(p.targetProcess), String(p.userStack ?? false)].join("\0");
+  return [parsed.head, sig.join(" "), p.filter ?? "", String(p.targetProcess), String(p.pidScope ?? ""), String(p.userStack ?? false)].join("\0");
 }
 
 interface Building {

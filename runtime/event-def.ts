@@ -33,6 +33,12 @@ export interface KernelEventPlan {
   filter?: string;
   /** set_event_pid: only the target process and its children */
   targetProcess: boolean;
+  /**
+   * set_event_pid: only this process and its children (process(PID)
+   * probes: the kernel's selection follows forks, a superset of the
+   * process's threads that the dispatcher narrows)
+   */
+  pidScope?: number;
   /** a dynamic event's control-file line (GROUP_TOKEN for the group), defined before it is enabled */
   definition?: string;
   /** handlers call the user-stack functions: the kernel records the user stack after each event */

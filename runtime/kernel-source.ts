@@ -20,9 +20,16 @@ export interface KernelTraceSession {
    * enables SYSTEM:EVENT (with a tracefs filter); returns its handle. With
    * `define` (a dynamic event's line, GROUP_TOKEN for the group), the event
    * is defined first in the session's own group; several lines (all naming
-   * EVENT) make one event with a probe at each place.
+   * EVENT) make one event with a probe at each place. With `lane` (from
+   * addScope), it records in that scope.
    */
-  addEvent(system: string, event: string, filter?: string, define?: string | readonly string[]): Promise<number>;
+  addEvent(system: string, event: string, filter?: string, define?: string | readonly string[], lane?: number): Promise<number>;
+  /**
+   * a scope of the session: events added with the lane it returns record
+   * only these tasks (+ their children with `followForks`), the others
+   * every task; all are delivered merged by time (before start)
+   */
+  addScope?(pids: number[], followForks: boolean): Promise<number>;
   /** a dynamic event can hold many probes, each line with immediate fetch arguments (armed-events.ts) */
   readonly multiProbeEvents?: boolean;
   /** defines these dynamic events (lines as addEvent's `define`) in a few writes, before addEvent enables them */
@@ -100,8 +107,21 @@ export class KernelEventSource implements EventSource {
       const ok = (await s.recordUserStacks?.().catch(() => false)) ?? false;
       if (!ok) this.opts.warn("this kernel cannot record user stacks (no options/userstacktrace or ftrace user_stack record): user backtraces will be empty");
     }
-    const onlyTarget = this.plans.length > 0 && this.plans.every((p) => p.targetProcess) && target > 0;
-    if (onlyTarget) await s.setEventPids(threadsOf(target).length ? threadsOf(target) : [target], true);
+    // Which tasks each event records: set_event_pid (following forks) is per
+    // instance, so when every event wants the same process tree the
+    // session's instance selects it; otherwise each tree gets a scope (an
+    // instance of its own) and the rest record every task.
+    const scopes = this.plans.map((p) => (p.targetProcess && target > 0 ? target : p.pidScope));
+    const one = scopes[0];
+    const onlyTarget = this.plans.length > 0 && one !== undefined && scopes.every((k) => k === one);
+    const tasksOf = (pid: number): number[] => (threadsOf(pid).length ? threadsOf(pid) : [pid]);
+    const lanes = new Map<number, number>();
+    if (onlyTarget) await s.setEventPids(tasksOf(one), true);
+    else if (s.addScope) for (const pid of new Set(scopes)) if (pid !== undefined) lanes.set(pid, await s.addScope(tasksOf(pid), true));
+    const laneOf = (i: number): number | undefined => {
+      const pid = scopes[i];
+      return pid === undefined ? undefined : lanes.get(pid);
+    };
     // tstap's own reader thread is never traced: each read of trace_pipe_raw
     // is a system call, and with syscall events on, every read would record
     // the event that makes the next read necessary, a loop that never idles
@@ -125,14 +145,14 @@ export class KernelEventSource implements EventSource {
       let handle: number | undefined;
       for (const filter of [...new Set(filters)]) {
         try {
-          handle = await s.addEvent(p.system, p.event, filter, define);
+          handle = await s.addEvent(p.system, p.event, filter, define, laneOf(a.first));
           break;
         } catch {
           // A filter is only an optimization (handlers check again): if this
           // kernel refuses it, try a simpler one, then none.
         }
       }
-      handle ??= await s.addEvent(p.system, p.event, undefined, define);
+      handle ??= await s.addEvent(p.system, p.event, undefined, define, laneOf(a.first));
       byHandle.set(handle, a);
     }
     if (this.opts.verbose && defines.length > 0) {

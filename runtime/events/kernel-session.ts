@@ -39,8 +39,8 @@ class KernelSessionAdapter implements KernelTraceSession {
   /** dynamic events defined so far, by their line: a retry (with a simpler filter) enables, it does not define again */
   private readonly defined = new Map<string, { system: string; event: string }>();
 
-  async addEvent(system: string, event: string, filter?: string, define?: string | readonly string[]): Promise<number> {
-    if (define === undefined) return this.session.addEvent({ system, event, filter }).id;
+  async addEvent(system: string, event: string, filter?: string, define?: string | readonly string[], lane?: number): Promise<number> {
+    if (define === undefined) return this.session.addEvent({ system, event, filter, lane }).id;
     const lines = typeof define === "string" ? [define] : define;
     let at = this.defined.get(lines[0]!);
     // what defineAll did not define (a refused batch), line by line: the first line makes the event, the others add probes to it
@@ -50,7 +50,11 @@ class KernelSessionAdapter implements KernelTraceSession {
       this.defined.set(d, made);
       at ??= made;
     }
-    return this.session.addEvent({ ...at!, filter }).id;
+    return this.session.addEvent({ ...at!, filter, lane }).id;
+  }
+
+  async addScope(pids: number[], followForks: boolean): Promise<number> {
+    return this.session.addScope(pids, followForks);
   }
 
   /** a uprobe event can hold many probes, and lines immediate fetch arguments (kernel 5.7+; the README shows `\imm-value`) */

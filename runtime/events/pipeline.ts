@@ -53,7 +53,11 @@ class CpuStream {
   /** start time of the last page queued */
   lastPageStart = -Infinity;
 
-  constructor(readonly cpu: number) {}
+  /** `lane`: which instance's buffer of that CPU (a session may read several, merged by time) */
+  constructor(
+    readonly cpu: number,
+    readonly lane: number,
+  ) {}
 }
 
 export interface PipelineStats {
@@ -91,10 +95,10 @@ export class EventPipeline {
     this.handlers[type] = h;
   }
 
-  private stream(cpu: number): CpuStream {
-    let s = this.streams.find((x) => x.cpu === cpu);
+  private stream(cpu: number, lane: number): CpuStream {
+    let s = this.streams.find((x) => x.cpu === cpu && x.lane === lane);
     if (!s) {
-      s = new CpuStream(cpu);
+      s = new CpuStream(cpu, lane);
       this.streams.push(s);
     }
     return s;
@@ -108,8 +112,12 @@ export class EventPipeline {
     return { buf, u32: new Uint32Array(buf.buffer, buf.byteOffset, this.pageSize >>> 2), end: 0 };
   }
 
-  /** Queues a page read from CPU's trace_pipe_raw (`n` bytes read into page.buf). */
-  pushPage(cpu: number, page: Page, n: number): void {
+  /**
+   * Queues a page read from CPU's trace_pipe_raw (`n` bytes read into
+   * page.buf); `lane` tells apart the buffers of several instances read
+   * together (their events merge by time like those of different CPUs).
+   */
+  pushPage(cpu: number, page: Page, n: number, lane = 0): void {
     const buf = page.buf;
     if (n < PAGE_HEADER) {
       this.free.push(page);
@@ -123,7 +131,7 @@ export class EventPipeline {
       else this.stats.pagesWithUnknownMissed++;
     }
     this.stats.pages++;
-    const s = this.stream(cpu);
+    const s = this.stream(cpu, lane);
     s.lastPageStart = Number(buf.readBigUInt64LE(0) - this.base);
     const wasEmpty = !s.hasNext && s.head >= s.pages.length;
     s.pages.push(page);
@@ -131,18 +139,18 @@ export class EventPipeline {
     if (!s.hasNext) this.advance(s);
   }
 
-  /** Where the last page queued for CPU starts (ns since base): what follows it on that CPU is no earlier. */
-  lastPageStart(cpu: number): number {
-    const s = this.streams.find((x) => x.cpu === cpu);
+  /** Where the last page queued for CPU (of `lane`) starts (ns since base): what follows it there is no earlier. */
+  lastPageStart(cpu: number, lane = 0): number {
+    const s = this.streams.find((x) => x.cpu === cpu && x.lane === lane);
     return s ? s.lastPageStart : -Infinity;
   }
 
   /** Copies a captured page (bench, tests) into the pipeline. */
-  pushCopy(cpu: number, data: Buffer): void {
+  pushCopy(cpu: number, data: Buffer, lane = 0): void {
     const p = this.takePage();
     const n = Math.min(data.length, this.pageSize);
     data.copy(p.buf, 0, 0, n);
-    this.pushPage(cpu, p, n);
+    this.pushPage(cpu, p, n, lane);
   }
 
   private startPage(s: CpuStream): void {

@@ -28,6 +28,8 @@ export interface TraceEventSpec {
   filter?: string;
   /** a dynamic event definition to create first (uprobe line in this run's group; system must then be the group) */
   define?: string;
+  /** where the event records: 0 (default) the session's instance, else a scope's lane (addScope) */
+  lane?: number;
 }
 
 export interface TraceSessionOptions {
@@ -87,7 +89,18 @@ export class TraceSession {
   readonly bufferKb: number;
   readonly pageSize: number;
   readonly events: AddedEvent[] = [];
-  private readers: { cpu: number; fd: number }[] = [];
+  private readers: { cpu: number; fd: number; lane: number }[] = [];
+  /**
+   * Instances of lanes 1, 2...: each records only the tasks its
+   * set_event_pid selects, for the events that want those alone, while the
+   * session's own instance records the others for every task (set_event_pid
+   * is per instance, and applies to all of its events). Read with it, merged
+   * by time.
+   */
+  private readonly scopes: TraceInstance[] = [];
+  /** instance options set so far: a scope opened later gets them too */
+  private readonly options = new Map<string, boolean>();
+  private readonly cancelled: (() => boolean) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly pollMs: number;
@@ -105,6 +118,7 @@ export class TraceSession {
     this.instance = instance;
     this.bufferKb = opts.bufferKb ?? DEFAULT_BUFFER_KB;
     this.pollMs = opts.pollMs ?? 50;
+    this.cancelled = opts.cancelled;
     const sub = Number(instance.read("buffer_subbuf_size_kb").trim());
     this.pageSize = sub > 0 ? sub * 1024 : 4096;
     // 2^32 ns before now: event times (ns since base) are never small
@@ -132,13 +146,19 @@ export class TraceSession {
     return this.instance.clock;
   }
 
-  /** Enables an event (defining it first when `define` is given); returns its id, format and field readers. */
+  /**
+   * Enables an event (defining it first when `define` is given, in the
+   * session's group whatever the lane); returns its id, format and field
+   * readers.
+   */
   addEvent(spec: TraceEventSpec, handler?: EventHandler): AddedEvent {
     let { system, event } = spec;
     if (spec.define !== undefined) ({ system, event } = this.instance.defineDynamicEvent(spec.define));
     const fmt = readTracepointFormatAt(join(this.instance.root, "events"), system, event);
     if (!fmt) throw new TraceFsError(`no event ${system}:${event} in this kernel`, "ENOENT");
-    const id = this.instance.enableEvent(system, event, spec.filter);
+    const inst = spec.lane ? this.scopes[spec.lane - 1] : this.instance;
+    if (!inst) throw new TraceFsError(`internal: no event lane ${spec.lane}`);
+    const id = inst.enableEvent(system, event, spec.filter);
     const added: AddedEvent = { id, system, event, format: fmt, readers: formatReaders(fmt) };
     this.events.push(added);
     if (handler) this.pipeline.on(id, handler);
@@ -154,6 +174,21 @@ export class TraceSession {
     this.instance.setEventPids(pids, followForks);
   }
 
+  /**
+   * Opens a scope: another instance, with this one's clock, buffer size and
+   * options, recording only `pids` (+ their children with `followForks`);
+   * returns its lane for addEvent. Before start().
+   */
+  async addScope(pids: readonly number[], followForks: boolean): Promise<number> {
+    if (this.started || this.closed) throw new TraceFsError("internal: a scope is opened before the session starts");
+    const inst = TraceInstance.create({ bufferKb: this.bufferKb, clock: this.instance.clock, root: this.instance.root });
+    this.scopes.push(inst);
+    await inst.growBuffer(this.bufferKb, this.cancelled);
+    inst.setEventPids(pids, followForks);
+    for (const [name, on] of this.options) inst.setOption(name, on);
+    return this.scopes.length;
+  }
+
   /** set_event_notrace_pid; false when the kernel has none. */
   setEventNotracePids(pids: readonly number[]): boolean {
     return this.instance.setEventNotracePids(pids);
@@ -161,17 +196,26 @@ export class TraceSession {
 
   setOption(name: string, on: boolean): void {
     this.instance.setOption(name, on);
+    for (const s of this.scopes) s.setOption(name, on);
+    this.options.set(name, on);
+  }
+
+  /** The session's instance, then its scopes' (lane order). */
+  private get instances(): TraceInstance[] {
+    return [this.instance, ...this.scopes];
   }
 
   /** Opens the per-CPU readers, turns tracing on and starts polling (poll: false to drive poll() yourself). */
   start(opts: { poll?: boolean } = {}): void {
     if (this.started || this.closed) return;
     this.started = true;
-    for (const cpu of this.instance.cpus()) {
-      const path = join(this.instance.dir, "per_cpu", `cpu${cpu}`, "trace_pipe_raw");
-      this.readers.push({ cpu, fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK) });
-    }
-    this.instance.tracingOn(true);
+    this.instances.forEach((inst, lane) => {
+      for (const cpu of inst.cpus()) {
+        const path = join(inst.dir, "per_cpu", `cpu${cpu}`, "trace_pipe_raw");
+        this.readers.push({ cpu, fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), lane });
+      }
+    });
+    for (const inst of this.instances) inst.tracingOn(true);
     if (opts.poll !== false) this.schedule(this.pollMs);
   }
 
@@ -214,7 +258,7 @@ export class TraceSession {
         try {
           n = readSync(r.fd, page.buf, 0, this.pageSize, null);
         } catch (err) {
-          pl.pushPage(r.cpu, page, 0);
+          pl.pushPage(r.cpu, page, 0, r.lane);
           const code = (err as NodeJS.ErrnoException).code;
           if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "EINTR") break;
           throw new TraceFsError(`reading cpu${r.cpu}/trace_pipe_raw failed: ${code ?? (err as Error).message}`, code);
@@ -225,10 +269,10 @@ export class TraceSession {
         // price of a system call each: the rest waits for the next round, when
         // it has filled pages. drain(), catchUp() and close() read to the end.
         const data = n >= PAGE_HEADER ? page.buf.readUInt32LE(8) & COMMIT_MASK : 0;
-        pl.pushPage(r.cpu, page, n);
+        pl.pushPage(r.cpu, page, n, r.lane);
         if (n <= 0 || (stopAtPartial && data < (this.pageSize - PAGE_HEADER) / 2)) break;
       }
-      if (pages >= PAGES_PER_READ) complete = Math.min(complete, pl.lastPageStart(r.cpu));
+      if (pages >= PAGES_PER_READ) complete = Math.min(complete, pl.lastPageStart(r.cpu, r.lane));
     }
     return complete;
   }
@@ -283,10 +327,17 @@ export class TraceSession {
   /** Lost events so far: the kernel's per-CPU counters and the page headers' missed-events flags. */
   lost(): LostReport {
     if (this.finalLost) return this.finalLost;
+    // a CPU's counts summed over the session's instances
     const perCpu = this.instance.cpus().map((cpu) => {
-      const s = this.instance.read(`per_cpu/cpu${cpu}/stats`);
-      const num = (k: string): number => Number(new RegExp(`^${k}:\\s*(\\d+)`, "m").exec(s)?.[1] ?? 0);
-      return { cpu, overrun: num("overrun"), commitOverrun: num("commit overrun"), dropped: num("dropped events") };
+      const row = { cpu, overrun: 0, commitOverrun: 0, dropped: 0 };
+      for (const inst of this.instances) {
+        const s = inst.read(`per_cpu/cpu${cpu}/stats`);
+        const num = (k: string): number => Number(new RegExp(`^${k}:\\s*(\\d+)`, "m").exec(s)?.[1] ?? 0);
+        row.overrun += num("overrun");
+        row.commitOverrun += num("commit overrun");
+        row.dropped += num("dropped events");
+      }
+      return row;
     });
     const kernel = perCpu.reduce((a, c) => a + c.overrun + c.commitOverrun + c.dropped, 0);
     const missedInPages = this.pipeline.stats.missedInPages;
@@ -307,7 +358,7 @@ export class TraceSession {
    */
   close(opts: { flush?: boolean; keepInstance?: boolean } = {}): LostReport {
     if (this.closed) {
-      if (!opts.keepInstance) this.instance.close();
+      if (!opts.keepInstance) this.closeInstances();
       return this.finalLost ?? { lost: 0, perCpu: [], missedInPages: 0 };
     }
     let report: LostReport = { lost: 0, perCpu: [], missedInPages: 0 };
@@ -316,10 +367,12 @@ export class TraceSession {
       if (this.timer) clearTimeout(this.timer);
       if (this.immediate) clearImmediate(this.immediate);
       if (!this.instance.isClosed) {
-        try {
-          this.instance.tracingOn(false);
-        } catch {
-          // the instance may be gone already (reaped, or tracefs unmounted)
+        for (const inst of this.instances) {
+          try {
+            inst.tracingOn(false);
+          } catch {
+            // the instance may be gone already (reaped, or tracefs unmounted)
+          }
         }
         if (opts.flush !== false && this.readers.length > 0) {
           try {
@@ -351,10 +404,16 @@ export class TraceSession {
       this.readers = [];
       this.pipeline.clear();
       // kept: removed by removeInstance(), or by the instance's own guard on the way out
-      if (!opts.keepInstance) this.instance.close();
+      if (!opts.keepInstance) this.closeInstances();
       this.unguard();
     }
     if (handlerError !== undefined) throw handlerError;
     return report;
+  }
+
+  /** Scopes first: the dynamic events the session's instance removes must be disabled everywhere. */
+  private closeInstances(): void {
+    for (const s of this.scopes) s.close();
+    this.instance.close();
   }
 }

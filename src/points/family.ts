@@ -149,11 +149,13 @@ export interface EventPlanner {
    */
   pushdown(probe: ResolvedProbe, fields: ReadonlyMap<string, FilterField>, reads?: ReadonlyMap<Expr, FilterField>): PushedFilter | undefined;
   /**
-   * With -c/-x, user-space probes are restricted to the target process and
-   * its descendants (stapprobes(3stap)): the selection to combine with the
-   * probe's own filter; undefined without a target.
+   * A user-space probe's selection in the kernel, with its own filter `own`:
+   * with -c/-x, process probes are restricted to the target process and its
+   * descendants (stapprobes(3stap)); a process(PID) probe records that
+   * process (with its children: the kernel's pid selection follows forks,
+   * the dispatcher keeps the process's own threads).
    */
-  targetScope(): PushedFilter | undefined;
+  processScope(own: PushedFilter | undefined, pid: number | undefined): PushedFilter | undefined;
   /** a translate error at `pos` */
   fail(message: string, pos: Pos): void;
 }

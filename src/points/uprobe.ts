@@ -235,9 +235,8 @@ export const uprobes = family<UprobePoint>({
       line: (event) => [`${type}:\${group}/${event}`, place, ...args].join(" "),
     });
     const own = planner.pushdown(lp.probe, reads.filterFields, reads.filterReads);
-    // -c/-x: only the target's process tree, selected in the kernel (set_event_pid + event-fork)
-    const scope = planner.targetScope();
-    const filter = scope ? { filter: own?.filter, targetProcess: true, exact: false } : own;
+    // -c/-x: only the target's process tree; process(PID): that process; selected in the kernel (set_event_pid + event-fork)
+    const filter = planner.processScope(own, p.pid);
     const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn, ...(p.pid !== undefined ? { pid: p.pid } : {}) }, filter);
     return { trigger: { kind: "event", event }, reads: reads.reads };
   },

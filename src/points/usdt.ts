@@ -161,7 +161,8 @@ export const usdtMarkers = family<UsdtPoint>({
       const place = `${p.path}:${hex(site.fileOffset)}${site.semaphoreOffset !== undefined ? `(${hex(site.semaphoreOffset)})` : ""}`;
       const args = fetchArgs.map((a) => `${a.name}=${a.fetch}:${a.type}`);
       const def = planner.dynamic({ probeType: "uprobe", place, fetchArgs, line: (event) => [`p:\${group}/${event}`, place, ...args].join(" ") });
-      const filter = planner.pushdown(lp.probe, lowered.filterFieldsAt(k), lowered.filterReadsAt(k));
+      // -c/-x: only the target's process tree; process(PID): that process; selected in the kernel
+      const filter = planner.processScope(planner.pushdown(lp.probe, lowered.filterFieldsAt(k), lowered.filterReadsAt(k)), p.pid);
       const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn, ...(p.pid !== undefined ? { pid: p.pid } : {}) }, filter);
       first ??= event;
     }

@@ -40,6 +40,7 @@ export function describePlanChoices(plan: Plan, unoptimized: boolean): string[] 
     if (e.filter !== undefined) what.push(`filter pushed down to the kernel: ${e.filter}`);
     else what.push(`no filter pushed down (${unoptimized ? "-u" : "no condition the kernel can evaluate"})`);
     if (e.targetProcess) what.push("target process only (set_event_pid, options/event-fork)");
+    if (e.pidScope !== undefined) what.push(`process ${e.pidScope} only (set_event_pid, options/event-fork)`);
     if (e.tracksTasks) what.push("feeds the task table (pid, ppid, execname, credentials at the event)");
     what.push(stringsOf(e));
     out.push(`event ${eventName(e)}: ${what.join("; ")}`);

@@ -82,8 +82,10 @@ export class EventPlan implements EventPlanner {
     return pushdownProbe(probe, { fields, reads, maxStringLen: this.opts.maxStringLen, hasTarget: this.opts.hasTarget });
   }
 
-  targetScope(): PushedFilter | undefined {
-    return this.opts.hasTarget ? { targetProcess: true, exact: false } : undefined;
+  processScope(own: PushedFilter | undefined, pid: number | undefined): PushedFilter | undefined {
+    if (this.opts.hasTarget) return { filter: own?.filter, targetProcess: true, exact: false };
+    if (pid !== undefined && !own?.targetProcess) return { filter: own?.filter, targetProcess: false, pidScope: pid, exact: false };
+    return own;
   }
 
   fail(message: string, pos: Pos): void {
@@ -115,21 +117,32 @@ export class EventPlan implements EventPlanner {
         }
       }
     }
-    // set_event_pid is per instance: usable only when every probe's events
-    // want the target process alone. The task table then only needs those
-    // tasks too (event-fork follows their children).
+    // Which tasks each event records (set_event_pid, following forks): the
+    // target's tree, a process(PID)'s, or every task. set_event_pid is per
+    // instance: the runtime records each selection in an instance of its
+    // own. When every probe's events want the same one, the task table
+    // only needs those tasks too, and the run needs one instance.
     const userFilters = this.events.map((d) => combineFilters(this.filters.get(d)!));
-    const targetOnly = userFilters.every((f, i) => this.filters.get(this.events[i]!)!.length === 0 || f?.targetProcess === true);
+    const scopes = userFilters.map((f, i) => (this.filters.get(this.events[i]!)!.length === 0 ? "none" : scopeKey(f)));
+    const listened = scopes.filter((k) => k !== "none");
+    const shared = listened.length > 0 && listened.every((k) => k !== undefined && k === listened[0]) ? listened[0] : undefined;
     this.events.forEach((d, i) => {
       const own = this.filters.get(d)!;
       // The task table needs every event of a task-tracking tracepoint.
       const f = d.tracksTasks ? undefined : userFilters[i];
       d.filter = own.length > 0 ? f?.filter : undefined;
-      d.targetProcess = targetOnly;
+      const scope = shared ?? (d.tracksTasks ? undefined : scopes[i]);
+      d.targetProcess = scope === "target";
+      if (typeof scope === "number") d.pidScope = scope;
       if (userStack) d.userStack = true;
     });
     return this.events;
   }
+}
+
+/** The tasks a combined filter selects in the kernel: the target's tree, a pid's, or undefined (every task). */
+function scopeKey(f: PushedFilter | undefined): "target" | number | undefined {
+  return f?.targetProcess ? "target" : f?.pidScope;
 }
 
 function usesContext(program: Program, names: ReadonlySet<string>): boolean {
@@ -154,6 +167,7 @@ export function describeEvent(e: EventDef): string[] {
   if (e.tracksTasks) out.push("#   task table: follows this event");
   if (e.filter !== undefined) out.push(`#   filter: ${e.filter}`);
   if (e.targetProcess) out.push("#   set_event_pid: target process (options/event-fork)");
+  if (e.pidScope !== undefined) out.push(`#   set_event_pid: process ${e.pidScope} (options/event-fork)`);
   if (e.userStack) out.push("#   user stack: recorded after each event (options/userstacktrace)");
   return out;
 }

@@ -45,6 +45,8 @@ export interface PushedFilter {
   filter?: string;
   /** only the target process's tasks matter: set_event_pid + options/event-fork */
   targetProcess: boolean;
+  /** only this process's tasks matter (process(PID) probes): set_event_pid + options/event-fork */
+  pidScope?: number;
   /** true when the kernel-side selection equals the condition */
   exact: boolean;
 }
@@ -237,8 +239,10 @@ export function combineFilters(parts: readonly (PushedFilter | undefined)[]): Pu
   if (ps.length === 1) return ps[0];
   const texts = ps.map((p) => p.filter);
   const filter = texts.some((t) => t === undefined) ? undefined : texts.map((t) => `(${t})`).join(" || ");
-  if (filter === undefined && !targetProcess) return undefined;
-  return { filter, targetProcess, exact: false };
+  const pid = ps[0]!.pidScope;
+  const pidScope = pid !== undefined && ps.every((p) => p.pidScope === pid) ? pid : undefined;
+  if (filter === undefined && !targetProcess && pidScope === undefined) return undefined;
+  return { filter, targetProcess, exact: false, ...(pidScope !== undefined ? { pidScope } : {}) };
 }
 
 /**

@@ -2,7 +2,7 @@
 // real tracepoints, time order, lost events.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openKernelTraceSession, openTraceSession, TraceSession, lostEventsWarning } from "../../runtime/events/index.js";
 import { getppidProgram, requireTracefs, runGetppid, tracefsState } from "./support.js";
@@ -139,6 +139,36 @@ describe("TraceSession", () => {
       await Promise.all([done(chosen), done(other)]);
       await s.drain();
       expect([...byPid]).toEqual([[chosen.pid!, 500]]);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("records a scope's events for its pids alone, merged by time with the instance's", async () => {
+    const s = TraceSession.open({ bufferKb: 1024 });
+    try {
+      const exe = getppidProgram();
+      const chosen = spawn(exe, ["300", "wait"], { stdio: ["pipe", "ignore", "ignore"] });
+      const other = spawn(exe, ["400", "wait"], { stdio: ["pipe", "ignore", "ignore"] });
+      // entries of the chosen process: a scope; exits: every task
+      const lane = await s.addScope([chosen.pid!], false);
+      const seen: { what: string; pid: number; ts: number }[] = [];
+      const enter = s.addEvent({ system: "syscalls", event: "sys_enter_getppid", lane }, (v) => seen.push({ what: "enter", pid: v.pid, ts: v.ts }));
+      s.addEvent({ system: "syscalls", event: "sys_exit_getppid" }, (v) => seen.push({ what: "exit", pid: v.pid, ts: v.ts }));
+      expect(enter.id).toBeGreaterThan(0);
+      expect(readdirSync("/sys/kernel/tracing/instances").filter((n) => n.startsWith(`tstap_${process.pid}_`)).length).toBe(2);
+      s.start();
+      const done = (p: ChildProcess): Promise<void> => new Promise((res) => p.on("exit", () => res()));
+      chosen.stdin!.end("go\n");
+      other.stdin!.end("go\n");
+      await Promise.all([done(chosen), done(other)]);
+      await s.drain();
+      const count = (what: string, pid: number): number => seen.filter((e) => e.what === what && e.pid === pid).length;
+      expect([count("enter", chosen.pid!), count("exit", chosen.pid!), count("enter", other.pid!), count("exit", other.pid!)]).toEqual([300, 300, 0, 400]);
+      // one stream in time order: the chosen process's entries and exits alternate
+      expect(seen.every((e, i) => i === 0 || seen[i - 1]!.ts <= e.ts)).toBe(true);
+      const mine = seen.filter((e) => e.pid === chosen.pid).map((e) => e.what[1]).join("");
+      expect(mine).toBe("nx".repeat(300));
     } finally {
       s.close();
     }
