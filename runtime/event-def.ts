@@ -43,6 +43,8 @@ export interface KernelEventPlan {
   definition?: string;
   /** handlers call the user-stack functions: the kernel records the user stack after each event */
   userStack?: boolean;
+  /** a uprobe's: the file it is placed in, as pass 2 read it */
+  object?: ProbedObject;
 }
 
 interface EventDefCommon extends KernelEventPlan {
@@ -74,6 +76,18 @@ export interface FetchArg {
 }
 
 export type DynamicProbeType = "uprobe" | "uretprobe" | "kprobe" | "kretprobe";
+
+/**
+ * The file a uprobe is placed in, as pass 2 read it: its offsets are that
+ * version's, so arming checks the file at `path` is still it, and the end
+ * of the run says when it changed meanwhile.
+ */
+export interface ProbedObject {
+  path: string;
+  buildId?: string;
+  /** stat identity when it was read: a file not rewritten keeps all four */
+  identity: { dev: number; ino: number; size: number; mtimeMs: number };
+}
 
 export interface DynamicEventDef extends EventDefCommon {
   kind: "dynamic";

@@ -7,7 +7,8 @@ import { TargetCommand, commandProblem } from "./target.js";
 import { TraceFsError } from "./tracefs/tracefs.js";
 import { bufferSizeProblem, hostBufferCapacity } from "./tracefs/instance.js";
 import { kernelRun } from "./context-kernel.js";
-import { KernelEventSource } from "./kernel-source.js";
+import { ArmingError, KernelEventSource } from "./kernel-source.js";
+import type { ProbedObject } from "./event-def.js";
 import { openKernelTraceSession } from "./events/kernel-session.js";
 import type { LoadedUnit } from "./unit.js";
 import { applyDefines, resetLimits } from "./limits.js";
@@ -39,6 +40,8 @@ export interface RunOptions {
   sources?: EventSource[];
   /** names user addresses (the ELF reader of src/targets plugs in here); without it stacks print in hex */
   addressSpaces?: AddressSpaceReader;
+  /** why a probed file is no longer the one pass 2 read (the ELF reader of src/targets plugs in here); without it nothing is checked */
+  objectChange?: (o: ProbedObject) => string | undefined;
 }
 
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -123,6 +126,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
         early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping }), {
             targetPid: () => kernelRun.target,
             warn: (m) => session.messages.write(`WARNING: ${m}`),
+            ...(opts.objectChange ? { objectChange: opts.objectChange } : {}),
             ...((opts.verbose ?? 0) > 0 ? { verbose: (m: string) => process.stderr.write(`${m}\n`), ppOf: (id: number) => unit.probes.find((p) => p.id === id)?.pp ?? `probe ${id}` } : {}),
           }));
       }
@@ -167,7 +171,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
   } catch (err) {
     // tracefs refusing something (a buffer too big, a busy kernel) is said as
     // the kernel said it; anything else is a bug of tstap; never a stack trace
-    const internal = err instanceof TraceFsError || err instanceof SetupError ? "" : "internal: ";
+    const internal = err instanceof TraceFsError || err instanceof SetupError || err instanceof ArmingError ? "" : "internal: ";
     session.messages.write(`ERROR: ${internal}${err instanceof Error ? err.message : String(err)}`);
     session.errors++;
     // nothing armed stays armed, and a held -c command never runs

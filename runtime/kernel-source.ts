@@ -8,7 +8,7 @@ import type { EventSource, SourceContext } from "./run-loop.js";
 import { adoptTarget, kernelRun, realtimeOffset } from "./context-kernel.js";
 import { KernelDispatcher } from "./kernel-dispatch.js";
 import type { DecodedEvent } from "./probe-context.js";
-import { instantiateFilter, type EventDef, type KernelEventPlan } from "./event-def.js";
+import { instantiateFilter, type EventDef, type KernelEventPlan, type ProbedObject } from "./event-def.js";
 import { listProcesses, TaskTable, threadsOf } from "./tasks.js";
 import { armedEvents, SITE_FIELD, type ArmedEvent } from "./armed-events.js";
 
@@ -71,7 +71,12 @@ export interface KernelSourceOptions {
   verbose?: (msg: string) => void;
   /** pp() of each probe, for those reports */
   ppOf?: (probe: number) => string;
+  /** why the file a uprobe is placed in is no longer the one pass 2 read, or undefined (src/targets' ELF reader plugs in here) */
+  objectChange?: (o: ProbedObject) => string | undefined;
 }
+
+/** What the run found wrong with what it was about to arm: said as it is. */
+export class ArmingError extends Error {}
 
 export class KernelEventSource implements EventSource {
   private session: KernelTraceSession | undefined;
@@ -128,6 +133,12 @@ export class KernelEventSource implements EventSource {
     // (set_event_notrace_pid costs nothing per event; a filter is the fallback)
     const excluded = !onlyTarget && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
     const notSelf = onlyTarget || excluded ? undefined : `common_pid != ${process.pid}`;
+    // a uprobe's offset is the file's as pass 2 read it: a file rebuilt or
+    // replaced since would be probed mid-instruction, or in the wrong place
+    for (const o of this.objects()) {
+      const why = this.opts.objectChange?.(o);
+      if (why !== undefined) throw new ArmingError(`Build-id mismatch [man error::buildid]: ${why}; its probes were not armed`);
+    }
     // thousands of uprobes (a marker's call sites, a glob's functions) are
     // defined in a few writes, as few events as the kernel allows
     const armed = armedEvents(this.plans, { multiProbe: s.multiProbeEvents === true });
@@ -214,6 +225,11 @@ export class KernelEventSource implements EventSource {
         this.opts.verbose(`uprobe ${p.event} (${pps.join(", ")}${uprobes}): ${n} hit${n === 1 ? "" : "s"} in the kernel`);
       }
     }
+    // checked once, at the end: a change meanwhile left the uprobes where the old file had them
+    for (const o of this.objects()) {
+      const why = this.opts.objectChange?.(o);
+      if (why !== undefined) this.opts.warn(`Build-id mismatch [man warning::buildid]: ${why}, during the run: its probes stayed at the offsets of the file as it was`);
+    }
     const s = this.session;
     this.needsClose = s.finish !== undefined;
     try {
@@ -223,6 +239,13 @@ export class KernelEventSource implements EventSource {
       await this.release();
       throw err;
     }
+  }
+
+  /** The files uprobes are placed in, each once. */
+  private objects(): ProbedObject[] {
+    const byPath = new Map<string, ProbedObject>();
+    for (const p of this.plans) if (p.object && !byPath.has(p.object.path)) byPath.set(p.object.path, p.object);
+    return [...byPath.values()];
   }
 
   /** Removes what stop() left in tracefs: after the end probes have printed, so that their output is not kept waiting. */

@@ -18,7 +18,8 @@ import type { Diagnostic } from "../diagnostic.js";
 import type { ProbeComponent } from "../parse/ast.js";
 import { semErr } from "../elaborate/tokens.js";
 import { TargetError } from "../targets/errors.js";
-import { fileOffsetOf, isExecutableAddress, readSection, type Elf } from "../targets/elf/elf.js";
+import { fileOffsetOf, isExecutableAddress, probedObject, readSection, type Elf } from "../targets/elf/elf.js";
+import type { ProbedObject } from "../../runtime/event-def.js";
 import { functionAt, matchFunctions, suggestFunctions, type FunctionSymbol } from "../targets/functions.js";
 import { resolveIfunc } from "../targets/ifunc-target.js";
 import { resolveLibrary, resolveObject } from "../targets/objects.js";
@@ -43,8 +44,8 @@ export interface UprobePoint {
   address: number;
   /** its file offset: what the uprobe line names */
   offset: number;
-  /** the object's build-id, recorded when the point was resolved */
-  buildId?: string;
+  /** the object as it was read when the point was resolved (its build-id, its file's identity): checked when armed */
+  object: ProbedObject;
   /** process(PID): only that process */
   pid?: number;
 }
@@ -111,7 +112,7 @@ function isGoBinary(elf: Elf): boolean {
 function point(t: Target, at: UprobePoint["at"], fn: string, address: number, c: ProbeComponent): UprobePoint | PointResult {
   const offset = fileOffsetOf(t.elf, address);
   if (offset === undefined || !isExecutableAddress(t.elf, address)) return fail(`address ${hex(address)} is outside any executable segment of '${t.path}'`, c);
-  return { kind: "uprobe", at, path: t.path, module: basename(t.path), function: fn, address, offset, buildId: t.elf.buildId, ...(t.pid !== undefined ? { pid: t.pid } : {}) };
+  return { kind: "uprobe", at, path: t.path, module: basename(t.path), function: fn, address, offset, object: probedObject(t.path, t.elf), ...(t.pid !== undefined ? { pid: t.pid } : {}) };
 }
 
 function isResult(x: UprobePoint | PointResult): x is PointResult {
@@ -232,6 +233,7 @@ export const uprobes = family<UprobePoint>({
       probeType: p.at === "return" ? "uretprobe" : "uprobe",
       place,
       fetchArgs: reads.fetchArgs,
+      object: p.object,
       line: (event) => [`${type}:\${group}/${event}`, place, ...args].join(" "),
     });
     const own = planner.pushdown(lp.probe, reads.filterFields, reads.filterReads);

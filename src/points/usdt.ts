@@ -19,7 +19,8 @@ import { suggest } from "../elaborate/similar.js";
 import { TargetError } from "../targets/errors.js";
 import { markerNames, matchMarkers, readStapsdt, type UsdtMarker } from "../targets/usdt/stapsdt.js";
 import type { UsdtArg } from "../targets/usdt/args.js";
-import type { FetchType } from "../../runtime/event-def.js";
+import type { FetchType, ProbedObject } from "../../runtime/event-def.js";
+import { probedObject } from "../targets/elf/elf.js";
 import { family, type Lowering, type PointMatch, type PointResult, type ResolvedPoint, type TargetVariable } from "./family.js";
 import { lowerMarkerReads } from "./usdt-reads.js";
 import { objectOf } from "./uprobe.js";
@@ -37,6 +38,8 @@ export interface UsdtPoint {
   argCount: number;
   /** process(PID): only that process */
   pid?: number;
+  /** the object as it was read (checked when armed) */
+  object: ProbedObject;
 }
 
 declare module "./family.js" {
@@ -75,7 +78,7 @@ function resolve(components: readonly ProbeComponent[]): PointResult | undefined
     throw err;
   }
   const matches: PointMatch[] = markerNames(sites).map((g) => ({
-    point: { kind: "usdt", path: t.path, provider: g.provider, name: g.name, sites: g.sites, argCount: Math.min(...g.sites.map((s) => s.args.length)), ...(t.pid !== undefined ? { pid: t.pid } : {}) },
+    point: { kind: "usdt", path: t.path, provider: g.provider, name: g.name, sites: g.sites, argCount: Math.min(...g.sites.map((s) => s.args.length)), object: probedObject(t.path, t.elf), ...(t.pid !== undefined ? { pid: t.pid } : {}) },
     pp: `${t.prefix}${prov ? `.provider(${q(g.provider)})` : ""}.mark(${q(g.name)})`,
   }));
   if (matches.length > 0) return { matches };
@@ -160,7 +163,7 @@ export const usdtMarkers = family<UsdtPoint>({
       const fetchArgs = lowered.fetchArgsAt(k);
       const place = `${p.path}:${hex(site.fileOffset)}${site.semaphoreOffset !== undefined ? `(${hex(site.semaphoreOffset)})` : ""}`;
       const args = fetchArgs.map((a) => `${a.name}=${a.fetch}:${a.type}`);
-      const def = planner.dynamic({ probeType: "uprobe", place, fetchArgs, line: (event) => [`p:\${group}/${event}`, place, ...args].join(" ") });
+      const def = planner.dynamic({ probeType: "uprobe", place, fetchArgs, object: p.object, line: (event) => [`p:\${group}/${event}`, place, ...args].join(" ") });
       // -c/-x: only the target's process tree; process(PID): that process; selected in the kernel
       const filter = planner.processScope(planner.pushdown(lp.probe, lowered.filterFieldsAt(k), lowered.filterReadsAt(k)), p.pid);
       const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn, ...(p.pid !== undefined ? { pid: p.pid } : {}) }, filter);

@@ -15,6 +15,7 @@ import { run } from "../../runtime/index.js";
 import { count, memoryUsage, startClock, timesSince } from "./pass-report.js";
 import { describePlanChoices } from "./plan-choices.js";
 import { procAddressSpaces } from "../targets/address-space.js";
+import { probedObjectChange } from "../targets/elf/elf.js";
 
 const passNames = ["parse", "analysis", "translation", "compilation", "run"] as const;
 
@@ -243,6 +244,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
     suppressHandlerErrors: opts.suppressHandlerErrors === true,
     report: verbose(5) > 1 ? say : undefined,
     addressSpaces: procAddressSpaces,
+    objectChange: probedObjectChange,
   });
   if (verbose(5) > 0) say(`Pass 5: run completed ${timesSince(clock)}`);
   return status;

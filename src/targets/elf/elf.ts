@@ -1,6 +1,8 @@
 // readElf: an ELF64 x86-64 object's headers, segments, sections, notes and dynamic-linking facts, read with bounded reads.
 
+import { existsSync, statSync } from "node:fs";
 import { TargetError } from "../errors.js";
+import type { ProbedObject } from "../../../runtime/event-def.js";
 import { BoundedFile, cstring, u64, withFile, type FileIdentity } from "./file.js";
 
 export type ElfType = "REL" | "EXEC" | "DYN" | "CORE";
@@ -291,7 +293,7 @@ export function elfCacheKey(elf: Elf): string {
  * land elsewhere), or undefined when it is the same. A file rewritten with
  * the same identity is told apart by its build-id.
  */
-export function changedSince(elf: Elf): string | undefined {
+export function changedSince(elf: Pick<Elf, "path" | "identity" | "buildId">): string | undefined {
   let now: Elf;
   try {
     now = readElf(elf.path);
@@ -306,6 +308,30 @@ export function changedSince(elf: Elf): string | undefined {
   if (elf.buildId !== undefined && now.buildId !== undefined && elf.buildId !== now.buildId) return `'${elf.path}' changed since tstap read it (build-id ${elf.buildId} is now ${now.buildId})`;
   if (!sameFile && elf.buildId !== undefined && now.buildId === elf.buildId) return undefined; // copied or touched, same build
   return `'${elf.path}' changed since tstap read it`;
+}
+
+/** What arming and the end of a run check a probed file against: the object as read now. */
+export function probedObject(path: string, elf: Elf): ProbedObject {
+  return { path, identity: { ...elf.identity }, ...(elf.buildId !== undefined ? { buildId: elf.buildId } : {}) };
+}
+
+/**
+ * changedSince for a probed file (runtime/kernel-source.ts asks it when
+ * arming and at the end of the run): a file whose stat identity did not
+ * change is taken as the same without reading it again.
+ */
+export function probedObjectChange(o: ProbedObject): string | undefined {
+  // /proc/PID/exe, /proc/PID/root/...: once PID is gone, nothing can be told
+  const pid = /^\/proc\/(\d+)\//.exec(o.path)?.[1];
+  if (pid !== undefined && !existsSync(`/proc/${pid}`)) return undefined;
+  try {
+    const st = statSync(o.path);
+    const id = o.identity;
+    if (st.dev === id.dev && st.ino === id.ino && st.size === id.size && st.mtimeMs === id.mtimeMs) return undefined;
+  } catch {
+    // gone or unreadable: changedSince says how
+  }
+  return changedSince(o);
 }
 
 /** Open the object again for more reads, checked to be the same file readElf saw. */
