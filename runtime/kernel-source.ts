@@ -118,10 +118,10 @@ export class KernelEventSource implements EventSource {
     // instance of its own) and the rest record every task.
     const scopes = this.plans.map((p) => (p.targetProcess && target > 0 ? target : p.pidScope));
     const one = scopes[0];
-    const onlyTarget = this.plans.length > 0 && one !== undefined && scopes.every((k) => k === one);
+    const oneScope = this.plans.length > 0 && one !== undefined && scopes.every((k) => k === one);
     const tasksOf = (pid: number): number[] => (threadsOf(pid).length ? threadsOf(pid) : [pid]);
     const lanes = new Map<number, number>();
-    if (onlyTarget) await s.setEventPids(tasksOf(one), true);
+    if (oneScope) await s.setEventPids(tasksOf(one), true);
     else if (s.addScope) for (const pid of new Set(scopes)) if (pid !== undefined) lanes.set(pid, await s.addScope(tasksOf(pid), true));
     const laneOf = (i: number): number | undefined => {
       const pid = scopes[i];
@@ -131,8 +131,8 @@ export class KernelEventSource implements EventSource {
     // is a system call, and with syscall events on, every read would record
     // the event that makes the next read necessary, a loop that never idles
     // (set_event_notrace_pid costs nothing per event; a filter is the fallback)
-    const excluded = !onlyTarget && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
-    const notSelf = onlyTarget || excluded ? undefined : `common_pid != ${process.pid}`;
+    const excluded = !oneScope && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
+    const notSelf = oneScope || excluded ? undefined : `common_pid != ${process.pid}`;
     // a uprobe's offset is the file's as pass 2 read it: a file rebuilt or
     // replaced since would be probed mid-instruction, or in the wrong place
     for (const o of this.objects()) {
