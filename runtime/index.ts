@@ -7,7 +7,7 @@ import { TargetCommand, commandProblem } from "./target.js";
 import { TraceFsError } from "./tracefs/tracefs.js";
 import { bufferSizeProblem, hostBufferCapacity } from "./tracefs/instance.js";
 import { kernelRun } from "./context-kernel.js";
-import { ArmingError, KernelEventSource } from "./kernel-source.js";
+import { ArmingError, eventScopes, KernelEventSource } from "./kernel-source.js";
 import type { ProbedObject } from "./event-def.js";
 import { openKernelTraceSession } from "./events/kernel-session.js";
 import type { LoadedUnit } from "./unit.js";
@@ -120,7 +120,9 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
             `(per-CPU buffer: ${bufferKb !== undefined ? `${bufferKb} KB, from -s` : "the kernel's default size"})`,
         );
         const host = opts.bufferMb !== undefined ? hostBufferCapacity() : undefined;
-        const tooLarge = host && bufferSizeProblem(opts.bufferMb!, host.cpus, host.availableKb);
+        // an instance per process tree some events alone record (kernel-source.ts)
+        const instances = 1 + eventScopes(kernelPlans, kernelRun.target).extra.length;
+        const tooLarge = host && bufferSizeProblem(opts.bufferMb!, host.cpus, host.availableKb, instances);
         if (tooLarge) throw new SetupError(tooLarge);
         // a signal while the buffer grows ends the arming there (stopAfterDrain set `stopping`)
         early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping }), {

@@ -112,17 +112,11 @@ export class KernelEventSource implements EventSource {
       const ok = (await s.recordUserStacks?.().catch(() => false)) ?? false;
       if (!ok) this.opts.warn("this kernel cannot record user stacks (no options/userstacktrace or ftrace user_stack record): user backtraces will be empty");
     }
-    // Which tasks each event records: set_event_pid (following forks) is per
-    // instance, so when every event wants the same process tree the
-    // session's instance selects it; otherwise each tree gets a scope (an
-    // instance of its own) and the rest record every task.
-    const scopes = this.plans.map((p) => (p.targetProcess && target > 0 ? target : p.pidScope));
-    const one = scopes[0];
-    const oneScope = this.plans.length > 0 && one !== undefined && scopes.every((k) => k === one);
+    const { scopes, oneScope, extra } = eventScopes(this.plans, target);
     const tasksOf = (pid: number): number[] => (threadsOf(pid).length ? threadsOf(pid) : [pid]);
     const lanes = new Map<number, number>();
-    if (oneScope) await s.setEventPids(tasksOf(one), true);
-    else if (s.addScope) for (const pid of new Set(scopes)) if (pid !== undefined) lanes.set(pid, await s.addScope(tasksOf(pid), true));
+    if (oneScope !== undefined) await s.setEventPids(tasksOf(oneScope), true);
+    else if (s.addScope) for (const pid of extra) lanes.set(pid, await s.addScope(tasksOf(pid), true));
     const laneOf = (i: number): number | undefined => {
       const pid = scopes[i];
       return pid === undefined ? undefined : lanes.get(pid);
@@ -131,8 +125,8 @@ export class KernelEventSource implements EventSource {
     // is a system call, and with syscall events on, every read would record
     // the event that makes the next read necessary, a loop that never idles
     // (set_event_notrace_pid costs nothing per event; a filter is the fallback)
-    const excluded = !oneScope && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
-    const notSelf = oneScope || excluded ? undefined : `common_pid != ${process.pid}`;
+    const excluded = oneScope === undefined && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
+    const notSelf = oneScope !== undefined || excluded ? undefined : `common_pid != ${process.pid}`;
     // a uprobe's offset is the file's as pass 2 read it: a file rebuilt or
     // replaced since would be probed mid-instruction, or in the wrong place
     for (const o of this.objects()) {
@@ -266,4 +260,18 @@ function plural(n: number, what: string): string {
 
 function msSince(from: bigint, to: bigint): number {
   return Number((to - from) / 1_000_000n);
+}
+
+/**
+ * Which tasks each event records (the pid whose process tree, following
+ * forks, or undefined: every task). set_event_pid is per instance, so when
+ * every event wants the same tree (`oneScope`) the session's instance
+ * selects it; otherwise each tree in `extra` gets a scope (an instance of
+ * its own) and the rest record every task.
+ */
+export function eventScopes(plans: readonly KernelEventPlan[], target: number): { scopes: (number | undefined)[]; oneScope?: number; extra: number[] } {
+  const scopes = plans.map((p) => (p.targetProcess && target > 0 ? target : p.pidScope));
+  const one = scopes[0];
+  if (one !== undefined && scopes.every((k) => k === one)) return { scopes, oneScope: one, extra: [] };
+  return { scopes, extra: [...new Set(scopes)].filter((k): k is number => k !== undefined) };
 }

@@ -346,16 +346,16 @@ function rmdirRetry(dir: string): void {
 
 /**
  * Why `-s MB` cannot be had here, or undefined: the kernel allocates MB for
- * every online CPU, and more than half of the memory available would starve
+ * every online CPU in each of the run's instances, and more than half of the memory available would starve
  * the system (or wake the OOM killer) instead of failing cleanly.
  */
-export function bufferSizeProblem(mb: number, cpus: number, availableKb: number): string | undefined {
-  const totalMb = mb * cpus;
+export function bufferSizeProblem(mb: number, cpus: number, availableKb: number, instances = 1): string | undefined {
+  const totalMb = mb * cpus * instances;
   const limitMb = Math.floor(availableKb / 1024 / 2);
   if (totalMb <= limitMb) return undefined;
-  const most = Math.floor(limitMb / cpus);
+  const most = Math.floor(limitMb / cpus / instances);
   return (
-    `-s ${mb}: ${mb} MB of trace buffer for each of ${cpus} CPUs (${totalMb} MB) is more than half of the ${Math.floor(availableKb / 1024)} MB of memory available; ` +
+    `-s ${mb}: ${mb} MB of trace buffer for each of ${cpus} CPUs${instances > 1 ? ` in each of ${instances} instances` : ""} (${totalMb} MB) is more than half of the ${Math.floor(availableKb / 1024)} MB of memory available; ` +
     (most >= 1 ? `use -s ${most} or less` : "there is not enough memory for a trace buffer")
   );
 }

@@ -15,6 +15,12 @@ describe("bufferSizeProblem", () => {
       "-s 4095: 4095 MB of trace buffer for each of 2 CPUs (8190 MB) is more than half of the 1757 MB of memory available; use -s 439 or less",
     );
   });
+  it("counts every instance of the run (a scope for -c beside unscoped probes)", () => {
+    expect(bufferSizeProblem(300, 2, 2_000_000)).toBeUndefined();
+    expect(bufferSizeProblem(300, 2, 2_000_000, 2)).toBe(
+      "-s 300: 300 MB of trace buffer for each of 2 CPUs in each of 2 instances (1200 MB) is more than half of the 1953 MB of memory available; use -s 244 or less",
+    );
+  });
   it("says so when nothing fits", () => {
     expect(bufferSizeProblem(1, 64, 100_000)).toBe(
       "-s 1: 1 MB of trace buffer for each of 64 CPUs (64 MB) is more than half of the 97 MB of memory available; there is not enough memory for a trace buffer",
