@@ -176,7 +176,9 @@ export class TaskTable {
     if (tid === 0) return { tid: 0, tgid: 0, comm: "swapper", ppid: 0, alive: true };
     // What the kernel recorded at an event comes first; /proc (the present,
     // maybe a reused tid) only for what it lacks. ppid is looked up on demand.
-    const saved = this.fallback.saved(tid);
+    // tstap itself (the -c command's parent) records no event, so what the
+    // kernel saved for its pid is an older task's that had the pid before it
+    const saved = tid === process.pid ? {} : this.fallback.saved(tid);
     if (saved.tgid !== undefined && saved.comm !== undefined) {
       return { tid, tgid: saved.tgid, comm: saved.comm, ppid: -1, alive: true };
     }

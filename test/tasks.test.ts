@@ -33,6 +33,17 @@ describe("task table", () => {
     expect(u.tgid(300)).toBe(250);
   });
 
+  it("names tstap itself (the -c command's parent) from /proc, never from what the kernel saved for its pid", () => {
+    const me = process.pid;
+    const fb = {
+      saved: (tid: number) => (tid === me ? { tgid: me, comm: "napper" } : {}),
+      proc: (tid: number) => (tid === me ? { tgid: me, ppid: 1, comm: "tstap" } : undefined),
+    };
+    const t = new TaskTable(fb);
+    t.newTask(me, 400, "tstap", FORK);
+    expect(t.parentComm(400)).toBe("tstap");
+  });
+
   it("follows fork, threads, exec, rename and exit in event order", () => {
     const fb = fakeFallback({ 100: { tgid: 100, ppid: 1, comm: "bash" } });
     const t = new TaskTable(fb);
