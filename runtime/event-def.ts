@@ -99,7 +99,17 @@ export interface DynamicEventDef extends EventDefCommon {
   /** the probed place as the line has it: `/path:0xOFF[(0xREF)]` or `symbol+off` */
   place: string;
   fetchArgs: FetchArg[];
+  /**
+   * a uprobe on a function's first instruction: the frame pointer is still
+   * the caller's there, so the kernel's frame walk of the user stack skips
+   * the direct caller; when stacks are recorded, the return address at the
+   * top of the stack is fetched with the event (CALLER_FIELD) and put back
+   */
+  functionEntry?: boolean;
 }
+
+/** The fetch argument that holds a function entry's return address (`$stack0`) when user stacks are recorded. */
+export const CALLER_FIELD = "__caller";
 
 export type EventDef = TracepointEventDef | DynamicEventDef;
 

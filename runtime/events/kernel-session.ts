@@ -7,7 +7,7 @@ import type { DecodedEvent, FieldValue } from "../probe-context.js";
 import type { KernelTraceSession } from "../kernel-source.js";
 import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./session.js";
 import { EventView, faultTesters, type FieldReader } from "./view.js";
-import { instantiateDefinition } from "../event-def.js";
+import { CALLER_FIELD, instantiateDefinition } from "../event-def.js";
 import { readFileSync } from "node:fs";
 import { readText } from "../tracefs/tracefs.js";
 import type { EventPipeline } from "./pipeline.js";
@@ -157,7 +157,9 @@ export class PageEvent implements DecodedEvent {
 
   /** the user stack recorded after this event: read from the page when a handler asks (undefined when the run records none) */
   get ustack(): number[] | undefined {
-    return this.stacks && userStackOf(this.stacks.pipeline, this.view, this.stacks.rec);
+    if (!this.stacks) return undefined;
+    const caller = this.readers.get(CALLER_FIELD)?.(this.view);
+    return userStackOf(this.stacks.pipeline, this.view, this.stacks.rec, typeof caller === "bigint" ? Number(BigInt.asUintN(64, caller)) : typeof caller === "number" ? caller : undefined);
   }
 
   get tid(): number {

@@ -31,9 +31,12 @@ const END = 0xffffffffffffffffn;
 /**
  * The user stack recorded for the event `view` is at (during its handler):
  * addresses, innermost first; empty when the kernel recorded none (a kernel
- * thread, an event in NMI) or walked nothing.
+ * thread, an event in NMI) or walked nothing. `caller`: at a function's
+ * first instruction, the return address on top of the stack (the event's
+ * `$stack0`): the frame pointer is still the caller's there, so the walk
+ * went from the caller's frame to its own caller and skipped the caller.
  */
-export function userStackOf(pipeline: EventPipeline, view: EventView, rec: UserStackRecord): number[] {
+export function userStackOf(pipeline: EventPipeline, view: EventView, rec: UserStackRecord, caller?: number): number[] {
   const r = pipeline.followingRecord(rec.type, view.pid);
   if (r === undefined) return [];
   const [buf, off, len] = r;
@@ -45,5 +48,6 @@ export function userStackOf(pipeline: EventPipeline, view: EventView, rec: UserS
     if (a === 0n || a === END) break;
     out.push(Number(a));
   }
+  if (caller !== undefined && caller !== 0 && out.length > 0 && out[1] !== caller) out.splice(1, 0, caller);
   return out;
 }

@@ -234,6 +234,7 @@ export const uprobes = family<UprobePoint>({
       place,
       fetchArgs: reads.fetchArgs,
       object: p.object,
+      ...(p.at === "function" ? { functionEntry: true } : {}),
       line: (event) => [`${type}:\${group}/${event}`, place, ...args].join(" "),
     });
     const own = planner.pushdown(lp.probe, reads.filterFields, reads.filterReads);

@@ -8,7 +8,7 @@ import type { Expr, Pos } from "../parse/ast.js";
 import type { Program, ResolvedProbe } from "../elaborate/program.js";
 import { walkProgram } from "../elaborate/walk.js";
 import type { DynamicEventDef, EventDef, KernelDispatch, TracepointEventDef } from "../../runtime/event-def.js";
-import { GROUP_TOKEN } from "../../runtime/event-def.js";
+import { CALLER_FIELD, GROUP_TOKEN } from "../../runtime/event-def.js";
 import type { EventPlanner } from "../points/family.js";
 import { readTracepointFormat } from "../targets/tracepoints.js";
 import { combineFilters, type FilterField, type PushedFilter, pushdownProbe } from "./filter-pushdown.js";
@@ -135,6 +135,10 @@ export class EventPlan implements EventPlanner {
       d.targetProcess = scope === "target";
       if (typeof scope === "number") d.pidScope = scope;
       if (userStack) d.userStack = true;
+      if (userStack && d.kind === "dynamic" && d.functionEntry) {
+        d.fetchArgs.push({ name: CALLER_FIELD, fetch: "$stack0", type: "u64", scriptType: "long" });
+        d.definition += ` ${CALLER_FIELD}=$stack0:u64`;
+      }
     });
     return this.events;
   }
