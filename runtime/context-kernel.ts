@@ -16,6 +16,7 @@ import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
 import { ScriptError } from "./errors.js";
 import { cmdlineArgs, ppfunc, readCmdline } from "./natives-system.js";
+import { string_quoted } from "./strings.js";
 
 export { isKernelEvent, type DecodedEvent, type FieldValue, type KernelEventContext } from "./probe-context.js";
 
@@ -296,6 +297,23 @@ function hex(v: Long): string {
   return "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
 }
 
+/**
+ * A user_* read that faulted: stap's error, its warning and `fallback`, or
+ * `fallback` alone; "address" gives the address as user_string_quoted does.
+ * The address is the base field's value (0 where that read faulted) plus `offset`.
+ */
+function readFault(ev: DecodedEvent, mode: string, text: string, fallback: Long | string, addrField: string, addrCheck: string, offset: Long): Long | string {
+  if (mode === "zero" || mode === "default") return fallback;
+  const base = addrField === "" || (addrCheck !== "" && ev.faulted?.(addrCheck)) ? 0n : BigInt((ev.get(addrField) as Long | undefined) ?? 0);
+  const addr = BigInt.asUintN(64, base + BigInt(offset));
+  if (mode === "address") return `0x${addr.toString(16)}`;
+  // stap formats %p as %#x
+  const msg = text.replace("%x", addr.toString(16)).replace("%p", `0x${addr.toString(16)}`);
+  if (mode === "error") throw new ScriptError(msg);
+  warnHook(msg);
+  return fallback;
+}
+
 /** stap's $$vars: `name=0x1f name2="text" arr=[0x1,0x2]`. */
 export function formatVars(ev: DecodedEvent, names: readonly string[] = ev.names()): string {
   return names
@@ -390,25 +408,33 @@ export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> 
       fn: (name, kind) => pretty(evNow()?.get(name as string), kind as string),
     },
   ],
-  // a string the kernel fetched from the traced program (user_string and
-  // friends): on a fault, stap's error, its warning and "<unknown>", or the
-  // caller's default. `fn` names the function in the message.
-  __kernel_ustring: [
+  // user_* reads the kernel fetched from the traced program (src/points/user-reads.ts):
+  // on a fault, what stap's function gives (mode: zero, error, warn, default, address)
+  __kernel_uread_long: [
     {
-      params: ["string", "string", "string", "string"],
+      params: ["string", "string", "string", "string", "string", "string", "long"],
+      ret: "long",
+      pure: false,
+      fn: (name, check, mode, text, addrField, addrCheck, offset) => {
+        const ev = evNow();
+        if (ev?.faulted?.(check as string)) return readFault(ev, mode as string, text as string, 0, addrField as string, addrCheck as string, offset as Long);
+        const v = ev?.get(name as string);
+        return v === undefined || typeof v !== "number" && typeof v !== "bigint" ? 0 : v;
+      },
+    },
+  ],
+  __kernel_uread_string: [
+    {
+      params: ["string", "string", "string", "string", "long", "long", "string", "string", "long"],
       ret: "string",
       pure: false,
-      fn: (name, mode, dflt, fn) => {
+      fn: (name, mode, text, fallback, maxLength, quote, addrField, addrCheck, offset) => {
         const ev = evNow();
-        const v = ev?.get(name as string);
-        if (!ev?.faulted?.(name as string)) return typeof v === "string" ? v : "";
-        const msg = `${fn === "" ? "user string" : fn} copy fault: the address was not readable when the event happened`;
-        if (mode === "default") return dflt as string;
-        if (mode === "warn") {
-          warnHook(msg);
-          return "<unknown>";
-        }
-        throw new ScriptError(msg);
+        if (ev?.faulted?.(name as string)) return readFault(ev, mode as string, text as string, fallback as string, addrField as string, addrCheck as string, offset as Long);
+        let v = ev?.get(name as string);
+        if (typeof v !== "string") v = "";
+        if (Number(maxLength) >= 0) v = v.slice(0, Number(maxLength));
+        return Number(quote) ? string_quoted(v) : v;
       },
     },
   ],

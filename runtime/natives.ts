@@ -180,24 +180,26 @@ export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
   user_string: [userRead("user_string", ["long"], "string"), userRead("user_string", ["long", "string"], "string")],
   user_string2: [userRead("user_string2", ["long", "string"], "string")],
   user_string_n: [userRead("user_string_n", ["long", "long"], "string"), userRead("user_string_n", ["long", "long", "string"], "string")],
+  user_string_n2: [userRead("user_string_n2", ["long", "long", "string"], "string")],
+  user_string_nofault: [userRead("user_string_nofault", ["long"], "string")],
+  user_string_n_nofault: [userRead("user_string_n_nofault", ["long", "long"], "string")],
   user_string_quoted: [userRead("user_string_quoted", ["long"], "string")],
   user_string_n_quoted: [userRead("user_string_n_quoted", ["long", "long"], "string")],
-  user_long: [userRead("user_long", ["long"], "long")],
-  user_int: [userRead("user_int", ["long"], "long")],
-  user_short: [userRead("user_short", ["long"], "long")],
-  user_char: [userRead("user_char", ["long"], "long")],
-  user_string_warn: [userRead("user_string_warn", ["long"], "string")],
+  user_string_warn: [userRead("user_string_warn", ["long"], "string"), userRead("user_string_warn", ["long", "string"], "string")],
+  user_string2_warn: [userRead("user_string2_warn", ["long", "string"], "string")],
+  user_string_n_warn: [userRead("user_string_n_warn", ["long", "long"], "string"), userRead("user_string_n_warn", ["long", "long", "string"], "string")],
+  user_string2_n_warn: [userRead("user_string2_n_warn", ["long", "long", "string"], "string")],
+  // the number reads, their _error forms (stap has no user_uint_error) and the _warn forms stap has
   ...Object.fromEntries(
-    ["user_ulong", "user_uint", "user_ushort", "user_int8", "user_uint8", "user_int16", "user_uint16", "user_int32", "user_uint32", "user_int64", "user_uint64"].map((n) => [
-      n,
-      [userRead(n, ["long"], "long")],
-    ]),
+    ["long", "ulong", "int", "uint", "short", "ushort", "char", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"].flatMap((t) =>
+      [`user_${t}`, ...(t === "uint" ? [] : [`user_${t}_error`]), ...(["char", "short", "ushort", "int", "long", "ulong"].includes(t) ? [`user_${t}_warn`] : [])].map((n) => [n, [userRead(n, ["long"], "long")]]),
+    ),
   ),
 };
 
 /** Natives that can raise a script error (stap names their call site in it: "near identifier 'ctime' at ..."). */
 export function nativeMayFail(name: string): boolean {
-  return name === "ctime" || name === "randint" || /^(kernel|user)_(string|buffer|long|int|short|char|pointer)/.test(name);
+  return name === "ctime" || name === "randint" || /^(kernel|user)_(string|buffer|long|int|short|char|pointer)/.test(name) || /^__kernel_uread_/.test(name);
 }
 
 export function lookupNative(name: string, arity: number): NativeDef | undefined {

@@ -73,16 +73,15 @@ export type PrettyKind = "i" | "u" | "s" | "a";
 export type VariableRead =
   /**
    * a field of the event record; an `int-array` field is read one element at
-   * a time (`$args[i]`); `post` shapes a string as user_string_n/_quoted do
+   * a time (`$args[i]`)
    */
   | {
       kind: "field";
       field: string;
       shape: "int" | "string" | "bytes" | "int-array";
       pretty: PrettyKind;
-      post?: { quote?: boolean; maxLength?: number };
-      /** a string fetched from the traced program: what a fault (bad address) does, as `fn` does in stap */
-      fault?: { fn: string; mode: "error" | "warn" | "default"; default?: string };
+      /** a value fetched from the traced program's memory: how a fault (a bad address) reads */
+      fault?: UserReadFault;
     }
   /** a fixed element of an array field (`$arg1` is args[0]) */
   | { kind: "element"; field: string; index: number; pretty: PrettyKind }
@@ -90,6 +89,27 @@ export type VariableRead =
   | { kind: "constant"; value: string | bigint }
   /** several fields as `name=0xHEX ...` (a USDT marker's $$parms) */
   | { kind: "fields"; fields: string[] };
+
+/**
+ * What a user_* read (user-reads.ts) gives when the address was not
+ * readable at the event, as stap's `fn` does: "zero" 0, "error" raises
+ * `text`, "warn" warns `text` and gives 0 or `fallback`, "default" gives
+ * `fallback` (or ""), "address" the address as `0x%x`. In `text`, %x and
+ * %p stand for the address.
+ */
+export interface UserReadFault {
+  fn: string;
+  mode: "zero" | "error" | "warn" | "default" | "address";
+  text?: string;
+  fallback?: string;
+  /** the field that faulted iff the read did (a number's companion string); default: the field itself */
+  check?: string;
+  /** for messages: the address is `field`'s value (0 when `check` faulted) + offset */
+  address?: { field: string; check?: string; offset: bigint };
+  /** a string read, when it did not fault: user_string_n's length, the _quoted forms' quoting */
+  maxLength?: number;
+  quote?: boolean;
+}
 
 /** A `$name` a point offers. */
 export interface TargetVariable {

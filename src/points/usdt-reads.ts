@@ -5,34 +5,20 @@
 //   $$parms, $$vars            every $argN
 //   user_string($argN + K)     `+K(FORM):ustring`; user_long/user_int/... the same
 //                              with their integer type; user_long(...) nests
+//                              (user-reads.ts, shared with function probes)
 // Call sites of one marker differ in forms, not in field names: the handler
 // reads `arg1` whichever site fired.
 
-import type { CallExpr, Expr } from "../parse/ast.js";
+import type { Expr } from "../parse/ast.js";
 import type { ResolvedProbe } from "../elaborate/program.js";
 import { walk, exprChildren, type Node } from "../elaborate/walk.js";
-import type { FetchArg, FetchType } from "../../runtime/event-def.js";
+import type { FetchArg } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
-import { literal, strip, USER_INTS, USER_STRINGS } from "./uprobe-fetch.js";
+import { EventFields, isNativeCall, isStringType, isUserRead, lowerUserRead, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
-const POINTERS = new Set(["user_long", "user_ulong", "user_int64", "user_uint64"]);
 const BYTES: Record<string, number> = { s8: 1, u8: 1, s16: 2, u16: 2, s32: 4, u32: 4, s64: 8, u64: 8 };
-
-/** A value the kernel fetches: `$argN` read through `derefs` levels of `+OFF(...)`. */
-interface Access {
-  arg: number;
-  /** offsets of each dereference, innermost first */
-  offsets: bigint[];
-}
-
-interface Field {
-  name: string;
-  access: Access;
-  /** undefined: the argument's own type (its note's size and sign) */
-  type?: FetchType;
-}
 
 export interface MarkerReads {
   reads: Map<Expr, VariableRead>;
@@ -40,12 +26,6 @@ export interface MarkerReads {
   fetchArgsAt(k: number): FetchArg[];
   filterFieldsAt(k: number): Map<string, FilterField>;
   filterReadsAt(k: number): Map<Expr, FilterField>;
-}
-
-/** A call of the runtime's function, not a script function of that name. */
-function isNative(e: CallExpr): boolean {
-  const sym = e.sym as { kind?: string } | undefined;
-  return sym === undefined || sym.kind === "native";
 }
 
 function argNumber(e: Expr, p: UsdtPoint): number | undefined {
@@ -56,57 +36,34 @@ function argNumber(e: Expr, p: UsdtPoint): number | undefined {
   return Number(m[1]);
 }
 
-function offsetText(n: bigint): string {
-  return n < 0n ? `-${-n}` : `+${n}`;
-}
+/** `$argN`: a leaf whose fetch and type each call site's note gives. */
+const argLeaf = (n: number): Leaf => ({ key: `arg${n}`, stem: `arg${n}` });
 
 /** `probe`'s reads at `p`; undefined after reporting an error. */
 export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: EventPlanner): MarkerReads | undefined {
-  const fields: Field[] = [];
+  const fields = new EventFields();
   const reads = new Map<Expr, VariableRead>();
-  const filterBy = new Map<Expr, string>();
+  const filterBy = new Map<Expr, PathField>();
   let failed = false;
   const fail = (message: string, e: Expr): void => {
     if (!failed) planner.fail(message, e.pos);
     failed = true;
-  };
-  const field = (stem: string, access: Access, type: FetchType | undefined): Field => {
-    const key = `${access.arg}/${access.offsets.join(",")}/${type ?? ""}`;
-    const known = fields.find((f) => `${f.access.arg}/${f.access.offsets.join(",")}/${f.type ?? ""}` === key);
-    if (known) return known;
-    let name = stem;
-    for (let n = 2; fields.some((f) => f.name === name); n++) name = `${stem}_${n}`;
-    const f: Field = { name, access, ...(type ? { type } : {}) };
-    fields.push(f);
-    return f;
   };
   const needArg = (n: number, e: Expr): boolean => {
     const problem = argProblem(p, n);
     if (problem !== undefined) fail(problem, e);
     return problem === undefined;
   };
-
-  /** an address in the traced program: $argN ± K, or user_long(ADDRESS) ± K */
-  const address = (e0: Expr, depth = 0): Access | undefined => {
-    const e = strip(e0);
-    if (depth > 8) return undefined;
-    if (e.kind === "binary" && (e.op === "+" || e.op === "-")) {
-      const k = literal(e.right) ?? (e.op === "+" ? literal(e.left) : undefined);
-      if (k === undefined) return undefined;
-      const inner = address(literal(e.right) !== undefined ? e.left : e.right, depth + 1);
-      if (!inner) return undefined;
-      const offsets = [...inner.offsets];
-      // the pending offset is the last one, applied at the next dereference
-      offsets.push((offsets.pop() ?? 0n) + (e.op === "-" ? -k : k));
-      return { arg: inner.arg, offsets };
-    }
-    const n = argNumber(e, p);
-    if (n !== undefined) return needArg(n, e) ? { arg: n, offsets: [0n] } : undefined;
-    if (e.kind === "call" && isNative(e) && POINTERS.has(e.name) && e.args.length === 1) {
-      const inner = address(e.args[0]!, depth + 1);
-      return inner && { arg: inner.arg, offsets: [...inner.offsets, 0n] };
-    }
-    return undefined;
+  const argField = (k: number): PathField => fields.field(`arg${k}`, { leaf: argLeaf(k), offsets: [] }, undefined);
+  const cx: UserReadContext = {
+    fields,
+    leaf: (e) => {
+      const n = argNumber(e, p);
+      return n !== undefined && needArg(n, e) ? argLeaf(n) : undefined;
+    },
+    fail,
+    failed: () => failed,
+    notAtEvent: (fn) => `${fn}() reads the traced program's memory, which tstap can only do at the event, from a marker argument: ${fn}($arg1), ${fn}($arg2 + 8), ${fn}(user_long($arg1))`,
   };
 
   const consumed = new Set<Node>();
@@ -123,7 +80,7 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
       const names: string[] = [];
       for (let k = 1; k <= p.argCount; k++) {
         if (!needArg(k, e)) return;
-        names.push(field(`arg${k}`, { arg: k, offsets: [] }, undefined).name);
+        names.push(argField(k).name);
       }
       // a marker without arguments: stap's $$parms is empty
       if (names.length === 0) reads.set(e, { kind: "constant", value: "" });
@@ -132,59 +89,25 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     }
     if (e.kind === "target") {
       const k = argNumber(e, p);
-      if (k !== undefined && needArg(k, e)) filterBy.set(e, field(`arg${k}`, { arg: k, offsets: [] }, undefined).name);
+      if (k !== undefined && needArg(k, e)) filterBy.set(e, argField(k));
       return;
     }
-    if (e.kind !== "call" || !isNative(e)) return;
-    const isString = USER_STRINGS.has(e.name);
-    if (!isString && !Object.prototype.hasOwnProperty.call(USER_INTS, e.name)) return;
-    const a = e.args[0] ? address(e.args[0]) : undefined;
-    if (failed) return;
-    if (!a) {
-      fail(`${e.name}() reads the traced program's memory, which tstap can only do at the event, from a marker argument: ${e.name}($arg1), ${e.name}($arg2 + 8), ${e.name}(user_long($arg1))`, e);
-      return;
-    }
+    if (e.kind !== "call" || !isNativeCall(e) || !isUserRead(e)) return;
+    const r = lowerUserRead(cx, e);
+    if (!r) return;
     consume(e);
-    if (isString) {
-      const post: { quote?: boolean; maxLength?: number } = {};
-      if (e.name.includes("quoted")) post.quote = true;
-      if (e.name.startsWith("user_string_n")) {
-        const len = literal(e.args[1]);
-        if (len === undefined || len < 0n) return fail(`${e.name}() takes the length as a literal number`, e.args[1] ?? e);
-        post.maxLength = Number(len);
-      }
-      // a bad address does what it does in stap (as in uprobe-fetch.ts): an error, a warning, or the default
-      const dflt = e.name === "user_string" || e.name === "user_string2" ? e.args[1] : e.name === "user_string_n" ? e.args[2] : undefined;
-      const dv = dflt ? strip(dflt) : undefined;
-      if (dflt && dv?.kind !== "string") return fail(`${e.name}()'s default must be a literal string`, dflt);
-      const fault =
-        dv?.kind === "string"
-          ? { fn: e.name, mode: "default" as const, default: dv.value }
-          : e.name === "user_string_warn"
-            ? { fn: e.name, mode: "warn" as const }
-            : e.name.includes("quoted")
-              ? { fn: e.name, mode: "default" as const, default: "<unknown>" }
-              : { fn: e.name, mode: "error" as const };
-      const f = field(`str_arg${a.arg}`, a, "ustring");
-      reads.set(e, { kind: "field", field: f.name, shape: "string", pretty: "s", fault, ...(Object.keys(post).length ? { post } : {}) });
-      return;
-    }
-    const type = USER_INTS[e.name]!;
-    const f = field(`${e.name.replace(/^user_/, "")}_arg${a.arg}`, a, type);
-    reads.set(e, { kind: "field", field: f.name, shape: "int", pretty: type.startsWith("u") ? "u" : "i" });
-    filterBy.set(e, f.name);
+    reads.set(e, r.read);
+    if (r.filter) filterBy.set(e, r.filter);
   };
   walk(probe.body, visit);
   if (probe.condition) walk(probe.condition, visit);
   if (failed) return undefined;
 
   const at = (k: number): FetchArg[] =>
-    fields.map((f) => {
-      const a = p.sites[k]!.args[f.access.arg - 1]!;
-      let fetch = a.fetch!;
-      for (const off of f.access.offsets) fetch = `${offsetText(off)}(${fetch})`;
+    fields.list.map((f) => {
+      const a = p.sites[k]!.args[Number(f.path.leaf.key.slice(3)) - 1]!;
       const type = f.type ?? argFetchType(a);
-      return { name: f.name, fetch, type, scriptType: type === "ustring" || type === "string" ? "string" : "long" };
+      return { name: f.name, fetch: renderPath(f.path, a.fetch!), type, scriptType: isStringType(type) ? "string" : "long" };
     });
   const filterFieldsAt = (k: number): Map<string, FilterField> => {
     const m = new Map<string, FilterField>();
@@ -198,8 +121,8 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     filterReadsAt: (k) => {
       const ff = filterFieldsAt(k);
       const m = new Map<Expr, FilterField>();
-      for (const [e, name] of filterBy) {
-        const f = ff.get(name);
+      for (const [e, pf] of filterBy) {
+        const f = ff.get(pf.name);
         if (f) m.set(e, f);
       }
       return m;

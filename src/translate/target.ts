@@ -3,7 +3,8 @@
 // here it becomes a read of the decoded event through the field natives
 // (runtime/context-kernel.ts), the same for every family.
 
-import type { DefinedExpr, Expr, TargetVar, TargetVars } from "../parse/ast.js";
+import type { CallExpr, DefinedExpr, Expr, TargetVar, TargetVars } from "../parse/ast.js";
+import { identifierAt } from "./near.js";
 import { familyOf, targetAccess, variableNames, variablesOf } from "../points/registry.js";
 import type { VariableRead } from "../points/family.js";
 import { type Gen, longLiteral, stringLiteral } from "./gen-context.js";
@@ -12,8 +13,8 @@ function native(g: Gen, name: string, arity: number): string {
   return g.constant("$nat_", `$R.native(${stringLiteral(name)}, ${arity})`);
 }
 
-/** JS reading one field of the probe's decoded event. */
-export function emitRead(g: Gen, r: VariableRead, pretty: boolean): string {
+/** JS reading one field of the probe's decoded event; `call` is the user_* call a fault is reported near. */
+export function emitRead(g: Gen, r: VariableRead, pretty: boolean, call?: CallExpr): string {
   if (r.kind === "constant") return typeof r.value === "string" ? stringLiteral(r.value) : longLiteral(r.value);
   if (r.kind === "fields") return `${native(g, "__kernel_vars", 1)}(${stringLiteral(r.fields.join(" "))})`;
   if (r.kind === "element") {
@@ -21,12 +22,20 @@ export function emitRead(g: Gen, r: VariableRead, pretty: boolean): string {
     return pretty ? `${native(g, "__kernel_pretty_long", 2)}(${read}, ${stringLiteral(r.pretty)})` : read;
   }
   if (pretty) return `${native(g, "__kernel_pretty", 2)}(${stringLiteral(r.field)}, ${stringLiteral(r.pretty)})`;
-  let code = r.fault
-    ? `${native(g, "__kernel_ustring", 4)}(${stringLiteral(r.field)}, ${stringLiteral(r.fault.mode)}, ${stringLiteral(r.fault.default ?? "")}, ${stringLiteral(r.fault.fn)})`
-    : `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
-  if (r.post?.maxLength !== undefined) code = `${native(g, "substr", 3)}(${code}, 0, ${r.post.maxLength})`;
-  if (r.post?.quote) code = `${native(g, "string_quoted", 1)}(${code})`;
-  return code;
+  const f = r.fault;
+  if (f) {
+    // a fault raises stap's error near the call, as stap names its function's call site
+    const near = call ? `, ${g.near(identifierAt(call.name, call.pos))}` : "";
+    const address = [stringLiteral(f.address?.field ?? ""), stringLiteral(f.address?.check ?? ""), longLiteral(f.address?.offset ?? 0n)];
+    if (r.shape === "int") {
+      const fn = g.constant("$nat_", `$R.native("__kernel_uread_long", 7${near})`);
+      return `${fn}(${[stringLiteral(r.field), stringLiteral(f.check ?? r.field), stringLiteral(f.mode), stringLiteral(f.text ?? ""), ...address].join(", ")})`;
+    }
+    const fn = g.constant("$nat_", `$R.native("__kernel_uread_string", 9${near})`);
+    const shape = [stringLiteral(f.fallback ?? ""), longLiteral(BigInt(f.maxLength ?? -1)), f.quote ? "1" : "0"];
+    return `${fn}(${[stringLiteral(r.field), stringLiteral(f.mode), stringLiteral(f.text ?? ""), ...shape, ...address].join(", ")})`;
+  }
+  return `${native(g, "__kernel_field", 1)}(${stringLiteral(r.field)})`;
 }
 
 /** JS for `$name`, `$$vars` and friends in the probe being emitted. */

@@ -1,0 +1,272 @@
+// Reads of the traced program's memory (tapset::uconversions: user_string,
+// user_long, ... and their _warn, _error and default-value forms) lowered
+// into fetch arguments of the event, for every family whose events fetch
+// them (uprobe-fetch.ts, usdt-reads.ts). A family names its probe-time
+// values (leaves: a register, $retval, a USDT argument); an address is a
+// leaf read through dereferences (`user_long(pointer_arg(1) + 8) - 16`),
+// and each call becomes fields of the event plus how a fault reads.
+//
+// Faults, as this kernel (6.18) records them: a number's fetch gives 0 when
+// its own read faults but keeps the per-CPU buffer's stale bytes when an
+// inner dereference faults, and neither is marked in the record; a string
+// fetch that faults at any level is recorded with length 0. So each number
+// read has a companion `ustring` fetch of its last byte, and the read
+// faulted iff that string did. (The last byte is the most significant one:
+// 0 in small numbers and user-space pointers, so the companion is usually
+// just the NUL.) One case stays blind: a value whose first bytes lie in an
+// unmapped page and whose last byte does not reads 0 without a fault.
+// What a fault gives is stap 4.8's: 0 from the plain number reads, an error
+// from user_*_error and user_string, a warning and 0 (or "") from the _warn
+// forms, the default of the default forms, the address from the quoted ones.
+
+import type { CallExpr, Expr } from "../parse/ast.js";
+import type { FetchType } from "../../runtime/event-def.js";
+import type { VariableRead, UserReadFault } from "./family.js";
+
+/** The expression inside any parentheses. */
+export const strip = (e: Expr): Expr => (e.kind === "group" ? strip(e.inner) : e);
+
+/** A (negated) number literal's value. */
+export function literal(e: Expr | undefined): bigint | undefined {
+  if (!e) return undefined;
+  const x = strip(e);
+  if (x.kind === "number") return x.value;
+  if (x.kind === "unary" && x.op === "-") {
+    const v = literal(x.operand);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}
+
+/** A call of the runtime's function, not a script function of that name. */
+export function isNativeCall(e: CallExpr): boolean {
+  const sym = e.sym as { kind?: string } | undefined;
+  return sym === undefined || sym.kind === "native";
+}
+
+/** user_* readers of integers: the fetch type of the value at the address. */
+const USER_INTS: Readonly<Record<string, FetchType>> = {
+  user_long: "s64",
+  user_ulong: "u64",
+  user_int: "s32",
+  user_uint: "u32",
+  user_short: "s16",
+  user_ushort: "u16",
+  user_char: "s8",
+  user_int8: "s8",
+  user_uint8: "u8",
+  user_int16: "s16",
+  user_uint16: "u16",
+  user_int32: "s32",
+  user_uint32: "u32",
+  user_int64: "s64",
+  user_uint64: "u64",
+};
+
+/** The _warn forms stap has, and their warnings (%p: the address). */
+const INT_WARNINGS: Readonly<Record<string, string>> = {
+  user_char: "user char copy fault at %p [man error::fault]",
+  user_short: "user short copy fault %p [man error::fault]",
+  user_ushort: "user unsigned short copy fault %p [man error::fault]",
+  user_int: "user int copy fault %p [man error::fault]",
+  user_long: "user long copy fault %p [man error::fault]",
+  user_ulong: "user unsigned long copy fault %p [man error::fault]",
+};
+
+const READ_FAULT = "read fault [man error::fault] at 0x%x";
+const STRING_FAULT = "user string copy fault -14 at 0x%x [man error::fault]";
+
+/** One user_* function at one arity: what it reads and what a fault gives. */
+interface UserFn {
+  /** the integer read; undefined: a string */
+  type?: FetchType;
+  mode: UserReadFault["mode"];
+  text?: string;
+  /** argument positions of the length, the default (or warning) string */
+  lengthArg?: number;
+  fallbackArg?: number;
+  quote?: boolean;
+}
+
+const USER_FNS: ReadonlyMap<string, UserFn> = (() => {
+  const m = new Map<string, UserFn>();
+  for (const [name, type] of Object.entries(USER_INTS)) {
+    m.set(`${name}/1`, { type, mode: "zero" });
+    // stap has no user_uint, so no user_uint_error either
+    if (name !== "user_uint") m.set(`${name}_error/1`, { type, mode: "error", text: READ_FAULT });
+    const w = INT_WARNINGS[name];
+    if (w) m.set(`${name}_warn/1`, { type, mode: "warn", text: w });
+  }
+  const s = (names: string[], f: UserFn): void => names.forEach((n) => m.set(n, f));
+  s(["user_string/1"], { mode: "error", text: STRING_FAULT });
+  s(["user_string/2", "user_string2/2"], { mode: "default", fallbackArg: 1 });
+  s(["user_string_n/2"], { mode: "error", text: STRING_FAULT, lengthArg: 1 });
+  s(["user_string_n/3", "user_string_n2/3"], { mode: "default", lengthArg: 1, fallbackArg: 2 });
+  s(["user_string_nofault/1"], { mode: "default" });
+  s(["user_string_n_nofault/2"], { mode: "default", lengthArg: 1 });
+  s(["user_string_warn/1"], { mode: "warn", text: STRING_FAULT });
+  s(["user_string_warn/2", "user_string2_warn/2"], { mode: "warn", text: STRING_FAULT, fallbackArg: 1 });
+  s(["user_string_n_warn/2"], { mode: "warn", text: STRING_FAULT, lengthArg: 1 });
+  s(["user_string_n_warn/3", "user_string2_n_warn/3"], { mode: "warn", text: STRING_FAULT, lengthArg: 1, fallbackArg: 2 });
+  s(["user_string_quoted/1"], { mode: "address", quote: true });
+  s(["user_string_n_quoted/2"], { mode: "address", quote: true, lengthArg: 1 });
+  return m;
+})();
+
+const userFn = (e: CallExpr): UserFn | undefined => (isNativeCall(e) ? USER_FNS.get(`${e.name}/${e.args.length}`) : undefined);
+
+/** Whether `e` reads the traced program's memory (a user_* function the lowering takes). */
+export function isUserRead(e: CallExpr): boolean {
+  return userFn(e) !== undefined;
+}
+
+/** Reads of 8 bytes: what `user_long(A)` nests through as a pointer. */
+const POINTERS = new Set(["user_long", "user_ulong", "user_int64", "user_uint64", "user_long_error", "user_ulong_error", "user_int64_error", "user_uint64_error"]);
+
+const BYTES: Readonly<Record<string, number>> = { s8: 1, u8: 1, s16: 2, u16: 2, s32: 4, u32: 4, s64: 8, u64: 8 };
+
+/** A probe-time value: `key` is the family's handle on it (a fetch like `%di`, a USDT argument's `arg3`). */
+export interface Leaf {
+  key: string;
+  stem: string;
+  /** its own type; undefined: the family's (a USDT argument's size and sign at each call site) */
+  type?: FetchType;
+}
+
+/** A leaf read through `offsets.length` dereferences (`+OFF(...)`), innermost first. */
+export interface MemPath {
+  leaf: Leaf;
+  offsets: readonly bigint[];
+}
+
+/** One fetch argument of the event, before the family renders its fetch. */
+export interface PathField {
+  name: string;
+  path: MemPath;
+  /** undefined: the leaf's own type */
+  type?: FetchType;
+}
+
+/** `path`'s fetch, around the leaf's (`+8(+0(%si))`). */
+export function renderPath(path: MemPath, leafFetch: string): string {
+  let fetch = leafFetch;
+  for (const off of path.offsets) fetch = `${off < 0n ? "-" : "+"}${off < 0n ? -off : off}(${fetch})`;
+  return fetch;
+}
+
+export const isStringType = (t: FetchType | undefined): boolean => t === "string" || t === "ustring";
+
+/** An event's fetch arguments, each one once, named uniquely. */
+export class EventFields {
+  readonly list: PathField[] = [];
+  private readonly byKey = new Map<string, PathField>();
+
+  field(stem: string, path: MemPath, type: FetchType | undefined): PathField {
+    const key = `${path.leaf.key}/${path.offsets.join(",")}/${type ?? ""}`;
+    let f = this.byKey.get(key);
+    if (!f) {
+      let name = stem;
+      for (let n = 2; this.list.some((x) => x.name === name); n++) name = `${stem}_${n}`;
+      f = { name, path, ...(type ? { type } : {}) };
+      this.byKey.set(key, f);
+      this.list.push(f);
+    }
+    return f;
+  }
+}
+
+export interface UserReadContext {
+  fields: EventFields;
+  /** the probe-time value `e` is, if it is one (a family reports its own errors through fail) */
+  leaf(e: Expr): Leaf | undefined;
+  fail(message: string, e: Expr): void;
+  failed(): boolean;
+  /** the error for an address that is not probe-time data: how to read it in this family */
+  notAtEvent(fn: string): string;
+}
+
+export interface UserRead {
+  read: VariableRead;
+  /** the field a probe filter may test for the call (a number read nothing can make stale) */
+  filter?: PathField;
+}
+
+const stemOf = (p: MemPath): string => "p_".repeat(Math.max(0, p.offsets.length - 1)) + p.leaf.stem;
+
+/** `e` as an address in the traced program: a leaf ± constants, through pointer reads. */
+function addressOf(cx: UserReadContext, e0: Expr, depth = 0): MemPath | undefined {
+  const e = strip(e0);
+  if (depth > 8) return undefined;
+  if (e.kind === "binary" && (e.op === "+" || e.op === "-")) {
+    const k = literal(e.right) ?? (e.op === "+" ? literal(e.left) : undefined);
+    if (k === undefined) return undefined;
+    const inner = addressOf(cx, literal(e.right) !== undefined ? e.left : e.right, depth + 1);
+    if (!inner) return undefined;
+    // the pending offset is the last one, applied at the next dereference
+    const offsets = [...inner.offsets];
+    offsets.push((offsets.pop() ?? 0n) + (e.op === "-" ? -k : k));
+    return { leaf: inner.leaf, offsets };
+  }
+  if (e.kind === "call" && isNativeCall(e) && POINTERS.has(e.name) && e.args.length === 1) {
+    const inner = addressOf(cx, e.args[0]!, depth + 1);
+    return inner && { leaf: inner.leaf, offsets: [...inner.offsets, 0n] };
+  }
+  const leaf = cx.leaf(e);
+  return leaf && { leaf, offsets: [0n] };
+}
+
+/**
+ * The reads of a user_* call `e` (undefined when it is not one, or after
+ * reporting an error): its fields, added to `cx.fields`, and how the
+ * handler reads them.
+ */
+export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | undefined {
+  const fn = userFn(e);
+  if (!fn) return undefined;
+  const address = e.args[0] ? addressOf(cx, e.args[0]) : undefined;
+  if (cx.failed()) return undefined;
+  if (!address) {
+    cx.fail(cx.notAtEvent(e.name), e);
+    return undefined;
+  }
+  let maxLength: number | undefined;
+  if (fn.lengthArg !== undefined) {
+    const n = literal(e.args[fn.lengthArg]);
+    if (n === undefined || n < 0n) return void cx.fail(`${e.name}() takes the length as a literal number`, e.args[fn.lengthArg] ?? e);
+    maxLength = Number(n);
+  }
+  let fallback: string | undefined;
+  if (fn.fallbackArg !== undefined) {
+    const d = strip(e.args[fn.fallbackArg]!);
+    if (d.kind !== "string") return void cx.fail(`${e.name}()'s ${fn.mode === "warn" ? "warning" : "default"} must be a literal string`, d);
+    fallback = d.value;
+  }
+
+  const { fields } = cx;
+  const offsets = address.offsets;
+  const last = offsets[offsets.length - 1]!;
+  const at = (delta: bigint): MemPath => ({ leaf: address.leaf, offsets: [...offsets.slice(0, -1), last + delta] });
+  const stem = stemOf(address);
+  const value = fn.type ? fields.field(`${e.name.replace(/^user_|_(error|warn)$/g, "")}_${stem}`, address, fn.type) : fields.field(`str_${stem}`, address, "ustring");
+  const check = fn.type ? fields.field(`${value.name}_ok`, at(BigInt(BYTES[fn.type]! - 1)), "ustring") : undefined;
+
+  const fault: UserReadFault = { fn: e.name, mode: fn.mode };
+  if (check) fault.check = check.name;
+  if (fn.text) fault.text = fn.text;
+  if (fallback !== undefined) fault.fallback = fallback;
+  if (maxLength !== undefined) fault.maxLength = maxLength;
+  if (fn.quote) fault.quote = true;
+  if (fn.mode === "error" || fn.mode === "warn" || fn.mode === "address") {
+    // the address, for the message: the base value (0 if its own read faulted) plus the offset
+    const base: MemPath = { leaf: address.leaf, offsets: offsets.slice(0, -1) };
+    const baseField = base.offsets.length === 0 ? fields.field(address.leaf.stem, base, address.leaf.type) : fields.field(`p_${stemOf(base)}`, base, "u64");
+    const baseCheck = base.offsets.length === 0 ? undefined : fields.field(`${baseField.name}_ok`, { leaf: base.leaf, offsets: [...base.offsets.slice(0, -1), base.offsets[base.offsets.length - 1]! + 7n] }, "ustring");
+    fault.address = { field: baseField.name, offset: last, ...(baseCheck ? { check: baseCheck.name } : {}) };
+  }
+  const read: VariableRead = fn.type
+    ? { kind: "field", field: value.name, shape: "int", pretty: fn.type.startsWith("u") ? "u" : "i", fault }
+    : { kind: "field", field: value.name, shape: "string", pretty: "s", fault };
+  // a plain read of one dereference gives 0 on a fault in the kernel as in stap; deeper ones may be stale
+  const filterable = fn.type !== undefined && fn.mode === "zero" && offsets.length === 1;
+  return filterable ? { read, filter: value } : { read };
+}
