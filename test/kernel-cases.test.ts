@@ -146,6 +146,8 @@ function onPath(cmd: string): boolean {
 function capability(cap: string): boolean {
   const tp = /^tracepoint:([\w]+):([\w]+)$/.exec(cap);
   if (tp) return existsSync(join(TRACEFS, "events", tp[1]!, tp[2]!, "format"));
+  const cmd = /^command:([\w.+-]+)$/.exec(cap);
+  if (cmd) return onPath(cmd[1]!);
   switch (cap) {
     case "tracefs":
       return writable(join(TRACEFS, "instances"));
@@ -168,7 +170,7 @@ function capability(cap: string): boolean {
       return existsSync(join(TRACEFS, "options", "event-fork"));
     default: {
       if (cap in TSTAP_FEATURES) return tstapHas(cap);
-      throw new Error(`unknown capability '${cap}' (tracefs, root, gcc, bpftrace, uprobes, kprobes, record-tgid, event-fork, tracepoint:SYS:EVENT, ${Object.keys(TSTAP_FEATURES).join(", ")})`);
+      throw new Error(`unknown capability '${cap}' (tracefs, root, gcc, bpftrace, uprobes, kprobes, record-tgid, event-fork, tracepoint:SYS:EVENT, command:NAME, ${Object.keys(TSTAP_FEATURES).join(", ")})`);
     }
   }
 }
