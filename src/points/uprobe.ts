@@ -208,6 +208,16 @@ const RETURN_VAR: TargetVariable = {
   fetch: { name: "retval", fetch: "$retval", type: "s64", scriptType: "long" },
 };
 
+/**
+ * -L: stap's ` $return:long` on a return, then (after `#`, as for USDT
+ * markers) the context functions that read the point's values without debug
+ * info, and the file offset tstap arms.
+ */
+function listing(p: UprobePoint): string {
+  const values = p.at === "return" ? "returnval()" : "the *_arg(N) functions (x86-64 SysV)";
+  return `${p.at === "return" ? " $return:long" : ""}  # ${values}, register(), uaddr(); ${p.at === "return" ? "uretprobe" : "uprobe"} at ${hex(p.offset)}`;
+}
+
 export const uprobes = family<UprobePoint>({
   name: "process function",
   heads: ["process"],
@@ -222,6 +232,7 @@ export const uprobes = family<UprobePoint>({
   variables: (p) => (p.at === "return" ? [RETURN_VAR] : []),
   bundles: () => [],
   offers: (p) => (p.at === "return" ? ["return-value", "registers", "user-address"] : ["arguments", "registers", "user-address"]),
+  listing,
   variableNoun: "target variable",
   lower(p, lp, planner): Lowering | undefined {
     const reads = lowerUprobeReads(p, lp.probe, planner);
