@@ -17,9 +17,7 @@ import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import type { UprobePoint } from "./uprobe.js";
-import { EventFields, isNativeCall, isStringType, isUserRead, literal, lowerUserRead, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
-
-const FIELD_BYTES: Readonly<Record<string, number>> = { s8: 1, u8: 1, s16: 2, u16: 2, s32: 4, u32: 4, s64: 8, u64: 8 };
+import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, literal, lowerUserRead, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 const ARG_REGS = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
 
@@ -154,8 +152,8 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
   const filterFields = new Map<string, FilterField>();
   const filterReads = new Map<Expr, FilterField>();
   for (const [e, pf] of filterBy) {
-    const type = pf.type ?? pf.path.leaf.type!;
-    const f: FilterField = { name: pf.name, kind: "int", size: FIELD_BYTES[type] ?? 8, signed: type.startsWith("s") };
+    const f = numberFilterField(pf.name, pf.type ?? pf.path.leaf.type!);
+    if (!f) continue;
     filterFields.set(f.name, f);
     filterReads.set(e, f);
   }

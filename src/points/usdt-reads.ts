@@ -16,9 +16,7 @@ import type { FetchArg } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
-import { EventFields, isNativeCall, isStringType, isUserRead, lowerUserRead, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
-
-const BYTES: Record<string, number> = { s8: 1, u8: 1, s16: 2, u16: 2, s32: 4, u32: 4, s64: 8, u64: 8 };
+import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, lowerUserRead, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 export interface MarkerReads {
   reads: Map<Expr, VariableRead>;
@@ -111,7 +109,10 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     });
   const filterFieldsAt = (k: number): Map<string, FilterField> => {
     const m = new Map<string, FilterField>();
-    for (const a of at(k)) if (a.scriptType === "long" && BYTES[a.type] !== undefined) m.set(a.name, { name: a.name, kind: "int", size: BYTES[a.type] ?? 8, signed: a.type.startsWith("s") });
+    for (const a of at(k)) {
+      const f = numberFilterField(a.name, a.type);
+      if (f) m.set(a.name, f);
+    }
     return m;
   };
   return {

@@ -21,6 +21,7 @@
 
 import type { CallExpr, Expr } from "../parse/ast.js";
 import type { FetchType } from "../../runtime/event-def.js";
+import type { FilterField } from "../translate/filter-pushdown.js";
 import type { VariableRead, UserReadFault } from "./family.js";
 
 /** The expression inside any parentheses. */
@@ -124,6 +125,12 @@ export function isUserRead(e: CallExpr): boolean {
 const POINTERS = new Set(["user_long", "user_ulong", "user_int64", "user_uint64", "user_long_error", "user_ulong_error", "user_int64_error", "user_uint64_error"]);
 
 const BYTES: Readonly<Record<string, number>> = { s8: 1, u8: 1, s16: 2, u16: 2, s32: 4, u32: 4, s64: 8, u64: 8 };
+
+/** The filter field of a number fetched as `type`; undefined for other types (strings, bitfields). */
+export function numberFilterField(name: string, type: FetchType): FilterField | undefined {
+  const size = BYTES[type];
+  return size === undefined ? undefined : { name, kind: "int", size, signed: type.startsWith("s") };
+}
 
 /** A probe-time value: `key` is the family's handle on it (a fetch like `%di`, a USDT argument's `arg3`). */
 export interface Leaf {
