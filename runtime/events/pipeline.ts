@@ -26,7 +26,8 @@ const COMMIT_MASK = (1 << 27) - 1;
 const MISSED_EVENTS = 0x80000000;
 const MISSED_STORED = 0x40000000;
 const TS_SHIFT = 134217728; // 2^27
-const MAX_FREE_PAGES = 256;
+/** page buffers kept for reuse after a burst, in bytes (pages are 4 KiB or, with larger sub-buffers, more) */
+const MAX_FREE_BYTES = 1 << 20;
 
 export type EventHandler = (v: EventView) => void;
 
@@ -76,6 +77,7 @@ export class EventPipeline {
   /** the stream whose event is being handled (for followingRecord) */
   private cur: CpuStream | undefined;
   private readonly free: Page[] = [];
+  private readonly maxFree: number;
   readonly stats: PipelineStats = { events: 0, pages: 0, missedInPages: 0, pagesWithUnknownMissed: 0 };
 
   constructor(
@@ -84,6 +86,7 @@ export class EventPipeline {
     readonly pageSize = 4096,
   ) {
     this.view = new EventView(base);
+    this.maxFree = Math.max(4, Math.floor(MAX_FREE_BYTES / pageSize));
   }
 
   on(type: number, h: EventHandler): void {
@@ -319,7 +322,7 @@ export class EventPipeline {
     }
     this.stats.events += count;
     // a burst may have filled the free list: keep enough for the next rounds, let the rest go
-    if (this.free.length > MAX_FREE_PAGES) this.free.length = MAX_FREE_PAGES;
+    if (this.free.length > this.maxFree) this.free.length = this.maxFree;
     return count;
   }
 

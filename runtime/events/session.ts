@@ -75,11 +75,11 @@ const COMMIT_MASK = (1 << 27) - 1;
 /** a timer's catch-up reads at most this many rounds: a system outrunning us delays the timer only so long */
 const MAX_CATCH_UP_ROUNDS = 1024;
 /**
- * Pages read per CPU before they are dispatched: 256 KiB, so that a burst is
+ * Bytes read per CPU before they are dispatched: 256 KiB, so that a burst is
  * decoded while its pages are still in the cache, and the pages in flight
  * (and the free list) stay small.
  */
-const PAGES_PER_READ = 64;
+const BYTES_PER_READ = 256 * 1024;
 
 export class TraceSession {
   readonly instance: TraceInstance;
@@ -104,6 +104,8 @@ export class TraceSession {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly pollMs: number;
+  /** pages read per CPU in one round (BYTES_PER_READ of them) */
+  private readonly pagesPerRead: number;
   /** consecutive polls that found nothing, and the event count at the last poll */
   private idleRounds = 0;
   private seenEvents = 0;
@@ -121,6 +123,7 @@ export class TraceSession {
     this.cancelled = opts.cancelled;
     const sub = Number(instance.read("buffer_subbuf_size_kb").trim());
     this.pageSize = sub > 0 ? sub * 1024 : 4096;
+    this.pagesPerRead = Math.max(2, Math.floor(BYTES_PER_READ / this.pageSize));
     // 2^32 ns before now: event times (ns since base) are never small
     // integers, so V8 keeps them as doubles from the first event instead of
     // switching representation (and deoptimizing the dispatch loop) a second
@@ -242,7 +245,7 @@ export class TraceSession {
   }
 
   /**
-   * Reads up to PAGES_PER_READ pages of every CPU. Returns the time up to
+   * Reads up to pagesPerRead pages of every CPU. Returns the time up to
    * which every event has been read: Infinity when every CPU was read empty,
    * else, over the CPUs that may have more, the earliest start of the last
    * page read (its unread pages can hold nothing earlier).
@@ -252,7 +255,7 @@ export class TraceSession {
     const pl = this.pipeline;
     for (const r of this.readers) {
       let pages = 0;
-      for (; pages < PAGES_PER_READ; pages++) {
+      for (; pages < this.pagesPerRead; pages++) {
         const page = pl.takePage();
         let n: number;
         try {
@@ -272,7 +275,7 @@ export class TraceSession {
         pl.pushPage(r.cpu, page, n, r.lane);
         if (n <= 0 || (stopAtPartial && data < (this.pageSize - PAGE_HEADER) / 2)) break;
       }
-      if (pages >= PAGES_PER_READ) complete = Math.min(complete, pl.lastPageStart(r.cpu, r.lane));
+      if (pages >= this.pagesPerRead) complete = Math.min(complete, pl.lastPageStart(r.cpu, r.lane));
     }
     return complete;
   }

@@ -21,6 +21,8 @@ export interface InstanceOptions {
 }
 
 export const DEFAULT_BUFFER_KB = 16 * 1024;
+/** ring-buffer sub-buffer ("page") size asked for, KiB */
+export const SUBBUF_KB = 64;
 /**
  * The kernel allocates a resized buffer in the one write(2) to
  * buffer_size_kb, some 2 ms per MB per CPU; a large -s grows by this much at
@@ -81,6 +83,18 @@ export class TraceInstance {
       inst.write("trace_clock", safeIdent("trace clock", clock));
       // producer/consumer: when we fall behind, new events are dropped and counted, never old ones overwritten silently
       if (inst.has("options/overwrite")) inst.write("options/overwrite", "0");
+      // larger sub-buffers (before the buffer grows: the kernel reallocates it
+      // at this size): a read(2) of trace_pipe_raw returns one sub-buffer, so
+      // a burst drains in a sixteenth of the system calls, and the writer
+      // crosses fewer page ends. Older kernels have no such file; a kernel
+      // that refuses the size keeps its own.
+      if (inst.has("buffer_subbuf_size_kb")) {
+        try {
+          inst.write("buffer_subbuf_size_kb", String(SUBBUF_KB));
+        } catch {
+          // the default sub-buffer works, only with more reads
+        }
+      }
       // a larger buffer is grown in steps afterwards (growBuffer)
       inst.write("buffer_size_kb", safeNumber("buffer size", Math.min(BUFFER_GROW_STEP_KB, Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB)))));
       // wake readers as soon as there is data (we poll anyway)
