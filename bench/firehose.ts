@@ -20,6 +20,8 @@ const EVENTS = 1_000_000;
 
 export interface Captured {
   pages: { cpu: number; buf: Buffer }[];
+  /** the ring buffer's sub-buffer ("page") size: what one read(2) returns */
+  pageSize: number;
   id: number;
   pid: number;
 }
@@ -40,6 +42,8 @@ export function capture(): Captured {
   const inst = TraceInstance.create({ bufferKb: 48 * 1024 });
   try {
     const exe = getppidProgram(dir);
+    const sub = Number(inst.read("buffer_subbuf_size_kb").trim());
+    const pageSize = sub > 0 ? sub * 1024 : 4096;
     const id = inst.enableEvent("syscalls", "sys_enter_getppid");
     inst.tracingOn(true);
     const r = spawnSync(exe, [String(EVENTS)]);
@@ -49,10 +53,10 @@ export function capture(): Captured {
       const fd = openSync(join(inst.dir, "per_cpu", `cpu${cpu}`, "trace_pipe_raw"), constants.O_RDONLY | constants.O_NONBLOCK);
       try {
         for (;;) {
-          const buf = Buffer.alloc(4096);
+          const buf = Buffer.alloc(pageSize);
           let n = 0;
           try {
-            n = readSync(fd, buf, 0, 4096, null);
+            n = readSync(fd, buf, 0, pageSize, null);
           } catch {
             break;
           }
@@ -63,7 +67,7 @@ export function capture(): Captured {
         closeSync(fd);
       }
     }
-    return { pages, id, pid: r.pid! };
+    return { pages, pageSize, id, pid: r.pid! };
   } finally {
     inst.close();
     rmSync(dir, { recursive: true, force: true });
@@ -75,7 +79,7 @@ export function bareDecode(pages: { buf: Buffer }[]): { events: number; sum: num
   let events = 0;
   let sum = 0;
   for (const { buf } of pages) {
-    const u32 = new Uint32Array(buf.buffer, buf.byteOffset, 1024);
+    const u32 = new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
     const end = PAGE_HEADER + (buf.readUInt32LE(8) & ((1 << 27) - 1));
     let pos = PAGE_HEADER;
     while (pos + 4 <= end) {
@@ -119,6 +123,11 @@ export function rate(fn: () => number, minSeconds = 0.3, passes = 3): { perSec: 
   return { perSec: best, events };
 }
 
+/** Pages fed between two dispatches: 1 MiB of them, whatever the page size. */
+function batchPages(pageSize: number): number {
+  return Math.max(1, Math.floor((1 << 20) / pageSize));
+}
+
 export const COUNT_SCRIPT = 'global n; probe kernel.trace("syscalls:sys_enter_getppid") { if (pid() == target()) n++ } probe end { println(n) }';
 
 export async function benchFirehose(): Promise<string[]> {
@@ -126,17 +135,18 @@ export async function benchFirehose(): Promise<string[]> {
   const total = bareDecode(cap.pages).events;
   if (total < EVENTS) throw new Error(`captured only ${total} of ${EVENTS} events (lost?)`);
   let counted = 0;
-  const pipeline = new EventPipeline(0n);
+  const pipeline = new EventPipeline(0n, cap.pageSize);
   pipeline.on(cap.id, (v) => {
     if (v.pid === cap.pid) counted++;
   });
   const bare = rate(() => bareDecode(cap.pages).events);
-  // pages go in 256 at a time, as the live reads deliver them between dispatches
+  // pages go in 1 MiB at a time, as the live reads deliver them between dispatches
+  const batch = batchPages(cap.pageSize);
   const feed = (): number => {
     let n = 0;
     for (let i = 0; i < cap.pages.length; i++) {
       pipeline.pushCopy(cap.pages[i]!.cpu, cap.pages[i]!.buf);
-      if ((i & 255) === 255) n += pipeline.dispatch();
+      if (i % batch === batch - 1) n += pipeline.dispatch();
     }
     return n + pipeline.dispatch();
   };
@@ -144,7 +154,7 @@ export async function benchFirehose(): Promise<string[]> {
   counted = 0;
   feed();
   const per = counted;
-  const live = await replayer(COUNT_SCRIPT, cap.pid);
+  const live = await replayer(COUNT_SCRIPT, cap.pid, cap.pageSize);
   let passes = 0;
   const script = rate(() => {
     passes++;

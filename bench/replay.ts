@@ -25,8 +25,12 @@ export interface CapturedPage {
 /** A KernelTraceSession whose pages come from memory; the rest is the live code. */
 class ReplaySession implements KernelTraceSession {
   readonly traceClock = "mono";
-  readonly pipeline = new EventPipeline(0n);
+  readonly pipeline: EventPipeline;
   private readonly formats: TracepointFormat[] = [];
+
+  constructor(pageSize: number) {
+    this.pipeline = new EventPipeline(0n, pageSize);
+  }
 
   async addEvent(system: string, event: string): Promise<number> {
     const f = readTracepointFormatAt("/sys/kernel/tracing/events", system, event);
@@ -50,14 +54,14 @@ class ReplaySession implements KernelTraceSession {
 }
 
 export interface Replayer {
-  /** one pass over the pages, 256 at a time as the live reads deliver them; returns the events dispatched */
+  /** one pass over the pages, 1 MiB at a time as the live reads deliver them; returns the events dispatched */
   pass(pages: readonly CapturedPage[]): number;
   /** what the script's end probes print now (its globals keep counting across passes) */
   end(): string;
 }
 
 /** Compiles SCRIPT (as with -c, target() = targetPid) and readies it to handle captured pages. */
-export async function replayer(script: string, targetPid: number): Promise<Replayer> {
+export async function replayer(script: string, targetPid: number, pageSize = 4096): Promise<Replayer> {
   const po = defaultParseOptions({ args: [] });
   const parsed = parse({ file: "<input>", text: script, isTapset: false }, po);
   if (!parsed.file) throw new Error("bench script does not parse");
@@ -74,11 +78,13 @@ export async function replayer(script: string, targetPid: number): Promise<Repla
   };
   session.instantiate();
   kernelRun.target = targetPid;
-  const replay = new ReplaySession();
+  const replay = new ReplaySession(pageSize);
   const source = new KernelEventSource(KernelEventSource.plansOf(unit.events), async () => replay, { targetPid: () => targetPid, warn: () => undefined });
   await source.start(session.sourceContext());
   session.state = "running";
   const pl = replay.pipeline;
+  // 1 MiB of pages between dispatches, as the live reads deliver them
+  const batch = Math.max(1, Math.floor((1 << 20) / pageSize));
   return {
     pass(pages) {
       let n = 0;
@@ -87,7 +93,7 @@ export async function replayer(script: string, targetPid: number): Promise<Repla
         const page = pl.takePage();
         p.buf.copy(page.buf, 0, 0, Math.min(p.buf.length, pl.pageSize));
         pl.pushPage(p.cpu, page, Math.min(p.buf.length, pl.pageSize));
-        if ((i & 255) === 255) n += pl.dispatch();
+        if (i % batch === batch - 1) n += pl.dispatch();
       }
       return n + pl.dispatch();
     },
