@@ -6,6 +6,7 @@
 //   strlen(s) substr(s, start, len) stringat(s, pos) isinstr(s1, s2) strpos(s1, s2)
 //   str_replace(s, search, repl) strtol(s, base) isdigit(s)
 //   textStr(s, inlen?, outlen?, quoted?)      the escaper behind text_str/text_strn/string_quoted
+//   textStrRead(s, inlen, outlen, quoted, buffer)  the same, and the bytes it read (user_buffer_quoted)
 //   text_str(s) text_strn(s, len, quoted) string_quoted(s)
 //   class Tokenizer { tokenize(input, delim) }  the stateful tokenize(); one per run
 //   class StringError extends Error            stringat's "Position out of bounds"
@@ -120,8 +121,12 @@ const SHORT_ESCAPES: Record<number, string> = {
   7: "a", 8: "b", 12: "f", 10: "n", 13: "r", 9: "t", 11: "v", 34: '"', 92: "\\",
 };
 
-/** Decode one UTF-8 sequence as stap does; bytes past the end read as NUL. */
-function decodeUtf8(s: string, i: number, size: number): { c: number; n: number } {
+/**
+ * Decode one UTF-8 sequence as stap does; bytes past the end read as NUL.
+ * `seen`: the bytes stap read to decide (a bad continuation byte included),
+ * which is what a fault in user memory is checked over.
+ */
+function decodeUtf8(s: string, i: number, size: number): { c: number; n: number; seen: number } {
   const byte = (k: number) => (k < s.length ? s.charCodeAt(k) : 0);
   const b = byte(i);
   let n: number;
@@ -135,15 +140,15 @@ function decodeUtf8(s: string, i: number, size: number): { c: number; n: number 
   } else if ((b & 0xf8) === 0xf0 && size >= 4) {
     n = 4;
     c = b & 0x7;
-  } else return { c: b, n: 1 };
+  } else return { c: b, n: 1, seen: 1 };
   for (let k = 1; k < n; k++) {
     const b2 = byte(i + k);
-    if ((b2 & 0xc0) !== 0x80) return { c: b, n: 1 };
+    if ((b2 & 0xc0) !== 0x80) return { c: b, n: 1, seen: k + 1 };
     c = (c << 6) | (b2 & 0x3f);
   }
-  if ((c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) return { c: b, n: 1 };
-  if (c < 0x80 || (n === 3 && c < 0x800) || (n === 4 && c < 0x10000)) return { c: b, n: 1 };
-  return { c, n };
+  if ((c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) return { c: b, n: 1, seen: n };
+  if (c < 0x80 || (n === 3 && c < 0x800) || (n === 4 && c < 0x10000)) return { c: b, n: 1, seen: n };
+  return { c, n, seen: n };
 }
 
 /**
@@ -154,6 +159,16 @@ function decodeUtf8(s: string, i: number, size: number): { c: number; n: number 
  * within outlen bytes, never cutting an escape sequence in half.
  */
 export function textStr(input: string, inlen = 0, outlen = 0, quoted = false): string {
+  return textStrRead(input, inlen, outlen, quoted, false).out;
+}
+
+/**
+ * textStr, and how many input bytes stap read on the way (user memory
+ * faults are checked over those). `buffer` (user_buffer_quoted): a NUL does
+ * not end the input; it prints as `\0` but counts 4 bytes of outlen, as
+ * stap's runtime does.
+ */
+export function textStrRead(input: string, inlen: number, outlen: number, quoted: boolean, buffer: boolean): { out: string; read: number } {
   const max = maxLen();
   if (inlen <= 0 || inlen > max) inlen = max;
   if (outlen <= 0 || outlen > max) outlen = max;
@@ -166,11 +181,13 @@ export function textStr(input: string, inlen = 0, outlen = 0, quoted = false): s
   let escLen = 0;
   let c = 0;
   let i = 0;
+  let read = 0;
   while (inlen > 0) {
     let num = 1;
     const d = decodeUtf8(input, i, inlen);
+    read = Math.max(read, i + d.seen);
     c = d.c;
-    if (c === 0 || outlen <= 0) break;
+    if ((c === 0 && !buffer) || outlen <= 0) break;
     i += d.n;
     inlen -= d.n;
     let piece: string;
@@ -182,7 +199,7 @@ export function textStr(input: string, inlen = 0, outlen = 0, quoted = false): s
     } else {
       const short = SHORT_ESCAPES[c];
       num = short !== undefined ? 2 : 4;
-      piece = short !== undefined ? "\\" + short : "\\" + c.toString(8).padStart(3, "0");
+      piece = short !== undefined ? "\\" + short : c === 0 ? "\\0" : "\\" + c.toString(8).padStart(3, "0");
     }
     if (num > 1) {
       if (esc < 0 && outlen - 3 < num) {
@@ -201,7 +218,7 @@ export function textStr(input: string, inlen = 0, outlen = 0, quoted = false): s
       out = out.slice(0, cut) + '"...';
     } else out += '"';
   }
-  return out;
+  return { out, read };
 }
 
 export function text_str(s: string): string {

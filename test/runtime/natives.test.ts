@@ -3,6 +3,7 @@ import { lookupNative, natives, resetNativeState, type NativeValue } from "../..
 import { ScriptError } from "../../runtime/errors.js";
 import { limits, resetLimits } from "../../runtime/limits.js";
 import { clearEventTime, setEventTime } from "../../runtime/clock.js";
+import { textStrRead } from "../../runtime/strings.js";
 
 function call(name: string, ...args: NativeValue[]): NativeValue | undefined {
   const d = lookupNative(name, args.length);
@@ -122,6 +123,23 @@ describe("tapset::string", () => {
     limits.MAXSTRINGLEN = 6;
     expect(call("text_str", "abcdefgh")).toBe("abcde");
     expect(call("substr", "abcdefgh", 0, 100)).toBe("abcde");
+  });
+});
+
+// user_buffer_quoted's escaper: stap's _stp_text_str with buffer=1 (runtime/stp_string.c)
+describe("textStrRead, buffer mode", () => {
+  it("keeps NULs as \\0, counting 4 bytes of outlen as stap does", () => {
+    expect(textStrRead("a\0b", 3, 0, true, true)).toEqual({ out: '"a\\0b"', read: 3 });
+    expect(textStrRead("\0abc", 4, 7, true, true)).toEqual({ out: '""...', read: 3 });
+  });
+  it("gives no \"... when the byte that did not fit is a NUL", () => {
+    expect(textStrRead("abc\0", 4, 5, true, true)).toEqual({ out: '"abc"', read: 4 });
+    expect(textStrRead("abcd", 4, 5, true, true)).toEqual({ out: '""...', read: 4 });
+  });
+  it("reads the continuation bytes it examined: a bad one counts", () => {
+    expect(textStrRead("\xc3\xa9", 2, 0, true, true)).toEqual({ out: '"\\u00E9"', read: 2 });
+    expect(textStrRead("\xe2\x41", 2, 0, true, true)).toEqual({ out: '"\\342A"', read: 2 });
+    expect(textStrRead("\xe2\x41", 2, 0, true, false).read).toBe(2);
   });
 });
 
