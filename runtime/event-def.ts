@@ -59,7 +59,12 @@ export interface TracepointEventDef extends EventDefCommon {
 }
 
 /** Types of a dynamic event's fetch argument (uprobetracer.rst). */
-export type FetchType = "s8" | "s16" | "s32" | "s64" | "u8" | "u16" | "u32" | "u64" | "x8" | "x16" | "x32" | "x64" | "string" | "ustring" | "symbol" | BitfieldType;
+export type FetchType = IntFetchType | "string" | "ustring" | "symbol" | BitfieldType | ArrayFetchType;
+
+export type IntFetchType = "s8" | "s16" | "s32" | "s64" | "u8" | "u16" | "u32" | "u64" | "x8" | "x16" | "x32" | "x64";
+
+/** `TYPE[N]`: N consecutive values in memory, N <= 64 (the kernel's MAX_ARRAY_LEN); the field decodes as an int array. */
+export type ArrayFetchType = `${IntFetchType}[${number}]`;
 
 /** `bWIDTH@OFFSET/CONTAINER`: bits of a value, shifted down, unsigned (`%ah` is `%ax:b8@8/64`). */
 export type BitfieldType = `b${number}@${number}/${number}`;

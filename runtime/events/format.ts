@@ -12,7 +12,8 @@
 //       8 bytes) reads as its C type: `narrow` says how.
 //   `char NAME[N]` and `__data_loc char[] NAME` → "string" (bytes up to NUL)
 //   other fixed arrays (`unsigned long args[6]`) → "int-array"
-//   other `__data_loc` / `__rel_loc` arrays, odd sizes → "bytes"
+//   other `__data_loc` / `__rel_loc` arrays, odd sizes, a dynamic event's
+//   array fetch (`u64 buf[]`, its size the whole array) → "bytes"
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -77,6 +78,8 @@ export function parseField(decl: string, offset: number, size: number, signed: b
     return { name, cType: elem + "[]", offset, size, signed, shape: isChar ? "string" : "bytes", dynamic };
   }
   if (arr !== undefined) {
+    // a dynamic event's array fetch (`+0(%di):u64[13]`) is `u64 buf[]` with the whole size: its raw bytes
+    if (arr === 0 && !isChar) return { name, cType: `${elem}[]`, offset, size, signed, shape: "bytes" };
     if (isChar) return { name, cType: `${elem}[${arr}]`, offset, size, signed, shape: "string", arrayLen: arr };
     const elemSize = arr > 0 ? size / arr : size;
     if (![1, 2, 4, 8].includes(elemSize)) return { name, cType: `${elem}[${arr}]`, offset, size, signed, shape: "bytes", arrayLen: arr };
