@@ -16,7 +16,8 @@ import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
 import { ScriptError } from "./errors.js";
 import { cmdlineArgs, ppfunc, readCmdline } from "./natives-system.js";
-import { string_quoted } from "./strings.js";
+import { string_quoted, textStrRead } from "./strings.js";
+import { limits } from "./limits.js";
 
 export { isKernelEvent, type DecodedEvent, type FieldValue, type KernelEventContext } from "./probe-context.js";
 
@@ -304,14 +305,58 @@ function hex(v: Long): string {
  */
 function readFault(ev: DecodedEvent, mode: string, text: string, fallback: Long | string, addrField: string, addrCheck: string, offset: Long): Long | string {
   if (mode === "zero" || mode === "default") return fallback;
-  const base = addrField === "" || (addrCheck !== "" && ev.faulted?.(addrCheck)) ? 0n : BigInt((ev.get(addrField) as Long | undefined) ?? 0);
-  const addr = BigInt.asUintN(64, base + BigInt(offset));
+  const addr = readAddress(ev, addrField, addrCheck, offset);
   if (mode === "address") return `0x${addr.toString(16)}`;
   // stap formats %p as %#x
   const msg = text.replace("%x", addr.toString(16)).replace("%p", `0x${addr.toString(16)}`);
   if (mode === "error") throw new ScriptError(msg);
   warnHook(msg);
   return fallback;
+}
+
+/** The address a user_* call read: the base field's value (0 where that read faulted) plus `offset`. */
+function readAddress(ev: DecodedEvent, addrField: string, addrCheck: string, offset: Long): bigint {
+  const base = addrField === "" || (addrCheck !== "" && ev.faulted?.(addrCheck)) ? 0n : BigInt((ev.get(addrField) as Long | undefined) ?? 0);
+  return BigInt.asUintN(64, base + BigInt(offset));
+}
+
+const PAGE = 4096n;
+const clampInt = (v: Long, lo: number, hi: number): number => (BigInt(v) < BigInt(lo) ? lo : BigInt(v) > BigInt(hi) ? hi : Number(v));
+
+/**
+ * user_buffer_quoted(_error) from the bytes the kernel fetched (see
+ * bufferFields in src/points/user-reads.ts): stap's text_str over them,
+ * NULs kept; on a fault in the bytes it read, the address as 0x%x cut to
+ * outlen-1 characters (stap's snprintf into outlen), or the _error form's error.
+ */
+function userBuffer(ev: DecodedEvent, spec: { chunks: string; first: string; last: string; bytes: number }, mode: string, text: string, addrField: string, addrCheck: string, offset: Long, inlen: Long, outlen: Long): string {
+  const out = clampInt(outlen, 0, limits.MAXSTRINGLEN);
+  const fault = (): string => {
+    const r = String(readFault(ev, mode, text, "", addrField, addrCheck, offset));
+    return r.slice(0, Math.max(0, out - 1));
+  };
+  // stap returns "" (the _error form raises) before reading anything
+  if (out === 0) return mode === "error" ? fault() : "";
+  // an inner pointer read that faulted leaves stale bytes in the buffer
+  if (addrCheck !== "" && ev.faulted?.(addrCheck)) return fault();
+  // each chunk's raw bytes (the format has `u64 name[]`: the decoder gives them as a byte string)
+  let bytes = "";
+  for (const name of spec.chunks.split(" ")) {
+    const v = ev.get(name);
+    if (typeof v !== "string") return fault();
+    bytes += v;
+  }
+  bytes = bytes.slice(0, spec.bytes);
+  const r = textStrRead(bytes, clampInt(inlen, -1, 1 << 30), out, true, true);
+  // a faulted byte reads 0: a page is mapped iff one of its bytes is not 0, or its zero byte read as a string
+  const mapped = (lo: number, hi: number, probe: string): boolean => {
+    for (let i = lo; i < hi; i++) if (bytes.charCodeAt(i) !== 0) return true;
+    return ev.faulted?.(probe) !== true;
+  };
+  const boundary = Number(PAGE - (readAddress(ev, addrField, addrCheck, offset) % PAGE));
+  if (r.read > 0 && !mapped(0, Math.min(boundary, bytes.length), spec.first)) return fault();
+  if (boundary < r.read && !mapped(boundary, bytes.length, spec.last)) return fault();
+  return r.out;
 }
 
 /** stap's $$vars: `name=0x1f name2="text" arr=[0x1,0x2]`. */
@@ -435,6 +480,19 @@ export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> 
         if (typeof v !== "string") v = "";
         if (Number(maxLength) >= 0) v = v.slice(0, Number(maxLength));
         return Number(quote) ? string_quoted(v) : v;
+      },
+    },
+  ],
+  __kernel_uread_buffer: [
+    {
+      params: ["string", "string", "string", "long", "string", "string", "string", "string", "long", "long", "long"],
+      ret: "string",
+      pure: false,
+      fn: (chunks, first, last, bytes, mode, text, addrField, addrCheck, offset, inlen, outlen) => {
+        const ev = evNow();
+        if (!ev) return "";
+        const spec = { chunks: chunks as string, first: first as string, last: last as string, bytes: Number(bytes) };
+        return userBuffer(ev, spec, mode as string, text as string, addrField as string, addrCheck as string, offset as Long, inlen as Long, outlen as Long);
       },
     },
   ],

@@ -185,6 +185,8 @@ export const natives: Readonly<Record<string, readonly NativeDef[]>> = {
   user_string_n_nofault: [userRead("user_string_n_nofault", ["long", "long"], "string")],
   user_string_quoted: [userRead("user_string_quoted", ["long"], "string")],
   user_string_n_quoted: [userRead("user_string_n_quoted", ["long", "long"], "string")],
+  user_buffer_quoted: [userRead("user_buffer_quoted", ["long", "long", "long"], "string")],
+  user_buffer_quoted_error: [userRead("user_buffer_quoted_error", ["long", "long", "long"], "string")],
   user_string_warn: [userRead("user_string_warn", ["long"], "string"), userRead("user_string_warn", ["long", "string"], "string")],
   user_string2_warn: [userRead("user_string2_warn", ["long", "string"], "string")],
   user_string_n_warn: [userRead("user_string_n_warn", ["long", "long"], "string"), userRead("user_string_n_warn", ["long", "long", "string"], "string")],

@@ -109,6 +109,13 @@ export interface UserReadFault {
   /** a string read, when it did not fault: user_string_n's length, the _quoted forms' quoting */
   maxLength?: number;
   quote?: boolean;
+  /**
+   * user_buffer_quoted: the read is these int-array fields (u64 elements,
+   * little-endian) joined and cut at `bytes`; `first` and `last` are
+   * ustring companions at the buffer's first and last byte (user-reads.ts
+   * says how they tell a fault)
+   */
+  buffer?: { chunks: string[]; bytes: number; first: string; last: string };
 }
 
 /** A `$name` a point offers. */
@@ -178,6 +185,8 @@ export interface EventPlanner {
   processScope(own: PushedFilter | undefined, pid: number | undefined): PushedFilter | undefined;
   /** a translate error at `pos` */
   fail(message: string, pos: Pos): void;
+  /** MAXSTRINGLEN (-D): what bounds a user buffer read */
+  readonly maxStringLen: number;
 }
 
 /**

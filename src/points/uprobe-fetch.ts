@@ -17,7 +17,7 @@ import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import type { UprobePoint } from "./uprobe.js";
-import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, literal, lowerUserRead, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
+import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, literal, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 const ARG_REGS = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
 
@@ -101,6 +101,7 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
     leaf,
     fail,
     failed: () => failed,
+    maxStringLen: planner.maxStringLen,
     notAtEvent: (fn) =>
       `${fn}() reads the traced program's memory, which tstap can only do at the event, from a value the probe has then (an argument, a register, the return value): read it in that probe, e.g. ${fn}(pointer_arg(1)), not from a value kept from elsewhere`,
   };
@@ -139,7 +140,14 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
       const e = n as Expr;
       if (consumed.has(e) || !EXPR_KINDS.has(e.kind)) return;
       visit(e);
-      if (reads.has(e)) consume(e);
+      if (!reads.has(e)) return;
+      // user_buffer_quoted's lengths are the handler's: what they read is lowered on its own
+      if (e.kind === "call" && isUserRead(e)) {
+        for (const a of userReadOperands(e)) {
+          consumed.add(a);
+          consume(a);
+        }
+      } else consume(e);
     });
   visitTree(probe.body);
   if (probe.condition) visitTree(probe.condition);

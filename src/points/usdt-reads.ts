@@ -16,7 +16,7 @@ import type { FetchArg } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
-import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, lowerUserRead, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
+import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 export interface MarkerReads {
   reads: Map<Expr, VariableRead>;
@@ -61,6 +61,7 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     },
     fail,
     failed: () => failed,
+    maxStringLen: planner.maxStringLen,
     notAtEvent: (fn) => `${fn}() reads the traced program's memory, which tstap can only do at the event, from a marker argument: ${fn}($arg1), ${fn}($arg2 + 8), ${fn}(user_long($arg1))`,
   };
 
@@ -93,7 +94,11 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     if (e.kind !== "call" || !isNativeCall(e) || !isUserRead(e)) return;
     const r = lowerUserRead(cx, e);
     if (!r) return;
-    consume(e);
+    // user_buffer_quoted's lengths are the handler's: what they read is lowered on its own
+    for (const a of userReadOperands(e)) {
+      consumed.add(a);
+      consume(a);
+    }
     reads.set(e, r.read);
     if (r.filter) filterBy.set(e, r.filter);
   };

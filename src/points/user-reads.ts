@@ -87,6 +87,8 @@ interface UserFn {
   lengthArg?: number;
   fallbackArg?: number;
   quote?: boolean;
+  /** user_buffer_quoted: (addr, inlen, outlen), NULs included */
+  buffer?: boolean;
 }
 
 const USER_FNS: ReadonlyMap<string, UserFn> = (() => {
@@ -111,6 +113,8 @@ const USER_FNS: ReadonlyMap<string, UserFn> = (() => {
   s(["user_string_n_warn/3", "user_string2_n_warn/3"], { mode: "warn", text: STRING_FAULT, lengthArg: 1, fallbackArg: 2 });
   s(["user_string_quoted/1"], { mode: "address", quote: true });
   s(["user_string_n_quoted/2"], { mode: "address", quote: true, lengthArg: 1 });
+  s(["user_buffer_quoted/3"], { mode: "address", buffer: true });
+  s(["user_buffer_quoted_error/3"], { mode: "error", text: "Unable to access user space data at 0x%x", buffer: true });
   return m;
 })();
 
@@ -119,6 +123,16 @@ const userFn = (e: CallExpr): UserFn | undefined => (isNativeCall(e) ? USER_FNS.
 /** Whether `e` reads the traced program's memory (a user_* function the lowering takes). */
 export function isUserRead(e: CallExpr): boolean {
   return userFn(e) !== undefined;
+}
+
+/**
+ * The arguments of a user_* call that its fetch takes in (the address, the
+ * literal lengths): the others (user_buffer_quoted's inlen and outlen, which
+ * may be any expression) are evaluated in the handler, so the family lowers
+ * what they read on its own.
+ */
+export function userReadOperands(e: CallExpr): readonly Expr[] {
+  return userFn(e)?.buffer ? e.args.slice(0, 1) : e.args;
 }
 
 /** Reads of 8 bytes: what `user_long(A)` nests through as a pointer. */
@@ -190,6 +204,8 @@ export interface UserReadContext {
   failed(): boolean;
   /** the error for an address that is not probe-time data: how to read it in this family */
   notAtEvent(fn: string): string;
+  /** MAXSTRINGLEN: a user buffer read takes at most MAXSTRINGLEN-1 bytes, as stap's */
+  maxStringLen: number;
 }
 
 export interface UserRead {
@@ -254,7 +270,12 @@ export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | unde
   const last = offsets[offsets.length - 1]!;
   const at = (delta: bigint): MemPath => ({ leaf: address.leaf, offsets: [...offsets.slice(0, -1), last + delta] });
   const stem = stemOf(address);
-  const value = fn.type ? fields.field(`${e.name.replace(/^user_|_(error|warn)$/g, "")}_${stem}`, address, fn.type) : fields.field(`str_${stem}`, address, "ustring");
+  const buffer = fn.buffer ? bufferFields(cx, e, stem, at) : undefined;
+  const value = buffer
+    ? fields.list.find((f) => f.name === buffer.chunks[0])!
+    : fn.type
+      ? fields.field(`${e.name.replace(/^user_|_(error|warn)$/g, "")}_${stem}`, address, fn.type)
+      : fields.field(`str_${stem}`, address, "ustring");
   const check = fn.type ? fields.field(`${value.name}_ok`, at(BigInt(BYTES[fn.type]! - 1)), "ustring") : undefined;
 
   const fault: UserReadFault = { fn: e.name, mode: fn.mode };
@@ -263,6 +284,7 @@ export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | unde
   if (fallback !== undefined) fault.fallback = fallback;
   if (maxLength !== undefined) fault.maxLength = maxLength;
   if (fn.quote) fault.quote = true;
+  if (buffer) fault.buffer = buffer;
   if (fn.mode === "error" || fn.mode === "warn" || fn.mode === "address") {
     // the address, for the message: the base value (0 if its own read faulted) plus the offset
     const base: MemPath = { leaf: address.leaf, offsets: offsets.slice(0, -1) };
@@ -276,4 +298,51 @@ export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | unde
   // a plain read of one dereference gives 0 on a fault in the kernel as in stap; deeper ones may be stale
   const filterable = fn.type !== undefined && fn.mode === "zero" && offsets.length === 1;
   return filterable ? { read, filter: value } : { read };
+}
+
+/** The elements of one buffer fetch: 8 bytes each, at most 64 of them (the kernel's MAX_ARRAY_LEN). */
+const CHUNK_BYTES = 8 * 64;
+
+/**
+ * user_buffer_quoted's fields: the bytes as u64[N] fetches of 512 bytes
+ * each (8-byte elements: an eighth of the user-memory reads u8[64] makes),
+ * and two companion strings that tell a fault.
+ *
+ * How many bytes: stap reads at most MAXSTRINGLEN-1 (its text_str caps
+ * inlen there, and inlen <= 0 means that cap), and with a literal outlen at
+ * most the output room plus one more (multi-byte) character, 4 bytes; a
+ * literal inlen bounds it too. A run-time inlen or outlen therefore fetches
+ * MAXSTRINGLEN-1 bytes and is cut in the handler: exact, not a guess.
+ *
+ * Faults: the kernel reads each element with copy_from_user, so a faulted
+ * byte reads 0 and the others are real. The bytes stap reads lie in at most
+ * two pages (MAXSTRINGLEN is far below a page); a page is mapped iff one of
+ * its bytes reads non-zero, or else its zero byte at the buffer's first
+ * (last) position did not fault as a string: a ustring fetch of a readable
+ * NUL is recorded with length 1, of an unreadable byte with length 0. So
+ * `first` and `last` decide, exactly, with the address (the base field)
+ * saying where the page boundary falls.
+ */
+function bufferFields(cx: UserReadContext, e: CallExpr, stem: string, at: (delta: bigint) => MemPath): NonNullable<UserReadFault["buffer"]> {
+  const max = cx.maxStringLen - 1;
+  const lit = (k: number): number | undefined => {
+    const v = literal(e.args[k]);
+    return v === undefined ? undefined : v > BigInt(1 << 30) ? 1 << 30 : v < -1n ? -1 : Number(v);
+  };
+  const inlen = lit(1);
+  const outlen = lit(2);
+  let bytes = inlen === undefined || inlen <= 0 || inlen > max ? max : inlen;
+  if (outlen !== undefined) {
+    const o = outlen <= 0 || outlen > max ? max : outlen;
+    bytes = Math.min(bytes, Math.max(o, 5) - 2 + 4);
+  }
+  bytes = Math.max(1, bytes);
+  const chunks: string[] = [];
+  for (let off = 0; off < bytes; off += CHUNK_BYTES) {
+    const n = Math.ceil(Math.min(CHUNK_BYTES, bytes - off) / 8);
+    chunks.push(cx.fields.field(`buf${chunks.length}_${stem}`, at(BigInt(off)), `u64[${n}]`).name);
+  }
+  const first = cx.fields.field(`buf_${stem}_ok0`, at(0n), "ustring").name;
+  const last = cx.fields.field(`buf_${stem}_ok${bytes - 1}`, at(BigInt(bytes - 1)), "ustring").name;
+  return { chunks, bytes, first, last };
 }

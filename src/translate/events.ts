@@ -35,6 +35,10 @@ export class EventPlan implements EventPlanner {
     private readonly onFail: (message: string, pos: Pos | undefined) => void,
   ) {}
 
+  get maxStringLen(): number {
+    return this.opts.maxStringLen;
+  }
+
   private add<T extends EventDef>(d: T): T {
     this.events.push(d);
     this.filters.set(d, []);

@@ -373,7 +373,7 @@ function emitIndex(g: Gen, e: IndexExpr): string {
 function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
   // read at the event by the kernel (the probe family made it a fetch argument)
   const read = g.reads?.get(e);
-  if (read) return emitRead(g, read, false, e);
+  if (read) return emitRead(g, read, false, e, (x) => emitExpr(g, x));
   const sym = e.sym as FunctionGroup | NativeSym | undefined;
   // a user function may shadow a builtin's name; anything else named like one is the builtin
   if (isBuiltin(e.name) && sym?.kind !== "function-group") return emitBuiltin(g, e, unused);

@@ -13,8 +13,12 @@ function native(g: Gen, name: string, arity: number): string {
   return g.constant("$nat_", `$R.native(${stringLiteral(name)}, ${arity})`);
 }
 
-/** JS reading one field of the probe's decoded event; `call` is the user_* call a fault is reported near. */
-export function emitRead(g: Gen, r: VariableRead, pretty: boolean, call?: CallExpr): string {
+/**
+ * JS reading one field of the probe's decoded event; `call` is the user_*
+ * call a fault is reported near, `emitArg` emits its arguments the handler
+ * evaluates (user_buffer_quoted's lengths).
+ */
+export function emitRead(g: Gen, r: VariableRead, pretty: boolean, call?: CallExpr, emitArg?: (e: Expr) => string): string {
   if (r.kind === "constant") return typeof r.value === "string" ? stringLiteral(r.value) : longLiteral(r.value);
   if (r.kind === "fields") return `${native(g, "__kernel_vars", 1)}(${stringLiteral(r.fields.join(" "))})`;
   if (r.kind === "element") {
@@ -27,6 +31,13 @@ export function emitRead(g: Gen, r: VariableRead, pretty: boolean, call?: CallEx
     // a fault raises stap's error near the call, as stap names its function's call site
     const near = call ? `, ${g.near(identifierAt(call.name, call.pos))}` : "";
     const address = [stringLiteral(f.address?.field ?? ""), stringLiteral(f.address?.check ?? ""), longLiteral(f.address?.offset ?? 0n)];
+    if (f.buffer) {
+      if (!call || !emitArg) return g.fail(`internal: ${f.fn}() lowered without its call`, undefined);
+      const b = f.buffer;
+      const fn = g.constant("$nat_", `$R.native("__kernel_uread_buffer", 11${near})`);
+      const fields = [b.chunks.join(" "), b.first, b.last].map(stringLiteral);
+      return `${fn}(${[...fields, longLiteral(BigInt(b.bytes)), stringLiteral(f.mode), stringLiteral(f.text ?? ""), ...address, emitArg(call.args[1]!), emitArg(call.args[2]!)].join(", ")})`;
+    }
     if (r.shape === "int") {
       const fn = g.constant("$nat_", `$R.native("__kernel_uread_long", 7${near})`);
       return `${fn}(${[stringLiteral(r.field), stringLiteral(f.check ?? r.field), stringLiteral(f.mode), stringLiteral(f.text ?? ""), ...address].join(", ")})`;
