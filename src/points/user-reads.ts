@@ -300,6 +300,9 @@ export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | unde
   return filterable ? { read, filter: value } : { read };
 }
 
+/** The most bytes one user_buffer_quoted call fetches (a ring-buffer page holds the whole event). */
+const MAX_BUFFER_BYTES = 2048;
+
 /** The elements of one buffer fetch: 8 bytes each, at most 64 of them (the kernel's MAX_ARRAY_LEN). */
 const CHUNK_BYTES = 8 * 64;
 
@@ -337,6 +340,11 @@ function bufferFields(cx: UserReadContext, e: CallExpr, stem: string, at: (delta
     bytes = Math.min(bytes, Math.max(o, 5) - 2 + 4);
   }
   bytes = Math.max(1, bytes);
+  // one event must fit a ring-buffer page, and the fault check above needs the bytes within two pages
+  if (bytes > MAX_BUFFER_BYTES) {
+    cx.fail(`${e.name}() may read ${bytes} bytes here, more than the ${MAX_BUFFER_BYTES} a kernel event can hold: give a literal inlen or outlen of at most ${MAX_BUFFER_BYTES}`, e);
+    bytes = MAX_BUFFER_BYTES;
+  }
   const chunks: string[] = [];
   for (let off = 0; off < bytes; off += CHUNK_BYTES) {
     const n = Math.ceil(Math.min(CHUNK_BYTES, bytes - off) / 8);
