@@ -18,6 +18,8 @@
 // What a fault gives is stap 4.8's: 0 from the plain number reads, an error
 // from user_*_error and user_string, a warning and 0 (or "") from the _warn
 // forms, the default of the default forms, the address from the quoted ones.
+// user_buffer_quoted reads bytes, NULs included, and tells a fault its own
+// way (bufferFields, below).
 
 import type { CallExpr, Expr } from "../parse/ast.js";
 import type { FetchType } from "../../runtime/event-def.js";
@@ -324,7 +326,10 @@ const CHUNK_BYTES = 8 * 64;
  * (last) position did not fault as a string: a ustring fetch of a readable
  * NUL is recorded with length 1, of an unreadable byte with length 0. So
  * `first` and `last` decide, exactly, with the address (the base field)
- * saying where the page boundary falls.
+ * saying where the page boundary falls. A pointer read on the way
+ * (`user_long(p)`) that faults leaves stale bytes: its own companion says
+ * so. Not covered: a USDT argument that is itself a memory operand and
+ * faults (the marker's own stack or data, which the program just used).
  */
 function bufferFields(cx: UserReadContext, e: CallExpr, stem: string, at: (delta: bigint) => MemPath): NonNullable<UserReadFault["buffer"]> {
   const max = cx.maxStringLen - 1;
