@@ -34,7 +34,8 @@ export const processSyscall = family<SyscallPoint>({
       return undefined;
     }
     const path = p.path === undefined ? undefined : canonicalPath(p.path);
-    const event = planner.listen(def, { how: "process", what: p.what, probe: lp.id, path, pid: p.pid, pn: lp.pn }, undefined);
+    // -c/-x: only the target's process tree; process(PID): that process; selected in the kernel (set_event_pid + event-fork)
+    const event = planner.listen(def, { how: "process", what: p.what, probe: lp.id, path, pid: p.pid, pn: lp.pn }, planner.processScope(undefined, p.pid));
     return { trigger: { kind: "event", event } };
   },
 });
