@@ -6,6 +6,7 @@ import { elfCacheKey, type Elf } from "./elf/elf.js";
 import { findDebugFile } from "./elf/debugfile.js";
 import { readSymbols, versionedName, type ElfSymbol, type SymbolBind } from "./elf/symbols.js";
 import { globToRegExp, isGlob } from "./glob.js";
+import { countAtOrBelow } from "./sorted.js";
 
 export interface FunctionSymbol {
   /** the symbol's name as stored, without version (mangled for C++) */
@@ -227,13 +228,7 @@ export function functionAt(elf: Elf, address: number): FunctionMatch | undefined
 export function functionContaining(elf: Elf, address: number): FunctionSymbol | undefined {
   const sorted = functionIndex(elf).sorted;
   // the last entry at or below the address, then back over the entries at lower addresses whose size may still cover it
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]!.address <= address) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = countAtOrBelow(sorted, (s) => s.address, address);
   let best: FunctionSymbol | undefined;
   for (let i = lo - 1, steps = 0; i >= 0 && steps < 64; i--, steps++) {
     const s = sorted[i]!;

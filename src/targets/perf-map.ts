@@ -2,6 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { inOtherMountNamespace } from "./proc.js";
+import { countAtOrBelow } from "./sorted.js";
 
 export interface PerfMapEntry {
   start: number;
@@ -35,14 +36,7 @@ export function parsePerfMap(text: string): PerfMapEntry[] {
 
 /** The entry covering `address`, undefined when none does. */
 export function perfMapLookup(entries: readonly PerfMapEntry[], address: number): PerfMapEntry | undefined {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entries[mid]!.start <= address) lo = mid + 1;
-    else hi = mid;
-  }
-  const e = entries[lo - 1];
+  const e = entries[countAtOrBelow(entries, (x) => x.start, address) - 1];
   return e !== undefined && address < e.start + e.size ? e : undefined;
 }
 

@@ -6,6 +6,7 @@ import { TargetError } from "./errors.js";
 import { functionContaining } from "./functions.js";
 import { perfMapLookup, readPerfMap, type PerfMapEntry } from "./perf-map.js";
 import { loadBias, processMaps, processObjects, type Mapping, type MappedObject } from "./proc.js";
+import { countAtOrBelow } from "./sorted.js";
 
 export interface UserFrame {
   address: number;
@@ -67,14 +68,7 @@ export class UserSymbolizer {
 
   /** The mapping holding `address`, by binary search. */
   mappingOf(address: number): Mapping | undefined {
-    let lo = 0;
-    let hi = this.maps.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.maps[mid]!.start <= address) lo = mid + 1;
-      else hi = mid;
-    }
-    const m = this.maps[lo - 1];
+    const m = this.maps[countAtOrBelow(this.maps, (x) => x.start, address) - 1];
     return m !== undefined && address < m.end ? m : undefined;
   }
 

@@ -3,6 +3,7 @@
 import { TargetError } from "../errors.js";
 import { cstring, u64OrUndefined, withFile, type BoundedFile } from "./file.js";
 import { SHT_DYNSYM, SHT_GNU_verdef, SHT_GNU_verneed, SHT_GNU_versym, SHT_SYMTAB, elfCacheKey, reopen, sectionData, type Elf, type Section } from "./elf.js";
+import { countAtOrBelow } from "../sorted.js";
 
 export type SymbolType = "NOTYPE" | "OBJECT" | "FUNC" | "SECTION" | "FILE" | "COMMON" | "TLS" | "GNU_IFUNC" | "OTHER";
 export type SymbolBind = "LOCAL" | "GLOBAL" | "WEAK" | "GNU_UNIQUE" | "OTHER";
@@ -240,13 +241,7 @@ export function dataSymbolContaining(elf: Elf, vaddr: number): ElfSymbol | undef
     if (dataIndex.size > 32) dataIndex.clear();
     dataIndex.set(key, sorted);
   }
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]!.value <= vaddr) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = countAtOrBelow(sorted, (s) => s.value, vaddr);
   // the nearest starts at or below; a few back in case an earlier, larger object covers it
   for (let i = lo - 1; i >= 0 && i >= lo - 16; i--) {
     const s = sorted[i]!;
