@@ -129,14 +129,10 @@ describe("TraceSession", () => {
       const byPid = new Map<number, number>();
       s.addEvent({ system: "syscalls", event: "sys_enter_getppid" }, (v) => byPid.set(v.pid, (byPid.get(v.pid) ?? 0) + 1));
       const exe = getppidProgram();
-      const chosen = spawn(exe, ["500", "wait"], { stdio: ["pipe", "ignore", "ignore"] });
-      const other = spawn(exe, ["700", "wait"], { stdio: ["pipe", "ignore", "ignore"] });
+      const [chosen, other] = waitingGetppid(exe, [500, 700]);
       s.setEventPids([chosen.pid!], false);
       s.start();
-      const done = (p: ChildProcess): Promise<void> => new Promise((res) => p.on("exit", () => res()));
-      chosen.stdin!.end("go\n");
-      other.stdin!.end("go\n");
-      await Promise.all([done(chosen), done(other)]);
+      await release([chosen, other]);
       await s.drain();
       expect([...byPid]).toEqual([[chosen.pid!, 500]]);
     } finally {
@@ -148,8 +144,7 @@ describe("TraceSession", () => {
     const s = TraceSession.open({ bufferKb: 1024 });
     try {
       const exe = getppidProgram();
-      const chosen = spawn(exe, ["300", "wait"], { stdio: ["pipe", "ignore", "ignore"] });
-      const other = spawn(exe, ["400", "wait"], { stdio: ["pipe", "ignore", "ignore"] });
+      const [chosen, other] = waitingGetppid(exe, [300, 400]);
       // entries of the chosen process: a scope; exits: every task
       const lane = await s.addScope([chosen.pid!], false);
       const seen: { what: string; pid: number; ts: number }[] = [];
@@ -158,10 +153,7 @@ describe("TraceSession", () => {
       expect(enter.id).toBeGreaterThan(0);
       expect(readdirSync("/sys/kernel/tracing/instances").filter((n) => n.startsWith(`tstap_${process.pid}_`)).length).toBe(2);
       s.start();
-      const done = (p: ChildProcess): Promise<void> => new Promise((res) => p.on("exit", () => res()));
-      chosen.stdin!.end("go\n");
-      other.stdin!.end("go\n");
-      await Promise.all([done(chosen), done(other)]);
+      await release([chosen, other]);
       await s.drain();
       const count = (what: string, pid: number): number => seen.filter((e) => e.what === what && e.pid === pid).length;
       expect([count("enter", chosen.pid!), count("exit", chosen.pid!), count("enter", other.pid!), count("exit", other.pid!)]).toEqual([300, 300, 0, 400]);
@@ -233,3 +225,15 @@ describe("TraceSession", () => {
     }
   });
 });
+
+/** getppid loops of `counts[i]` calls each, started now and waiting for release() before they call. */
+function waitingGetppid(exe: string, counts: number[]): ChildProcess[] {
+  return counts.map((n) => spawn(exe, [String(n), "wait"], { stdio: ["pipe", "ignore", "ignore"] }));
+}
+
+/** Lets waiting programs go and resolves when all have exited. */
+async function release(procs: ChildProcess[]): Promise<void> {
+  const exits = procs.map((p) => new Promise<void>((res) => p.on("exit", () => res())));
+  for (const p of procs) p.stdin!.end("go\n");
+  await Promise.all(exits);
+}
