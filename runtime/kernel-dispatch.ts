@@ -100,6 +100,14 @@ export class KernelDispatcher {
   /** what each plan's event means to the task table, decided once */
   private readonly roles: EventRole[];
   private readonly ctx = new EventContext();
+  /**
+   * sched_process_exec recorded in several instances (a scope's lifecycle
+   * probes beside the task table's copy for every task): each exec comes
+   * once per instance, and the second copy must see what the first saw
+   * before it changed the tables. By pid, until the other copy comes.
+   */
+  private readonly execCopies: number;
+  private readonly execSeen = new Map<number, { filename: string; tsNs: bigint; before: string | undefined; after: string | undefined }>();
 
   constructor(
     private readonly events: readonly KernelEventPlan[],
@@ -108,6 +116,19 @@ export class KernelDispatcher {
   ) {
     this.wantsPaths = events.some((e) => e.dispatch.some((d) => d.how === "process" && d.path !== undefined));
     this.roles = events.map(roleOf);
+    this.execCopies = this.roles.filter((r) => r === EventRole.Exec).length;
+  }
+
+  /** The first copy's view of the exec of `pid` into `filename`, if this is the second copy (the same exec: within a millisecond). */
+  private takeExecSeen(pid: number, filename: string, tsNs: bigint): { before: string | undefined; after: string | undefined } | undefined {
+    const seen = this.execSeen.get(pid);
+    if (seen !== undefined && seen.filename === filename && tsNs - seen.tsNs < 1_000_000n && seen.tsNs - tsNs < 1_000_000n) {
+      this.execSeen.delete(pid);
+      return seen;
+    }
+    // execs of tasks no scope selects come once: forget them as they age
+    if (this.execSeen.size > 1024) for (const [k, v] of this.execSeen) if (tsNs - v.tsNs > 1_000_000_000n) this.execSeen.delete(k);
+    return undefined;
   }
 
   /** The executable of a process, as far as exec events (or /proc at first sight) tell. */
@@ -203,17 +224,21 @@ export class KernelDispatcher {
         const pid = Number(ev.get("pid"));
         const oldPid = Number(ev.get("old_pid") ?? pid);
         const filename = String(ev.get("filename") ?? "");
-        const before = this.wantsPaths ? this.exe(tasks.tgid(oldPid)) : undefined;
+        // the other instance's copy of this exec, handled already: what it found
+        const copy = this.execCopies > 1 ? this.takeExecSeen(pid, filename, ev.tsNs) : undefined;
+        const before = copy ? copy.before : this.wantsPaths ? this.exe(tasks.tgid(oldPid)) : undefined;
         if (plan.tracksTasks) tasks.exec(pid, oldPid, filename);
         refreshIds(pid);
         // what the process maps is another program's now: capture it while it runs
-        if (plan.userStack) addressSpaces.exec(pid);
+        if (plan.userStack && !copy) addressSpaces.exec(pid);
         let after: string | undefined;
-        if (this.wantsPaths) {
-          after = this.resolveExe(filename, pid, tasks.ppid(pid));
+        if (copy) after = copy.after;
+        else if (this.wantsPaths) after = this.resolveExe(filename, pid, tasks.ppid(pid));
+        if (after !== undefined) {
           this.exeOf.set(pid, after);
           tasks.get(pid).exe = after;
         }
+        if (this.execCopies > 1 && !copy) this.execSeen.set(pid, { filename, tsNs: ev.tsNs, before, after });
         for (const d of plan.dispatch) {
           if (d.how === "direct") this.run(d.probe, ev.tid, ev);
           else if (d.path !== undefined) {
@@ -271,7 +296,11 @@ export class KernelDispatcher {
    */
   snapshotExisting(listProcesses: () => { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): (() => void) | undefined {
     const begins: (KernelDispatch & { how: "process" })[] = [];
-    for (const e of this.events) for (const d of e.dispatch) if (d.how === "process" && (d.what === "begin" || d.what === "thread.begin")) begins.push(d);
+    for (const e of this.events) {
+      // what the kernel records only for a process tree (-c/-x, process(PID)): the processes of that tree
+      const scope = e.targetProcess ? kernelRun.target : e.pidScope;
+      for (const d of e.dispatch) if (d.how === "process" && (d.what === "begin" || d.what === "thread.begin")) begins.push(scope === undefined ? d : { ...d, pid: d.pid ?? scope });
+    }
     if (begins.length === 0) return undefined;
     const procs = listProcesses();
     // learn them from /proc now: the kernel's saved_cmdlines/saved_tgids may still name older tasks that had these (reused) pids

@@ -14,6 +14,14 @@ import type { EventPipeline } from "./pipeline.js";
 import { userStackOf, userStackRecord, type UserStackRecord } from "./user-stack.js";
 import { join } from "node:path";
 
+/**
+ * An event's handle: its type id, told apart by lane when one tracepoint
+ * records in several instances (type ids are 16 bits).
+ */
+function handleOf(e: { id: number; lane: number }): number {
+  return e.lane * 0x10000 + e.id;
+}
+
 class KernelSessionAdapter implements KernelTraceSession {
   /** set when events carry the user stack the kernel recorded after them */
   private userStack: UserStackRecord | undefined;
@@ -40,7 +48,7 @@ class KernelSessionAdapter implements KernelTraceSession {
   private readonly defined = new Map<string, { system: string; event: string }>();
 
   async addEvent(system: string, event: string, filter?: string, define?: string | readonly string[], lane?: number): Promise<number> {
-    if (define === undefined) return this.session.addEvent({ system, event, filter, lane }).id;
+    if (define === undefined) return handleOf(this.session.addEvent({ system, event, filter, lane }));
     const lines = typeof define === "string" ? [define] : define;
     let at = this.defined.get(lines[0]!);
     // what defineAll did not define (a refused batch), line by line: the first line makes the event, the others add probes to it
@@ -50,7 +58,7 @@ class KernelSessionAdapter implements KernelTraceSession {
       this.defined.set(d, made);
       at ??= made;
     }
-    return this.session.addEvent({ ...at!, filter, lane }).id;
+    return handleOf(this.session.addEvent({ ...at!, filter, lane }));
   }
 
   async addScope(pids: number[], followForks: boolean): Promise<number> {
@@ -91,11 +99,20 @@ class KernelSessionAdapter implements KernelTraceSession {
   }
 
   async start(listen: (handle: number, ev: DecodedEvent) => () => void): Promise<void> {
+    const pipeline = this.session.pipeline;
+    const byId = new Map<number, (() => void)[]>();
     for (const added of this.session.events) {
       const names = added.format.fields.map((f) => f.name);
       // one event object and one listener per event type, made here: nothing per event
-      const ev = new PageEvent(this.session.pipeline.view, added.readers, names, faultTesters(added.format), this.userStack && { pipeline: this.session.pipeline, rec: this.userStack });
-      this.session.on(added.id, listen(added.id, ev));
+      const ev = new PageEvent(pipeline.view, added.readers, names, faultTesters(added.format), this.userStack && { pipeline, rec: this.userStack });
+      const lanes = byId.get(added.id) ?? [];
+      lanes[added.lane] = listen(handleOf(added), ev);
+      byId.set(added.id, lanes);
+    }
+    for (const [id, lanes] of byId) {
+      const only = lanes.length === 1 ? lanes[0] : undefined;
+      // a tracepoint recorded in several instances (each its own selection of tasks): the record's lane says whose listener
+      this.session.on(id, only ?? (() => lanes[pipeline.lane]?.()));
     }
     this.session.start();
   }

@@ -89,6 +89,11 @@ export class EventPipeline {
     this.maxFree = Math.max(4, Math.floor(MAX_FREE_BYTES / pageSize));
   }
 
+  /** During a handler: which instance's buffer (lane) the record came from. */
+  get lane(): number {
+    return this.cur?.lane ?? 0;
+  }
+
   on(type: number, h: EventHandler): void {
     // kept dense (no holes): dynamic events have ids in the thousands, past
     // the static ones, and `handlers[2400] = h` on a short array turns it into

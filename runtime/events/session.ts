@@ -52,6 +52,8 @@ export interface AddedEvent {
   format: TracepointFormat;
   /** readers of every field (common_* too), by name */
   readers: Map<string, FieldReader>;
+  /** the instance it records in: 0 the session's, else a scope's (addScope) */
+  lane: number;
 }
 
 export interface LostReport {
@@ -162,7 +164,7 @@ export class TraceSession {
     const inst = spec.lane ? this.scopes[spec.lane - 1] : this.instance;
     if (!inst) throw new TraceFsError(`internal: no event lane ${spec.lane}`);
     const id = inst.enableEvent(system, event, spec.filter);
-    const added: AddedEvent = { id, system, event, format: fmt, readers: formatReaders(fmt) };
+    const added: AddedEvent = { id, system, event, format: fmt, readers: formatReaders(fmt), lane: spec.lane ?? 0 };
     this.events.push(added);
     if (handler) this.pipeline.on(id, handler);
     return added;

@@ -6,6 +6,9 @@
 //   process.thread.end    sched_process_exit of a thread that is not the leader
 //   process("PATH").*     the same, for processes whose executable is PATH
 //                         (exec of PATH also begins one; exec away ends it)
+// With -c/-x they are restricted to the target's process tree, and a
+// process(PID) probe to that process, in the kernel (set_event_pid with
+// event-fork), as process.syscall and uprobes are.
 // Existing processes (and threads) get their begin at startup, as stap's.
 // The runtime's dispatcher (runtime/kernel-dispatch.ts, `how: "process"`)
 // picks the task each event is about. No target variables.
@@ -32,6 +35,10 @@ export const processLifecycle = family<LifecyclePoint>({
     const events: { system: string; event: string }[] = p.what === "begin" || p.what === "thread.begin" ? [TASK_EVENTS.newtask] : [TASK_EVENTS.exit];
     // exec into PATH begins a PATH process; exec away from it ends one
     if (path !== undefined && (p.what === "begin" || p.what === "end")) events.push(TASK_EVENTS.exec);
+    // -c/-x: only the target's process tree; process(PID): that process;
+    // selected in the kernel (set_event_pid + event-fork), in an instance of
+    // its own when the task table must also see every task (translate/events.ts)
+    const scope = planner.processScope(undefined, p.pid);
     let first: number | undefined;
     for (const t of events) {
       const def = planner.tracepoint(t.system, t.event);
@@ -39,7 +46,7 @@ export const processLifecycle = family<LifecyclePoint>({
         planner.fail(`${p.what} probes need the tracepoint ${t.system}:${t.event}, which this kernel does not have`, lp.probe.pos);
         return undefined;
       }
-      const i = planner.listen(def, dispatch, undefined);
+      const i = planner.listen(def, dispatch, scope);
       first ??= i;
     }
     return { trigger: { kind: "event", event: first! } };

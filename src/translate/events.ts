@@ -26,6 +26,8 @@ export interface EventPlanOptions {
 export class EventPlan implements EventPlanner {
   readonly events: EventDef[] = [];
   private readonly filters = new Map<EventDef, (PushedFilter | undefined)[]>();
+  /** the tasks each tracepoint definition records (placed()); dynamic events take theirs from their listeners */
+  private readonly scopeOf = new Map<EventDef, ScopeKey>();
   private dynamicCount = 0;
   /** the probe being lowered (lowering()) */
   private current: ResolvedProbe | undefined;
@@ -45,15 +47,26 @@ export class EventPlan implements EventPlanner {
     return d;
   }
 
-  private findTracepoint(system: string, event: string): TracepointEventDef | undefined {
-    return this.events.find((x): x is TracepointEventDef => x.kind === "tracepoint" && x.system === system && x.event === event);
+  /**
+   * The tracepoint's definition for the tasks `scope` selects, made on first
+   * use. A tracepoint has one definition per selection: its listeners with
+   * the same selection share it, and each selection records in its own
+   * instance (set_event_pid is per instance).
+   */
+  private placed(system: string, event: string, scope: ScopeKey): TracepointEventDef {
+    const known = this.events.find((x): x is TracepointEventDef => x.kind === "tracepoint" && x.system === system && x.event === event && this.scopeOf.get(x) === scope);
+    if (known) return known;
+    const d = this.add<TracepointEventDef>(newTracepoint(system, event));
+    this.scopeOf.set(d, scope);
+    return d;
   }
 
   tracepoint(system: string, event: string): TracepointEventDef | undefined {
-    const known = this.findTracepoint(system, event);
+    const known = this.events.find((x): x is TracepointEventDef => x.kind === "tracepoint" && x.system === system && x.event === event);
     if (known) return known;
     if (!readTracepointFormat(system, event)) return undefined;
-    return this.add<TracepointEventDef>({ kind: "tracepoint", definition: `${system}:${event}`, system, event, probes: [], dispatch: [], tracksTasks: false, targetProcess: false });
+    // placed by listen(), once the listener's selection is known
+    return newTracepoint(system, event);
   }
 
   lowering(probe: ResolvedProbe): void {
@@ -74,7 +87,11 @@ export class EventPlan implements EventPlanner {
     return this.add<DynamicEventDef>({ ...rest, kind: "dynamic", system: GROUP_TOKEN, event, definition: line(event), probes: [], dispatch: [], tracksTasks: false, targetProcess: false });
   }
 
-  listen(d: EventDef, dispatch: KernelDispatch, filter: PushedFilter | undefined): number {
+  listen(def: EventDef, dispatch: KernelDispatch, filter: PushedFilter | undefined): number {
+    // a listener that wants only some tasks gets the tracepoint recorded for
+    // those alone (a process.begin under -c beside a probe that sees every
+    // task: the kernel selects the target's tree, the handler need not)
+    const d = def.kind === "tracepoint" ? this.placed(def.system, def.event, scopeKey(filter)) : def;
     d.dispatch.push(dispatch);
     if (!d.probes.includes(dispatch.probe)) d.probes.push(dispatch.probe);
     this.filters.get(d)!.push(filter);
@@ -99,6 +116,14 @@ export class EventPlan implements EventPlanner {
   /** Once every probe is lowered: the task table's events, the filters, the pid selection. */
   finish(program: Program): EventDef[] {
     if (this.events.length === 0) return this.events;
+    // Which tasks each event records (set_event_pid, following forks): the
+    // target's tree, a process(PID)'s, or every task. set_event_pid is per
+    // instance: the runtime records each selection in an instance of its
+    // own. When every probe's events want the same one, the task table
+    // only needs those tasks too, and the run needs one instance.
+    const userFilters = new Map(this.events.map((d) => [d, combineFilters(this.filters.get(d)!)]));
+    const scopes = this.events.map((d) => (d.kind === "tracepoint" ? this.scopeOf.get(d) : scopeKey(userFilters.get(d))));
+    const shared = scopes.every((k) => k !== undefined && k === scopes[0]) ? scopes[0] : undefined;
     // The task table: whenever a handler asks who a task is, or a process probe
     // must know which tasks run PATH, follow fork/exec/exit/rename.
     const processProbes = this.events.some((d) => d.dispatch.some((x) => x.how === "process"));
@@ -106,36 +131,31 @@ export class EventPlan implements EventPlanner {
     // event of the instance (options/userstacktrace is per instance); the
     // task table says whose address space names it, fork and exec renew that.
     const userStack = usesContext(program, USER_STACK_FUNCTIONS);
+    const follow = (system: string, event: string): void => {
+      if (!readTracepointFormat(system, event)) return;
+      this.placed(system, event, shared).tracksTasks = true;
+    };
     if (processProbes || usesContext(program, TASK_CONTEXT) || userStack) {
       for (const t of [TASK_EVENTS.newtask, TASK_EVENTS.exec, TASK_EVENTS.exit, TASK_EVENTS.rename]) {
-        const d = this.tracepoint(t.system, t.event);
-        if (d) d.tracksTasks = true;
+        follow(t.system, t.event);
+        // A selection's own copy of a task event (its lifecycle probes fire
+        // there) may be handled before the copy that records every task:
+        // the table is brought up to whichever comes first.
+        for (const d of this.events) if (d.kind === "tracepoint" && d.system === t.system && d.event === t.event) d.tracksTasks = true;
       }
     }
     // uid()/gid()... answer for the event's moment: follow the calls that change them
     if (usesContext(program, CRED_CONTEXT)) {
       for (const call of CRED_SYSCALLS) {
-        for (const event of [`sys_enter_${call}`, `sys_exit_${call}`]) {
-          const d = this.tracepoint("syscalls", event);
-          if (d) d.tracksTasks = true;
-        }
+        for (const event of [`sys_enter_${call}`, `sys_exit_${call}`]) follow("syscalls", event);
       }
     }
-    // Which tasks each event records (set_event_pid, following forks): the
-    // target's tree, a process(PID)'s, or every task. set_event_pid is per
-    // instance: the runtime records each selection in an instance of its
-    // own. When every probe's events want the same one, the task table
-    // only needs those tasks too, and the run needs one instance.
-    const userFilters = this.events.map((d) => combineFilters(this.filters.get(d)!));
-    const scopes = userFilters.map((f, i) => (this.filters.get(this.events[i]!)!.length === 0 ? "none" : scopeKey(f)));
-    const listened = scopes.filter((k) => k !== "none");
-    const shared = listened.length > 0 && listened.every((k) => k !== undefined && k === listened[0]) ? listened[0] : undefined;
-    this.events.forEach((d, i) => {
+    this.events.forEach((d) => {
       const own = this.filters.get(d)!;
       // The task table needs every event of a task-tracking tracepoint.
-      const f = d.tracksTasks ? undefined : userFilters[i];
+      const f = d.tracksTasks ? undefined : userFilters.get(d);
       d.filter = own.length > 0 ? f?.filter : undefined;
-      const scope = shared ?? (d.tracksTasks ? undefined : scopes[i]);
+      const scope = d.kind === "tracepoint" ? this.scopeOf.get(d) : scopeKey(userFilters.get(d));
       d.targetProcess = scope === "target";
       if (typeof scope === "number") d.pidScope = scope;
       if (userStack) d.userStack = true;
@@ -148,8 +168,14 @@ export class EventPlan implements EventPlanner {
   }
 }
 
+type ScopeKey = "target" | number | undefined;
+
+function newTracepoint(system: string, event: string): TracepointEventDef {
+  return { kind: "tracepoint", definition: `${system}:${event}`, system, event, probes: [], dispatch: [], tracksTasks: false, targetProcess: false };
+}
+
 /** The tasks a combined filter selects in the kernel: the target's tree, a pid's, or undefined (every task). */
-function scopeKey(f: PushedFilter | undefined): "target" | number | undefined {
+function scopeKey(f: PushedFilter | undefined): ScopeKey {
   return f?.targetProcess ? "target" : f?.pidScope;
 }
 
