@@ -303,6 +303,13 @@ function hex(v: Long): string {
  * `fallback` alone; "address" gives the address as user_string_quoted does.
  * The address is the base field's value (0 where that read faulted) plus `offset`.
  */
+/** A number read's companions (blank-separated fields, user-reads.ts): did one fault? */
+function faultedAny(ev: DecodedEvent, fields: string): boolean {
+  if (!fields.includes(" ")) return ev.faulted?.(fields) ?? false;
+  for (const f of fields.split(" ")) if (ev.faulted?.(f)) return true;
+  return false;
+}
+
 function readFault(ev: DecodedEvent, mode: string, text: string, fallback: Long | string, addrField: string, addrCheck: string, offset: Long): Long | string {
   if (mode === "zero" || mode === "default") return fallback;
   const addr = readAddress(ev, addrField, addrCheck, offset);
@@ -462,7 +469,7 @@ export const kernelFieldNatives: Readonly<Record<string, readonly NativeDef[]>> 
       pure: false,
       fn: (name, check, mode, text, addrField, addrCheck, offset) => {
         const ev = evNow();
-        if (ev?.faulted?.(check as string)) return readFault(ev, mode as string, text as string, 0, addrField as string, addrCheck as string, offset as Long);
+        if (ev && faultedAny(ev, check as string)) return readFault(ev, mode as string, text as string, 0, addrField as string, addrCheck as string, offset as Long);
         const v = ev?.get(name as string);
         return v === undefined || typeof v !== "number" && typeof v !== "bigint" ? 0 : v;
       },

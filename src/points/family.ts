@@ -102,7 +102,7 @@ export interface UserReadFault {
   mode: "zero" | "error" | "warn" | "default" | "address";
   text?: string;
   fallback?: string;
-  /** the field that faulted iff the read did (a number's companion string); default: the field itself */
+  /** the fields (blank-separated) one of which faulted iff the read did (a number's companion strings); default: the field itself */
   check?: string;
   /** for messages: the address is `field`'s value (0 when `check` faulted) + offset */
   address?: { field: string; check?: string; offset: bigint };

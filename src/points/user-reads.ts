@@ -13,8 +13,12 @@
 // read has a companion `ustring` fetch of its last byte, and the read
 // faulted iff that string did. (The last byte is the most significant one:
 // 0 in small numbers and user-space pointers, so the companion is usually
-// just the NUL.) One case stays blind: a value whose first bytes lie in an
-// unmapped page and whose last byte does not reads 0 without a fault.
+// just the NUL.) A value may lie across two pages: one whose first bytes
+// are unmapped and whose last byte is not reads 0 with a readable last
+// byte. That 0 is the plain forms' answer anyway; the _error and _warn
+// forms, which must tell the fault, also fetch a companion at the first
+// byte (a longer string when the value has no NUL byte: only those forms
+// pay it), and the read faulted iff either companion did.
 // What a fault gives is stap 4.8's: 0 from the plain number reads, an error
 // from user_*_error and user_string, a warning and 0 (or "") from the _warn
 // forms, the default of the default forms, the address from the quoted ones.
@@ -278,10 +282,14 @@ export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | unde
     : fn.type
       ? fields.field(`${e.name.replace(/^user_|_(error|warn)$/g, "")}_${stem}`, address, fn.type)
       : fields.field(`str_${stem}`, address, "ustring");
-  const check = fn.type ? fields.field(`${value.name}_ok`, at(BigInt(BYTES[fn.type]! - 1)), "ustring") : undefined;
+  const size = fn.type ? BYTES[fn.type]! : 0;
+  const check = fn.type ? fields.field(`${value.name}_ok`, at(BigInt(size - 1)), "ustring") : undefined;
+  // a fault the script must hear of: the first byte's page too (a value across a mapping's start)
+  const told = fn.mode === "error" || fn.mode === "warn";
+  const checkFirst = check && told && size > 1 ? fields.field(`${value.name}_ok0`, address, "ustring") : undefined;
 
   const fault: UserReadFault = { fn: e.name, mode: fn.mode };
-  if (check) fault.check = check.name;
+  if (check) fault.check = checkFirst ? `${check.name} ${checkFirst.name}` : check.name;
   if (fn.text) fault.text = fn.text;
   if (fallback !== undefined) fault.fallback = fallback;
   if (maxLength !== undefined) fault.maxLength = maxLength;
