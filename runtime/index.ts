@@ -129,7 +129,8 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
             targetPid: () => kernelRun.target,
             warn: (m) => session.messages.write(`WARNING: ${m}`),
             ...(opts.objectChange ? { objectChange: opts.objectChange } : {}),
-            ...((opts.verbose ?? 0) > 0 ? { verbose: (m: string) => process.stderr.write(`${m}\n`), ppOf: (id: number) => unit.probes.find((p) => p.id === id)?.pp ?? `probe ${id}` } : {}),
+            ppOf: (id: number) => unit.probes.find((p) => p.id === id)?.pp ?? `probe ${id}`,
+            ...((opts.verbose ?? 0) > 0 ? { verbose: (m: string) => process.stderr.write(`${m}\n`) } : {}),
           }));
       }
       // events the command caused are still in the kernel buffers when it exits (kernel-source.ts)

@@ -10,6 +10,7 @@ import { KernelDispatcher } from "./kernel-dispatch.js";
 import type { DecodedEvent } from "./probe-context.js";
 import { instantiateFilter, type EventDef, type KernelEventPlan, type ProbedObject } from "./event-def.js";
 import { listProcesses, TaskTable, threadsOf } from "./tasks.js";
+import { readFileSync } from "node:fs";
 import { armedEvents, SITE_FIELD, type ArmedEvent } from "./armed-events.js";
 
 /** What this source needs of the kernel back end's tracing session. */
@@ -69,7 +70,7 @@ export interface KernelSourceOptions {
   warn: (msg: string) => void;
   /** -v: report uprobes the kernel never hit (uprobe_profile), with the probe point */
   verbose?: (msg: string) => void;
-  /** pp() of each probe, for those reports */
+  /** pp() of each probe, for those reports and the build-id warnings */
   ppOf?: (probe: number) => string;
   /** why the file a uprobe is placed in is no longer the one pass 2 read, or undefined (src/targets' ELF reader plugs in here) */
   objectChange?: (o: ProbedObject) => string | undefined;
@@ -86,6 +87,8 @@ export class KernelEventSource implements EventSource {
   private fireExisting: (() => void) | undefined;
   /** the events as armed (armed-events.ts), for the -v report */
   private armed: ArmedEvent[] = [];
+  /** probed files already warned about as changed: once per file */
+  private readonly changed = new Set<string>();
 
   constructor(
     private readonly plans: readonly KernelEventPlan[],
@@ -169,9 +172,19 @@ export class KernelEventSource implements EventSource {
     const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev));
     // what runs when tracing starts gets its begin probes once begin is done
     this.fireExisting = dispatcher.snapshotExisting(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });
+    const watchExecs = this.opts.objectChange !== undefined && this.objects().length > 0;
     await s.start((handle, ev) => {
       const a = byHandle.get(handle);
       if (a === undefined) return () => undefined;
+      const p = this.plans[a.first]!;
+      if (watchExecs && p.system === "sched" && p.event === "sched_process_exec") {
+        // a process starting a program: the moment a probed file replaced since it was armed starts to matter
+        const inner = dispatcher.listener(a.first, ev);
+        return () => {
+          this.checkObjects(ev);
+          inner();
+        };
+      }
       if (a.classes.length === 1) return dispatcher.listener(a.classes[0]![0]!, ev);
       // probes of one event that fire different listeners: __site says whose
       const listeners = a.classes.map((c) => dispatcher.listener(c[0]!, ev));
@@ -219,8 +232,9 @@ export class KernelEventSource implements EventSource {
         this.opts.verbose(`uprobe ${p.event} (${pps.join(", ")}${uprobes}): ${n} hit${n === 1 ? "" : "s"} in the kernel`);
       }
     }
-    // checked once, at the end: a change meanwhile left the uprobes where the old file had them
+    // and at the end: a change after the last exec left the uprobes where the old file had them too
     for (const o of this.objects()) {
+      if (this.changed.has(o.path)) continue;
       const why = this.opts.objectChange?.(o);
       if (why !== undefined) this.opts.warn(`Build-id mismatch [man warning::buildid]: ${why}, during the run: its probes stayed at the offsets of the file as it was`);
     }
@@ -232,6 +246,40 @@ export class KernelEventSource implements EventSource {
     } catch (err) {
       await this.release();
       throw err;
+    }
+  }
+
+  /**
+   * At an exec (the event `ev`): does the new program map a probed file
+   * that is no longer the one armed (another inode at its path)? A uprobe
+   * stays on the file it was placed in, so a process mapping the file now
+   * at that path (the program itself, or a library it maps) runs unprobed.
+   * Said when first seen, once per file, with the probe points. Read from
+   * the process's maps when its event is handled: a process gone by then
+   * is not seen, and the end of the run checks the paths again.
+   */
+  private checkObjects(ev: DecodedEvent): void {
+    const objects = this.objects().filter((o) => !this.changed.has(o.path) && !o.path.startsWith("/proc/"));
+    if (objects.length === 0) return;
+    const pid = Number(ev.get("pid") ?? ev.tid);
+    let maps: string;
+    try {
+      maps = readFileSync(`/proc/${pid}/maps`, "latin1");
+    } catch {
+      return;
+    }
+    for (const o of objects) {
+      const ino = mappedInode(maps, o.path);
+      if (ino === undefined || ino === o.identity.ino) continue;
+      this.changed.add(o.path);
+      const why = this.opts.objectChange?.(o) ?? `'${o.path}' is another file than the one its probes were placed in`;
+      const probes = [...new Set(this.plans.filter((p) => p.object?.path === o.path).flatMap((p) => p.dispatch.map((d) => d.probe)))];
+      const pps = probes.slice(0, 3).map((probe) => this.opts.ppOf?.(probe) ?? `probe ${probe}`);
+      if (probes.length > 3) pps.push(`and ${probes.length - 3} more`);
+      const one = probes.length === 1;
+      this.opts.warn(
+        `Build-id mismatch [man warning::buildid]: ${why}, and process ${pid} ('${String(ev.get("filename") ?? "")}') maps it: ${pps.join(", ")} ${one ? "stays" : "stay"} at the offsets of the file as it was and ${one ? "does" : "do"} not fire there`,
+      );
     }
   }
 
@@ -252,6 +300,16 @@ export class KernelEventSource implements EventSource {
     // disabling is the slow part: the kernel waits a grace period per uprobe event (armed-events.ts)
     if (this.opts.verbose && uprobes > 0) this.opts.verbose(`Pass 5: disabled and removed ${plural(uprobes, "uprobe")} and the instance in ${msSince(t0, process.hrtime.bigint())} ms`);
   }
+}
+
+/** The inode `path` is mapped from in a /proc/PID/maps text (its first mapping), if it is mapped. */
+function mappedInode(maps: string, path: string): number | undefined {
+  const at = maps.indexOf(` ${path}\n`);
+  if (at < 0) return undefined;
+  const line = maps.slice(maps.lastIndexOf("\n", at) + 1, at);
+  // ADDR PERMS OFFSET DEV INODE
+  const inode = line.trim().split(/\s+/)[4];
+  return inode === undefined ? undefined : Number(inode);
 }
 
 function plural(n: number, what: string): string {

@@ -144,6 +144,8 @@ export class EventPlan implements EventPlanner {
         for (const d of this.events) if (d.kind === "tracepoint" && d.system === t.system && d.event === t.event) d.tracksTasks = true;
       }
     }
+    // a probed file replaced during the run is warned about when a program starts (runtime/kernel-source.ts)
+    if (this.events.some((d) => d.kind === "dynamic" && d.object !== undefined)) follow(TASK_EVENTS.exec.system, TASK_EVENTS.exec.event);
     // uid()/gid()... answer for the event's moment: follow the calls that change them
     if (usesContext(program, CRED_CONTEXT)) {
       for (const call of CRED_SYSCALLS) {
