@@ -11,7 +11,7 @@ import type { DecodedEvent, KernelEventContext } from "./probe-context.js";
 import type { KernelDispatch, KernelEventPlan } from "./event-def.js";
 import { readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import { CLONE_THREAD } from "./tasks.js";
+import { CLONE_THREAD, processTree, type RunningProcess } from "./tasks.js";
 import { addressSpaces } from "./user-stacks.js";
 
 export type { DecodedEvent, FieldValue } from "./probe-context.js";
@@ -286,7 +286,7 @@ export class KernelDispatcher {
    * process.begin for every process, thread.begin for every other thread,
    * (PATH/PID restricted the same way). `now` gives their time.
    */
-  existing(listProcesses: () => { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): void {
+  existing(listProcesses: () => RunningProcess[], now: { cpu: number; tsNs: bigint }): void {
     this.snapshotExisting(listProcesses, now)?.();
   }
 
@@ -294,24 +294,27 @@ export class KernelDispatcher {
    * The processes running now, read at once (only when a begin probe wants
    * them); the returned function fires their begin probes later.
    */
-  snapshotExisting(listProcesses: () => { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): (() => void) | undefined {
-    const begins: (KernelDispatch & { how: "process" })[] = [];
+  snapshotExisting(listProcesses: () => RunningProcess[], now: { cpu: number; tsNs: bigint }): (() => void) | undefined {
+    const begins: { d: KernelDispatch & { how: "process" }; scope?: number }[] = [];
     for (const e of this.events) {
       // what the kernel records only for a process tree (-c/-x, process(PID)): the processes of that tree
       const scope = e.targetProcess ? kernelRun.target : e.pidScope;
-      for (const d of e.dispatch) if (d.how === "process" && (d.what === "begin" || d.what === "thread.begin")) begins.push(scope === undefined ? d : { ...d, pid: d.pid ?? scope });
+      for (const d of e.dispatch) if (d.how === "process" && (d.what === "begin" || d.what === "thread.begin")) begins.push({ d, scope });
     }
     if (begins.length === 0) return undefined;
     const procs = listProcesses();
+    const trees = new Map<number, ReadonlySet<number>>();
+    for (const b of begins) if (b.scope !== undefined && !trees.has(b.scope)) trees.set(b.scope, processTree(b.scope, procs));
     // learn them from /proc now: the kernel's saved_cmdlines/saved_tgids may still name older tasks that had these (reused) pids
     for (const p of procs) for (const t of p.tids) kernelRun.tasks.adopt(t);
-    return () => this.fireBegins(begins, procs, now);
+    return () => this.fireBegins(begins.map((b) => ({ d: b.d, tree: b.scope === undefined ? undefined : trees.get(b.scope) })), procs, now);
   }
 
-  private fireBegins(begins: (KernelDispatch & { how: "process" })[], procs: { tgid: number; tids: number[] }[], now: { cpu: number; tsNs: bigint }): void {
+  private fireBegins(begins: { d: KernelDispatch & { how: "process" }; tree?: ReadonlySet<number> }[], procs: RunningProcess[], now: { cpu: number; tsNs: bigint }): void {
     const empty: DecodedEvent = { tid: 0, cpu: now.cpu, tsNs: now.tsNs, get: () => undefined, names: () => [] };
     for (const p of procs) {
-      for (const d of begins) {
+      for (const { d, tree } of begins) {
+        if (tree !== undefined && !tree.has(p.tgid)) continue;
         if (d.what === "begin" && this.matches(d, p.tgid)) this.run(d.probe, p.tgid, { ...empty, tid: p.tgid });
         if (d.what === "thread.begin") {
           for (const t of p.tids) if (t !== p.tgid && this.matches(d, t)) this.run(d.probe, t, { ...empty, tid: t });

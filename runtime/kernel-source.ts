@@ -9,7 +9,7 @@ import { adoptTarget, kernelRun, realtimeOffset } from "./context-kernel.js";
 import { KernelDispatcher } from "./kernel-dispatch.js";
 import type { DecodedEvent } from "./probe-context.js";
 import { instantiateFilter, type EventDef, type KernelEventPlan, type ProbedObject } from "./event-def.js";
-import { listProcesses, TaskTable, threadsOf } from "./tasks.js";
+import { listProcesses, processTree, TaskTable } from "./tasks.js";
 import { readFileSync } from "node:fs";
 import { armedEvents, SITE_FIELD, type ArmedEvent } from "./armed-events.js";
 
@@ -116,7 +116,14 @@ export class KernelEventSource implements EventSource {
       if (!ok) this.opts.warn("this kernel cannot record user stacks (no options/userstacktrace or ftrace user_stack record): user backtraces will be empty");
     }
     const { scopes, oneScope, extra } = eventScopes(this.plans, target);
-    const tasksOf = (pid: number): number[] => (threadsOf(pid).length ? threadsOf(pid) : [pid]);
+    // a tree (-x PID, process(PID)) as it is now: the process, its descendants, all their threads; event-fork adds what they start
+    const tasksOf = (pid: number): number[] => {
+      const procs = listProcesses();
+      return [...processTree(pid, procs)].flatMap((tgid) => {
+        const tids = procs.find((p) => p.tgid === tgid)?.tids;
+        return tids !== undefined && tids.length > 0 ? tids : [tgid];
+      });
+    };
     const lanes = new Map<number, number>();
     if (oneScope !== undefined) await s.setEventPids(tasksOf(oneScope), true);
     else if (s.addScope) for (const pid of extra) lanes.set(pid, await s.addScope(tasksOf(pid), true));

@@ -282,19 +282,54 @@ export function threadsOf(pid: number): number[] {
   }
 }
 
-/** Every process and its threads, from /proc (for stap's begin of existing processes). */
-export function listProcesses(): { tgid: number; tids: number[] }[] {
+/** A process running when the run starts (from /proc). */
+export interface RunningProcess {
+  tgid: number;
+  /** its parent's tgid; 0 when unknown */
+  ppid: number;
+  tids: number[];
+}
+
+/** Every process, its parent and its threads, from /proc (for stap's begin of existing processes, and -x's process tree). */
+export function listProcesses(): RunningProcess[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
     return [];
   }
-  const out: { tgid: number; tids: number[] }[] = [];
+  const out: RunningProcess[] = [];
   for (const e of entries) {
     if (!/^[0-9]+$/.test(e)) continue;
     const tgid = Number(e);
-    out.push({ tgid, tids: threadsOf(tgid) });
+    out.push({ tgid, ppid: procParent(tgid), tids: threadsOf(tgid) });
   }
   return out.sort((a, b) => a.tgid - b.tgid);
+}
+
+/** The parent tgid from /proc/PID/stat (the field after the state), 0 if gone. */
+function procParent(pid: number): number {
+  const stat = readOr(`/proc/${pid}/stat`);
+  if (stat === undefined) return 0;
+  // comm may contain spaces and parentheses: the fields follow the last ')'
+  const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  return Number.isSafeInteger(ppid) ? ppid : 0;
+}
+
+/**
+ * `root` and its descendants among `procs`: the process hierarchy -x
+ * names (stapprobes(3stap)), as it is when the run starts; the kernel's
+ * event-fork follows it from there.
+ */
+export function processTree(root: number, procs: readonly RunningProcess[]): Set<number> {
+  const children = new Map<number, number[]>();
+  for (const p of procs) {
+    const list = children.get(p.ppid);
+    if (list) list.push(p.tgid);
+    else children.set(p.ppid, [p.tgid]);
+  }
+  const tree = new Set<number>([root]);
+  const todo = [root];
+  while (todo.length > 0) for (const c of children.get(todo.pop()!) ?? []) if (!tree.has(c)) (tree.add(c), todo.push(c));
+  return tree;
 }

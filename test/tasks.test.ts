@@ -2,7 +2,7 @@
 // fallback against this very process.
 
 import { describe, expect, it } from "vitest";
-import { CLONE_THREAD, kernelTaskFallback, listProcesses, procState, procTask, TaskTable, threadsOf, type TaskFallback } from "../runtime/tasks.js";
+import { CLONE_THREAD, kernelTaskFallback, listProcesses, processTree, procState, procTask, TaskTable, threadsOf, type TaskFallback } from "../runtime/tasks.js";
 
 const CLONE_VM_ETC = 0x3d0f00; // what glibc's pthread_create passes (includes CLONE_THREAD)
 const FORK = 0x1200011; // fork(): SIGCHLD | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID
@@ -109,5 +109,25 @@ describe("/proc helpers", () => {
     expect(threadsOf(process.pid).length).toBeGreaterThan(1);
     const me = listProcesses().find((p) => p.tgid === process.pid);
     expect(me?.tids).toContain(process.pid);
+  });
+});
+
+describe("processTree", () => {
+  it("is the root and its descendants, however deep, and nothing else", () => {
+    const procs = [
+      { tgid: 1, ppid: 0, tids: [1] },
+      { tgid: 10, ppid: 1, tids: [10] },
+      { tgid: 11, ppid: 10, tids: [11, 12] },
+      { tgid: 13, ppid: 11, tids: [13] },
+      { tgid: 20, ppid: 1, tids: [20] },
+    ];
+    expect([...processTree(10, procs)].sort((a, b) => a - b)).toEqual([10, 11, 13]);
+    expect([...processTree(20, procs)]).toEqual([20]);
+    // a pid no longer running is its own tree
+    expect([...processTree(99, procs)]).toEqual([99]);
+  });
+
+  it("finds this process as a child of its parent in /proc", () => {
+    expect(processTree(process.ppid, listProcesses()).has(process.pid)).toBe(true);
   });
 });
