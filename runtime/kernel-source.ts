@@ -119,7 +119,10 @@ export class KernelEventSource implements EventSource {
     // a tree (-x PID, process(PID)) as it is now: the process, its descendants, all their threads; event-fork adds what they start
     const tasksOf = (pid: number): number[] => {
       const procs = listProcesses();
-      return [...processTree(pid, procs)].flatMap((tgid) => {
+      const tree = processTree(pid, procs);
+      // tstap itself (-x of the shell that ran it) is never traced: its reads would record the events that make more reads necessary
+      if (pid !== process.pid && tree.has(process.pid)) for (const own of processTree(process.pid, procs)) tree.delete(own);
+      return [...tree].flatMap((tgid) => {
         const tids = procs.find((p) => p.tgid === tgid)?.tids;
         return tids !== undefined && tids.length > 0 ? tids : [tgid];
       });
