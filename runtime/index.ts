@@ -155,7 +155,6 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
         if (!timers.empty) late.push(timers);
         // the -c command runs once every probe is armed and begin is done
         if (target) late.push(target);
-        session.startPeriodicFlush();
         for (const s of late) {
           sources.push(s);
           await s.start(ctx);
@@ -165,7 +164,6 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       }
       for (const s of sources) await s.stop();
       if (target && !sources.includes(target)) target.stop();
-      session.stopPeriodicFlush();
       const s: string = session.state;
       if (s === "running" || s === "starting") session.state = "stopping";
       if (session.state === "stopping") session.runPhase("end", "stopping");

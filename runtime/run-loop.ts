@@ -70,7 +70,6 @@ export class Session {
   private handlers: CompiledHandlers | undefined;
   private stopWaiters: (() => void)[] = [];
   private stopRequested = false;
-  private flushTimer: NodeJS.Timeout | undefined;
   private flushPending = false;
 
   constructor(
@@ -172,6 +171,9 @@ export class Session {
     };
   }
 
+  // Output is flushed after every handler that ran (a batch of events, a
+  // timer, begin/end): nothing is left waiting for a periodic flush, and an
+  // idle run has no timer of its own.
   // made once: a closure created inside scheduleFlush() would cost an allocation at each call, that is at each event
   private readonly flushSoon = (): void => {
     this.flushPending = false;
@@ -182,13 +184,5 @@ export class Session {
     if (this.flushPending) return;
     this.flushPending = true;
     setImmediate(this.flushSoon);
-  }
-
-  startPeriodicFlush(): void {
-    this.flushTimer = setInterval(() => this.output.flush(), 100);
-  }
-
-  stopPeriodicFlush(): void {
-    if (this.flushTimer) clearInterval(this.flushTimer);
   }
 }
