@@ -37,8 +37,6 @@ export interface KernelTraceSession {
   defineAll?(defines: string[]): Promise<void>;
   /** set_event_pid (+ options/event-fork when `followForks`) */
   setEventPids(pids: number[], followForks: boolean): Promise<void>;
-  /** records no event of these tasks (set_event_notrace_pid); false when the kernel cannot */
-  excludePids?(pids: number[]): Promise<boolean>;
   /** an instance option (options/NAME) */
   setOption(name: string, on: boolean): Promise<void>;
   /** each event carries the user stack the kernel records after it (DecodedEvent.ustack); false when this kernel cannot */
@@ -136,10 +134,12 @@ export class KernelEventSource implements EventSource {
     };
     // tstap's own reader thread is never traced: each read of trace_pipe_raw
     // is a system call, and with syscall events on, every read would record
-    // the event that makes the next read necessary, a loop that never idles
-    // (set_event_notrace_pid costs nothing per event; a filter is the fallback)
-    const excluded = oneScope === undefined && s.excludePids !== undefined && (await s.excludePids([process.pid]).catch(() => false));
-    const notSelf = oneScope !== undefined || excluded ? undefined : `common_pid != ${process.pid}`;
+    // the event that makes the next read necessary, a loop that never idles.
+    // A filter, not set_event_notrace_pid: neither costs anything measurable
+    // per event, but a pid list costs the instance's removal about 100 ms
+    // more (the kernel unhooks its sched_switch/wakeup probes and waits two
+    // more grace periods, RCU tasks-trace and RCU).
+    const notSelf = oneScope !== undefined ? undefined : `common_pid != ${process.pid}`;
     // a uprobe's offset is the file's as pass 2 read it: a file rebuilt or
     // replaced since would be probed mid-instruction, or in the wrong place
     for (const o of this.objects()) {

@@ -90,10 +90,6 @@ class KernelSessionAdapter implements KernelTraceSession {
     this.session.setEventPids(pids, followForks);
   }
 
-  async excludePids(pids: number[]): Promise<boolean> {
-    return this.session.setEventNotracePids(pids);
-  }
-
   async setOption(name: string, on: boolean): Promise<void> {
     this.session.setOption(name, on);
   }

@@ -194,11 +194,6 @@ export class TraceSession {
     return this.scopes.length;
   }
 
-  /** set_event_notrace_pid; false when the kernel has none. */
-  setEventNotracePids(pids: readonly number[]): boolean {
-    return this.instance.setEventNotracePids(pids);
-  }
-
   setOption(name: string, on: boolean): void {
     this.instance.setOption(name, on);
     for (const s of this.scopes) s.setOption(name, on);

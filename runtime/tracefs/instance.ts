@@ -247,17 +247,6 @@ export class TraceInstance {
     if (this.has("options/event-fork")) this.write("options/event-fork", followForks ? "1" : "0");
   }
 
-  /**
-   * set_event_notrace_pid: events of these tasks are not recorded (checked
-   * by the kernel at each context switch, not per event as a filter is).
-   * False when this kernel has no such file.
-   */
-  setEventNotracePids(pids: readonly number[]): boolean {
-    if (!this.has("set_event_notrace_pid")) return false;
-    this.write("set_event_notrace_pid", safePids("event pid", pids));
-    return true;
-  }
-
   setOption(name: string, on: boolean): void {
     const rel = `options/${safeEventName("option name", name)}`;
     if (!this.has(rel)) throw new TraceFsError(`this kernel's tracefs has no option '${name}'`, "ENOENT");
