@@ -9,7 +9,8 @@ import { bufferSizeProblem, hostBufferCapacity } from "./tracefs/instance.js";
 import { kernelRun } from "./context-kernel.js";
 import { ArmingError, eventScopes, KernelEventSource } from "./kernel-source.js";
 import type { ProbedObject } from "./event-def.js";
-import { openKernelTraceSession } from "./events/kernel-session.js";
+import { openKernelTraceSession, prepareKernelInstance } from "./events/kernel-session.js";
+import type { TraceInstance } from "./tracefs/instance.js";
 import type { LoadedUnit } from "./unit.js";
 import { applyDefines, resetLimits } from "./limits.js";
 import { resetNativeState as resetNatives } from "./natives.js";
@@ -18,6 +19,7 @@ import { addressSpaces, type AddressSpaceReader } from "./user-stacks.js";
 
 export type { LoadedUnit, UnitProbe, UnitLimits, Trigger, CompiledHandlers } from "./unit.js";
 export type { EventSource, SourceContext } from "./run-loop.js";
+export { prepareKernelInstance };
 
 export interface RunOptions {
   outputFile?: string;
@@ -42,6 +44,12 @@ export interface RunOptions {
   addressSpaces?: AddressSpaceReader;
   /** why a probed file is no longer the one pass 2 read (the ELF reader of src/targets plugs in here); without it nothing is checked */
   objectChange?: (o: ProbedObject) => string | undefined;
+  /**
+   * the instance made while the script compiled (prepareKernelInstance,
+   * with the default buffer size): the kernel events are armed in it, and
+   * it is closed at the end of the run in any case
+   */
+  kernelInstance?: TraceInstance;
 }
 
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -125,7 +133,8 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
         const tooLarge = host && bufferSizeProblem(opts.bufferMb!, host.cpus, host.availableKb, instances);
         if (tooLarge) throw new SetupError(tooLarge);
         // a signal while the buffer grows ends the arming there (stopAfterDrain set `stopping`)
-        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping }), {
+        const instance = bufferKb === undefined ? opts.kernelInstance : undefined;
+        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping, instance }), {
             targetPid: () => kernelRun.target,
             warn: (m) => session.messages.write(`WARNING: ${m}`),
             ...(opts.objectChange ? { objectChange: opts.objectChange } : {}),
@@ -207,6 +216,8 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
       session.messages.write(`WARNING: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  // made beforehand and not used (no kernel events after all, or an error before arming)
+  opts.kernelInstance?.close();
   if (session.errors + session.suppressedErrors > 0 || session.skipped > 0) {
     session.messages.write(`WARNING: Number of errors: ${session.errors + session.suppressedErrors}, skipped probes: ${session.skipped}`);
   }

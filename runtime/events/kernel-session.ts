@@ -13,6 +13,8 @@ import { readText } from "../tracefs/tracefs.js";
 import type { EventPipeline } from "./pipeline.js";
 import { userStackOf, userStackRecord, type UserStackRecord } from "./user-stack.js";
 import { join } from "node:path";
+import { TraceInstance } from "../tracefs/instance.js";
+import { reapLeftovers } from "../tracefs/reap.js";
 
 /**
  * An event's handle: its type id, told apart by lane when one tracepoint
@@ -202,8 +204,32 @@ export class PageEvent implements DecodedEvent {
   }
 }
 
+/**
+ * Makes the run's instance ahead of time, while the script is still being
+ * compiled: its slow writes (trace_clock, the buffer: some 60 ms of kernel
+ * waits here) run meanwhile. Undefined when it cannot be made now (the
+ * run's own attempt then says why). Whoever holds it closes it unless a
+ * session took it (openKernelTraceSession with `instance`).
+ */
+export function prepareKernelInstance(opts: { bufferKb?: number } = {}): TraceInstance | undefined {
+  try {
+    reapLeftovers();
+    return TraceInstance.create({ bufferKb: opts.bufferKb, deferred: true });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Opens a session for the run loop (OpenKernelSession of runtime/kernel-source.ts). */
 export async function openKernelTraceSession(opts: TraceSessionOptions = {}): Promise<KernelTraceSession & { session: TraceSession }> {
+  if (opts.instance) {
+    try {
+      await opts.instance.settle();
+    } catch (err) {
+      opts.instance.close();
+      throw err;
+    }
+  }
   const session = TraceSession.open(opts);
   try {
     await session.sizeBuffer(opts);

@@ -43,6 +43,8 @@ export interface TraceSessionOptions {
   reap?: boolean;
   /** the run is ending (a signal while arming): stop growing the buffer */
   cancelled?: () => boolean;
+  /** an instance made beforehand (TraceInstance.create, settled): used instead of a new one */
+  instance?: TraceInstance;
 }
 
 export interface AddedEvent {
@@ -137,6 +139,7 @@ export class TraceSession {
   }
 
   static open(opts: TraceSessionOptions = {}): TraceSession {
+    if (opts.instance) return new TraceSession(opts.instance, opts);
     if (opts.reap !== false) reapLeftovers();
     const inst = TraceInstance.create({ bufferKb: opts.bufferKb, clock: opts.clock });
     return new TraceSession(inst, opts);

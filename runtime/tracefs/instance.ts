@@ -4,7 +4,7 @@
 // number of times, from any exit path (it is synchronous so it can run in
 // process 'exit' handlers).
 
-import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, readFileSync, rmdirSync, write as writeAsync } from "node:fs";
 import { join } from "node:path";
 import { newRunName, ownerPid } from "./names.js";
 import { safeDynamicEventLine, safeEventName, safeFilter, safeIdent, safeNumber, safePids, safeRemoveGroupLine, safeRemoveLine } from "./safe-text.js";
@@ -18,6 +18,24 @@ export interface InstanceOptions {
   clock?: string;
   /** tracefs root (default: found/mounted by findTracefs) */
   root?: string;
+  /**
+   * The slow writes (trace_clock, the sub-buffer and buffer sizes: each
+   * waits for an RCU grace period or allocates the buffer) are started on
+   * libuv's thread pool instead of being waited for: the caller goes on
+   * (compiling the script) while the kernel works, and awaits settle()
+   * before it uses the instance.
+   */
+  deferred?: boolean;
+}
+
+/** A control write running on the thread pool: its fd, and how it ended. */
+interface PendingWrite {
+  rel: string;
+  text: string;
+  fd: number;
+  /** the fd was closed (by the write's end, or by close() on the way out) */
+  closed: boolean;
+  done: Promise<NodeJS.ErrnoException | undefined>;
 }
 
 export const DEFAULT_BUFFER_KB = 16 * 1024;
@@ -45,6 +63,10 @@ export class TraceInstance {
   private readonly enabled: { system: string; event: string }[] = [];
   private closed = false;
   private readonly unguard: () => void;
+  /** deferred writes still running or not yet checked (settle()) */
+  private pending: PendingWrite[] = [];
+  /** deferred writes that wait for those (settle() makes them) */
+  private queued: [string, string][] = [];
 
   private constructor(root: string, name: string, clock: string) {
     this.root = root;
@@ -80,30 +102,79 @@ export class TraceInstance {
     const inst = new TraceInstance(root, name, clock);
     try {
       inst.write("tracing_on", "0");
-      inst.write("trace_clock", safeIdent("trace clock", clock));
       // producer/consumer: when we fall behind, new events are dropped and counted, never old ones overwritten silently
       if (inst.has("options/overwrite")) inst.write("options/overwrite", "0");
-      // larger sub-buffers (before the buffer grows: the kernel reallocates it
-      // at this size): a read(2) of trace_pipe_raw returns one sub-buffer, so
-      // a burst drains in a sixteenth of the system calls, and the writer
-      // crosses fewer page ends. Older kernels have no such file; a kernel
-      // that refuses the size keeps its own.
-      if (inst.has("buffer_subbuf_size_kb")) {
-        try {
-          inst.write("buffer_subbuf_size_kb", String(SUBBUF_KB));
-        } catch {
-          // the default sub-buffer works, only with more reads
-        }
-      }
-      // a larger buffer is grown in steps afterwards (growBuffer)
-      inst.write("buffer_size_kb", safeNumber("buffer size", Math.min(BUFFER_GROW_STEP_KB, Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB)))));
       // wake readers as soon as there is data (we poll anyway)
       if (inst.has("buffer_percent")) inst.write("buffer_percent", "0");
+      const slow: [string, string][] = [["trace_clock", safeIdent("trace clock", clock)]];
+      // larger sub-buffers: a read(2) of trace_pipe_raw returns one
+      // sub-buffer, so a burst drains in a sixteenth of the system calls,
+      // and the writer crosses fewer page ends. Older kernels have no such
+      // file; a kernel that refuses the size keeps its own. (Before the
+      // buffer grows, when written one after the other: the kernel
+      // reallocates the buffer at the new size.)
+      if (inst.has("buffer_subbuf_size_kb")) slow.push(["buffer_subbuf_size_kb", String(SUBBUF_KB)]);
+      // a larger buffer is grown in steps afterwards (growBuffer)
+      slow.push(["buffer_size_kb", safeNumber("buffer size", Math.min(BUFFER_GROW_STEP_KB, Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB))))]);
+      if (opts.deferred) {
+        // the clock and the sub-buffer size at once (the kernel takes them one
+        // at a time); the buffer size only after the sub-buffer size, in
+        // settle(): written at the same time, the two race in this kernel
+        // (6.18), which can size the buffer in pages of the old sub-buffer
+        // size and give it 16 times the size asked for
+        const size = slow.pop()!;
+        for (const [rel, text] of slow) inst.pending.push(inst.startWrite(rel, text));
+        inst.queued.push(size);
+      } else {
+        for (const [rel, text] of slow) inst.writeSlow(rel, text);
+      }
     } catch (err) {
       inst.close();
       throw err;
     }
     return inst;
+  }
+
+  /** A write of create()'s slow set: the sub-buffer size may be refused (the default one works, only with more reads). */
+  private writeSlow(rel: string, text: string): void {
+    try {
+      this.write(rel, text);
+    } catch (err) {
+      if (rel !== "buffer_subbuf_size_kb") throw err;
+    }
+  }
+
+  /** Opens REL now and writes TEXT to it on the thread pool. */
+  private startWrite(rel: string, text: string): PendingWrite {
+    const fd = openSync(join(this.dir, rel), constants.O_WRONLY | constants.O_TRUNC);
+    const w: PendingWrite = { rel, text, fd, closed: false, done: Promise.resolve(undefined) };
+    const buf = Buffer.from(text, "latin1");
+    w.done = new Promise((resolve) => {
+      writeAsync(fd, buf, 0, buf.length, null, (err, n) => {
+        if (!w.closed) {
+          w.closed = true;
+          closeSync(fd);
+        }
+        resolve(err ?? (n === buf.length ? undefined : Object.assign(new Error("short write"), { code: "EIO" })));
+      });
+    });
+    return w;
+  }
+
+  /**
+   * Waits for the deferred writes of create(); one that failed is done
+   * again here, synchronously, so that its error says what the kernel said.
+   */
+  async settle(): Promise<void> {
+    const pending = this.pending;
+    const failed = await Promise.all(pending.map((w) => w.done));
+    this.pending = [];
+    pending.forEach((w, i) => {
+      if (failed[i] !== undefined) this.writeSlow(w.rel, w.text);
+    });
+    const queued = this.queued;
+    this.queued = [];
+    for (const [rel, text] of queued) this.writeSlow(rel, text);
   }
 
   /**
@@ -276,6 +347,20 @@ export class TraceInstance {
   close(): string[] {
     if (this.closed) return [];
     this.closed = true;
+    // a deferred write still running holds its file (and the instance, EBUSY
+    // to rmdir) until the kernel is done with it: the fd goes now, the
+    // kernel's reference when the write returns (rmdirRetry waits for that)
+    for (const w of this.pending) {
+      if (w.closed) continue;
+      w.closed = true;
+      try {
+        closeSync(w.fd);
+      } catch {
+        // already gone
+      }
+    }
+    this.pending = [];
+    this.queued = [];
     const problems: string[] = [];
     const attempt = (what: string, fn: () => void): void => {
       try {

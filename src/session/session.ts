@@ -11,7 +11,8 @@ import { elaborate, formatProgram, probeTypes, tapsetRoots } from "../elaborate/
 import { TapsetLibrary, tapsetFiles } from "../elaborate/library.js";
 import { translate, formatPlan } from "../translate/index.js";
 import { load } from "../load/index.js";
-import { run } from "../../runtime/index.js";
+import { prepareKernelInstance, run } from "../../runtime/index.js";
+import type { ScriptFile } from "../parse/ast.js";
 import { count, memoryUsage, startClock, timesSince } from "./pass-report.js";
 import { describePlanChoices } from "./plan-choices.js";
 import { procAddressSpaces } from "../targets/address-space.js";
@@ -92,17 +93,33 @@ function checkUserTapsets(dirs: readonly string[], parseOptions: ParseOptions, r
   return broken;
 }
 
+/** Probe points that never arm a kernel event by themselves (begin, end, timers...). */
+const RUN_ONLY_HEADS = new Set(["begin", "end", "error", "never", "timer"]);
+
+/**
+ * Whether the run will likely arm kernel events: a probe point of the
+ * user's script whose first component is not begin/end/error/never/timer.
+ * Only a guess from pass 1, made to start the kernel's slow setup early; a
+ * wrong guess costs time, never behaviour.
+ */
+function mayArmKernelEvents(file: ScriptFile): boolean {
+  return file.decls.some((d) => d.kind === "probe" && d.points.some((p) => !RUN_ONLY_HEADS.has(p.components[0]?.name ?? "")));
+}
+
 export async function runSession(opts: SessionOptions): Promise<number> {
   const rep = new Reporter(opts);
+  const early: { instance?: ReturnType<typeof prepareKernelInstance> } = {};
   try {
-    return await runPasses(opts, rep);
+    return await runPasses(opts, rep, early);
   } finally {
+    // unused (a later pass failed): removed; after a run, already closed
+    early.instance?.close();
     // stap's note about repeated warnings it held back comes last
     process.stderr.write(suppressedWarningsNote(rep.printState));
   }
 }
 
-async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
+async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?: ReturnType<typeof prepareKernelInstance> }): Promise<number> {
   const verbose = (pass: number): number => opts.perPassVerbose[pass - 1] ?? opts.verbose;
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   let clock = startClock();
@@ -155,6 +172,9 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
     process.stdout.write(Buffer.from(printScript(parsed.file), "latin1"));
     return 0;
   }
+  // A run that will arm kernel events: its instance is made now, and the
+  // kernel's slow part of that (tens of ms of RCU waits) overlaps passes 2-4.
+  if (opts.lastPass === 5 && opts.bufferMb === undefined && !opts.listProbes && mayArmKernelEvents(parsed.file)) early.instance = prepareKernelInstance();
 
   // Pass 2
   clock = startClock();
@@ -243,6 +263,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter): Promise<number> {
     timing: opts.timing === true,
     suppressHandlerErrors: opts.suppressHandlerErrors === true,
     report: verbose(5) > 1 ? say : undefined,
+    kernelInstance: early.instance,
     addressSpaces: procAddressSpaces,
     objectChange: probedObjectChange,
   });
