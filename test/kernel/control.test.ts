@@ -64,6 +64,32 @@ describe("instance lifecycle", () => {
     expect(inst.close()).toEqual([]);
   });
 
+  it("deferred: the slow writes run while the caller goes on; settle() gives the same instance, the buffer the size asked for", async () => {
+    const inst = TraceInstance.create({ bufferKb: 16 * 1024, deferred: true });
+    try {
+      expect(existsSync(inst.dir)).toBe(true);
+      await inst.settle();
+      expect(inst.read("trace_clock")).toMatch(/\[mono\]/);
+      expect(inst.read("options/overwrite").trim()).toBe("0");
+      const sub = inst.has("buffer_subbuf_size_kb") ? Number(inst.read("buffer_subbuf_size_kb").trim()) : 4;
+      if (inst.has("buffer_subbuf_size_kb")) expect(sub).toBe(SUBBUF_KB);
+      // written together with the sub-buffer size, the size could come out 16 times larger
+      expect(Number(inst.read("buffer_size_kb").trim())).toBeGreaterThanOrEqual(16 * 1024);
+      expect(Number(inst.read("buffer_size_kb").trim())).toBeLessThan(16 * 1024 + 2 * sub);
+    } finally {
+      expect(inst.close()).toEqual([]);
+    }
+    expect(existsSync(inst.dir)).toBe(false);
+  });
+
+  it("deferred: close() while the slow writes still run removes the instance", () => {
+    const inst = TraceInstance.create({ bufferKb: 16 * 1024, deferred: true });
+    expect(existsSync(inst.dir)).toBe(true);
+    // no settle(): the writes are in the kernel now, holding the instance's files
+    expect(inst.close()).toEqual([]);
+    expect(existsSync(inst.dir)).toBe(false);
+  });
+
   it("reports the kernel's error_log text for a rejected definition, and leaves nothing", () => {
     const inst = TraceInstance.create({ bufferKb: 64 });
     try {
