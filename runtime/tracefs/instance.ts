@@ -118,13 +118,19 @@ export class TraceInstance {
       slow.push(["buffer_size_kb", safeNumber("buffer size", Math.min(BUFFER_GROW_STEP_KB, Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB))))]);
       if (opts.deferred) {
         // the clock and the sub-buffer size at once (the kernel takes them one
-        // at a time); the buffer size only after the sub-buffer size, in
-        // settle(): written at the same time, the two race in this kernel
-        // (6.18), which can size the buffer in pages of the old sub-buffer
-        // size and give it 16 times the size asked for
-        const size = slow.pop()!;
-        for (const [rel, text] of slow) inst.pending.push(inst.startWrite(rel, text));
-        inst.queued.push(size);
+        // at a time); the buffer size once the sub-buffer size is done:
+        // written at the same time, the two race in this kernel (6.18), which
+        // can size the buffer in pages of the old sub-buffer size and give it
+        // 16 times the size asked for
+        inst.queued.push(slow.pop()!);
+        const [clock, sub] = slow;
+        inst.pending.push(inst.startWrite(...clock!));
+        if (sub) {
+          const w = inst.startWrite(...sub);
+          inst.pending.push(w);
+          // (when the event loop next turns: the caller lets it between passes)
+          void w.done.then(() => inst.startQueued());
+        } else inst.startQueued();
       } else {
         for (const [rel, text] of slow) inst.writeSlow(rel, text);
       }
@@ -161,20 +167,27 @@ export class TraceInstance {
     return w;
   }
 
+  /** Starts the deferred writes that waited for the others. */
+  private startQueued(): void {
+    if (this.closed) return;
+    for (const [rel, text] of this.queued.splice(0)) this.pending.push(this.startWrite(rel, text));
+  }
+
   /**
    * Waits for the deferred writes of create(); one that failed is done
-   * again here, synchronously, so that its error says what the kernel said.
+   * again here, synchronously, so that its error says what the kernel said
+   * (a refused sub-buffer size is not an error: the default one works).
    */
   async settle(): Promise<void> {
-    const pending = this.pending;
-    const failed = await Promise.all(pending.map((w) => w.done));
-    this.pending = [];
-    pending.forEach((w, i) => {
-      if (failed[i] !== undefined) this.writeSlow(w.rel, w.text);
-    });
-    const queued = this.queued;
-    this.queued = [];
-    for (const [rel, text] of queued) this.writeSlow(rel, text);
+    while (this.pending.length > 0) {
+      const pending = this.pending;
+      this.pending = [];
+      const failed = await Promise.all(pending.map((w) => w.done));
+      pending.forEach((w, i) => {
+        if (failed[i] !== undefined && w.rel !== "buffer_subbuf_size_kb") this.write(w.rel, w.text);
+      });
+    }
+    for (const [rel, text] of this.queued.splice(0)) this.writeSlow(rel, text);
   }
 
   /**

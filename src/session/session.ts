@@ -106,6 +106,10 @@ function mayArmKernelEvents(file: ScriptFile): boolean {
   return file.decls.some((d) => d.kind === "probe" && d.points.some((p) => !RUN_ONLY_HEADS.has(p.components[0]?.name ?? "")));
 }
 
+function loopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export async function runSession(opts: SessionOptions): Promise<number> {
   const rep = new Reporter(opts);
   const early: { instance?: ReturnType<typeof prepareKernelInstance> } = {};
@@ -216,6 +220,9 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     return 0;
   }
 
+  // the early instance's next write starts when the event loop turns
+  if (early.instance) await loopTurn();
+
   // Pass 3
   clock = startClock();
   const translated = translate(program, {
@@ -238,6 +245,8 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     process.stdout.write(Buffer.from(formatPlan(plan), "latin1"));
     return 0;
   }
+
+  if (early.instance) await loopTurn();
 
   // Pass 4
   clock = startClock();
