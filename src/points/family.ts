@@ -183,8 +183,8 @@ export interface EventPlanner {
    * the dispatcher keeps the process's own threads).
    */
   processScope(own: PushedFilter | undefined, pid: number | undefined): PushedFilter | undefined;
-  /** a translate error at `pos` */
-  fail(message: string, pos: Pos): void;
+  /** a translate error at `pos` (notes: lines printed under it) */
+  fail(message: string, pos: Pos, notes?: string[]): void;
   /** MAXSTRINGLEN (-D): what bounds a user buffer read */
   readonly maxStringLen: number;
 }

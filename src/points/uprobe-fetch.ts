@@ -5,10 +5,12 @@
 //   register("rax"), u_register(...)  %ax ... (32-bit names read the low half)
 //   uaddr()                           %ip
 //   user_string(A), user_long(A) ...  +OFF(A):ustring / :s64 ..., A being one of
-//                                     the above, A ± constant, or user_long(A)
+//                                     the above, A ± constant, or user_long(A),
+//                                     or a local holding one (`p = pointer_arg(1)`)
 //                                     (user-reads.ts, shared with USDT markers)
 // A user_* read of anything else (a pointer kept in a global by another
-// probe) cannot be done at the event: a compile error at the call says so.
+// probe) cannot be done at the event: a compile error at the call says so,
+// naming the assignment of a local that made it so.
 
 import type { Expr } from "../parse/ast.js";
 import type { ResolvedProbe } from "../elaborate/program.js";
@@ -17,6 +19,7 @@ import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import type { UprobePoint } from "./uprobe.js";
+import { localValues } from "./local-values.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, literal, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 const ARG_REGS = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
@@ -67,8 +70,8 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
   const filterBy = new Map<Expr, PathField>();
   const fields = new EventFields();
   let failed = false;
-  const fail = (message: string, e: Expr): undefined => {
-    if (!failed) planner.fail(message, e.pos);
+  const fail = (message: string, e: Expr, notes?: string[]): undefined => {
+    if (!failed) planner.fail(message, e.pos, notes);
     failed = true;
     return undefined;
   };
@@ -99,6 +102,7 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
   const cx: UserReadContext = {
     fields,
     leaf,
+    locals: localValues(probe.body),
     fail,
     failed: () => failed,
     maxStringLen: planner.maxStringLen,

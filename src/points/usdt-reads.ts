@@ -4,7 +4,8 @@
 //                              `\42`, `@+0x8859aa`) as its size and sign say
 //   $$parms, $$vars            every $argN
 //   user_string($argN + K)     `+K(FORM):ustring`; user_long/user_int/... the same
-//                              with their integer type; user_long(...) nests
+//                              with their integer type; user_long(...) nests;
+//                              `q = $arg1; user_string(q)` is the same read
 //                              (user-reads.ts, shared with function probes)
 // Call sites of one marker differ in forms, not in field names: the handler
 // reads `arg1` whichever site fired.
@@ -16,6 +17,7 @@ import type { FetchArg } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
+import { localValues } from "./local-values.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 export interface MarkerReads {
@@ -43,8 +45,8 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
   const reads = new Map<Expr, VariableRead>();
   const filterBy = new Map<Expr, PathField>();
   let failed = false;
-  const fail = (message: string, e: Expr): void => {
-    if (!failed) planner.fail(message, e.pos);
+  const fail = (message: string, e: Expr, notes?: string[]): void => {
+    if (!failed) planner.fail(message, e.pos, notes);
     failed = true;
   };
   const needArg = (n: number, e: Expr): boolean => {
@@ -55,6 +57,7 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
   const argField = (k: number): PathField => fields.field(`arg${k}`, { leaf: argLeaf(k), offsets: [] }, undefined);
   const cx: UserReadContext = {
     fields,
+    locals: localValues(probe.body),
     leaf: (e) => {
       const n = argNumber(e, p);
       return n !== undefined && needArg(n, e) ? argLeaf(n) : undefined;

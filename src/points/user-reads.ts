@@ -29,6 +29,7 @@ import type { CallExpr, Expr } from "../parse/ast.js";
 import type { FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { VariableRead, UserReadFault } from "./family.js";
+import type { LocalValue, LocalValues } from "./local-values.js";
 
 /** The expression inside any parentheses. */
 export const strip = (e: Expr): Expr => (e.kind === "group" ? strip(e.inner) : e);
@@ -206,7 +207,9 @@ export interface UserReadContext {
   fields: EventFields;
   /** the probe-time value `e` is, if it is one (a family reports its own errors through fail) */
   leaf(e: Expr): Leaf | undefined;
-  fail(message: string, e: Expr): void;
+  /** what the probe's locals hold where they are read (local-values.ts) */
+  locals: LocalValues;
+  fail(message: string, e: Expr, notes?: string[]): void;
   failed(): boolean;
   /** the error for an address that is not probe-time data: how to read it in this family */
   notAtEvent(fn: string): string;
@@ -222,14 +225,58 @@ export interface UserRead {
 
 const stemOf = (p: MemPath): string => "p_".repeat(Math.max(0, p.offsets.length - 1)) + p.leaf.stem;
 
-/** `e` as an address in the traced program: a leaf ± constants, through pointer reads. */
-function addressOf(cx: UserReadContext, e0: Expr, depth = 0): MemPath | undefined {
+/** The local whose value made an address not probe-time data, and why (the innermost such assignment). */
+interface Blame {
+  value: LocalValue;
+  why: string;
+}
+
+/** What the local `e` holds here, if it is a local read (a `p` of `user_long(p)`). */
+function localValue(cx: UserReadContext, e: Expr): LocalValue | undefined {
+  return e.kind === "ident" ? cx.locals.get(e) : undefined;
+}
+
+/** A literal, or a local that certainly holds one (`off = 8`). */
+function constant(cx: UserReadContext, e0: Expr, depth = 0): bigint | undefined {
+  const k = literal(e0);
+  if (k !== undefined || depth > 8) return k;
+  const v = localValue(cx, strip(e0));
+  return v?.kind === "expr" ? constant(cx, v.expr, depth + 1) : undefined;
+}
+
+/** What an assignment's value is, for an error that blames it. */
+function describe(e0: Expr): string {
   const e = strip(e0);
-  if (depth > 8) return undefined;
+  if (e.kind === "index" && e.array.kind === "ident") return `from the array ${e.array.name}`;
+  if (e.kind === "ident" && (e.sym as { kind?: string } | undefined)?.kind === "global") return `from the global ${e.name}`;
+  if (e.kind === "call") return isNativeCall(e) ? `from ${e.name}(), which is not a value the probe has at the event` : `from the return of the function ${e.name}()`;
+  if (e.kind === "number" || e.kind === "string") return "a constant";
+  return "from an expression tstap computes in the handler, after the event";
+}
+
+/**
+ * `e` as an address in the traced program: a leaf ± constants, through
+ * pointer reads, and through locals that hold such an expression; `blame`
+ * gets the assignment that made a local's value not one.
+ */
+function addressOf(cx: UserReadContext, e0: Expr, blame: { at?: Blame }, depth = 0): MemPath | undefined {
+  const e = strip(e0);
+  if (depth > 16) return undefined;
+  const local = localValue(cx, e);
+  if (local) {
+    if (local.kind === "unknown") {
+      blame.at ??= { value: local, why: local.why };
+      return undefined;
+    }
+    const r = addressOf(cx, local.expr, blame, depth + 1);
+    if (!r && !cx.failed()) blame.at ??= { value: local, why: `is assigned ${describe(local.expr)}` };
+    return r;
+  }
   if (e.kind === "binary" && (e.op === "+" || e.op === "-")) {
-    const k = literal(e.right) ?? (e.op === "+" ? literal(e.left) : undefined);
+    const right = constant(cx, e.right);
+    const k = right ?? (e.op === "+" ? constant(cx, e.left) : undefined);
     if (k === undefined) return undefined;
-    const inner = addressOf(cx, literal(e.right) !== undefined ? e.left : e.right, depth + 1);
+    const inner = addressOf(cx, right !== undefined ? e.left : e.right, blame, depth + 1);
     if (!inner) return undefined;
     // the pending offset is the last one, applied at the next dereference
     const offsets = [...inner.offsets];
@@ -237,7 +284,7 @@ function addressOf(cx: UserReadContext, e0: Expr, depth = 0): MemPath | undefine
     return { leaf: inner.leaf, offsets };
   }
   if (e.kind === "call" && isNativeCall(e) && POINTERS.has(e.name) && e.args.length === 1) {
-    const inner = addressOf(cx, e.args[0]!, depth + 1);
+    const inner = addressOf(cx, e.args[0]!, blame, depth + 1);
     return inner && { leaf: inner.leaf, offsets: [...inner.offsets, 0n] };
   }
   const leaf = cx.leaf(e);
@@ -252,10 +299,16 @@ function addressOf(cx: UserReadContext, e0: Expr, depth = 0): MemPath | undefine
 export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | undefined {
   const fn = userFn(e);
   if (!fn) return undefined;
-  const address = e.args[0] ? addressOf(cx, e.args[0]) : undefined;
+  const blame: { at?: Blame } = {};
+  const address = e.args[0] ? addressOf(cx, e.args[0], blame) : undefined;
   if (cx.failed()) return undefined;
   if (!address) {
-    cx.fail(cx.notAtEvent(e.name), e);
+    const b = blame.at;
+    if (!b) cx.fail(cx.notAtEvent(e.name), e);
+    else {
+      const at = b.value.pos;
+      cx.fail(`${cx.notAtEvent(e.name)}; here \`${b.value.name}\` ${b.why}`, e, at && [`assigned at: ${at.file}:${at.line}:${at.col}`]);
+    }
     return undefined;
   }
   let maxLength: number | undefined;

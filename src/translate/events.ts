@@ -34,7 +34,7 @@ export class EventPlan implements EventPlanner {
 
   constructor(
     private readonly opts: EventPlanOptions,
-    private readonly onFail: (message: string, pos: Pos | undefined) => void,
+    private readonly onFail: (message: string, pos: Pos | undefined, notes?: string[]) => void,
   ) {}
 
   get maxStringLen(): number {
@@ -109,8 +109,8 @@ export class EventPlan implements EventPlanner {
     return own;
   }
 
-  fail(message: string, pos: Pos): void {
-    this.onFail(message, pos);
+  fail(message: string, pos: Pos, notes?: string[]): void {
+    this.onFail(message, pos, notes);
   }
 
   /** Once every probe is lowered: the task table's events, the filters, the pid selection. */

@@ -73,8 +73,8 @@ export class Gen {
     return `let ${names.join(", ")};`;
   }
 
-  fail(message: string, pos?: Pos): string {
-    this.diags.push(error("translate error", message, pos));
+  fail(message: string, pos?: Pos, notes?: string[]): string {
+    this.diags.push(error("translate error", message, pos, notes));
     return "undefined";
   }
 

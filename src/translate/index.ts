@@ -35,7 +35,7 @@ export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; di
   const g = new Gen(p, limits);
   const hasTarget = opts.targetPid !== undefined || opts.hasTargetCommand === true;
   const maxDynamic = limitsOf(defines).MAXUPROBES;
-  const planner = new EventPlan({ unoptimized: opts.unoptimized === true, hasTarget, maxStringLen: limits.MAXSTRINGLEN, maxDynamic }, (message, pos) => g.fail(message, pos));
+  const planner = new EventPlan({ unoptimized: opts.unoptimized === true, hasTarget, maxStringLen: limits.MAXSTRINGLEN, maxDynamic }, (message, pos, notes) => g.fail(message, pos, notes));
   let generated;
   try {
     generated = generate(g, p, planner);

@@ -1,0 +1,223 @@
+// What a probe's local variables hold where they are read, for the lowering
+// of user_* reads (user-reads.ts): `p = pointer_arg(1); user_long(p + 8)` is
+// `user_long(pointer_arg(1) + 8)`, fetched at the event like the in-place
+// form. For every use of a local in one probe body, this finds the
+// expression it was last assigned, when that is certain: straight-line
+// assignments, and an `if` whose paths all leave the same expression (or
+// end in next/return). A value that differs by path, changes in a loop, is
+// assigned inside a conditional expression, or is never assigned is
+// "unknown", with the reason and the assignment to blame. Whether an
+// expression is probe-time data is the family's question, asked later.
+
+import type { Expr, Identifier, Pos, Stmt } from "../parse/ast.js";
+import type { LocalSym } from "../elaborate/program.js";
+import { exprChildren, walk, type Node } from "../elaborate/walk.js";
+
+/** What a local holds at one of its uses. */
+export type LocalValue =
+  | { kind: "expr"; name: string; expr: Expr; pos: Pos }
+  /** `why` reads after the name: "`p` is assigned in a loop" */
+  /** pos: the assignment to blame; none when the local is read before any */
+  | { kind: "unknown"; name: string; why: string; pos?: Pos };
+
+/** Each use of a local in the body (an Identifier node) and what it holds there. */
+export type LocalValues = ReadonlyMap<Identifier, LocalValue>;
+
+const localOf = (e: Expr): LocalSym | undefined => {
+  const sym = e.kind === "ident" ? (e.sym as { kind?: string } | undefined) : undefined;
+  return sym?.kind === "local" ? (sym as LocalSym) : undefined;
+};
+
+type Env = Map<LocalSym, LocalValue>;
+
+const at = (pos: Pos): string => `${pos.file}:${pos.line}:${pos.col}`;
+
+/** The locals `root` assigns (=, op=, ++/--, foreach, delete), each with its first assignment. */
+function assignedIn(root: Node, out: Map<LocalSym, Pos>): void {
+  walk(root, (n) => {
+    const target = n.kind === "assign" ? n.target : n.kind === "crement" ? n.operand : n.kind === "delete" ? n.target : undefined;
+    const sym = target && localOf(target);
+    if (sym && !out.has(sym)) out.set(sym, n.pos);
+    if (n.kind === "foreach") for (const k of [...n.keys, ...(n.value ? [n.value] : [])]) if (localOf(k) && !out.has(localOf(k)!)) out.set(localOf(k)!, k.pos);
+    if (n.kind === "try" && n.catchVar && localOf(n.catchVar) && !out.has(localOf(n.catchVar)!)) out.set(localOf(n.catchVar)!, n.catchVar.pos);
+  });
+}
+
+/** What every use of a local in `body` holds. */
+export function localValues(body: Stmt): LocalValues {
+  const uses = new Map<Identifier, LocalValue>();
+  // two values are the same when their expressions read the same way, locals resolved
+  const ids = new Map<LocalValue, number>();
+  const keyOf = (v: LocalValue | undefined): string => {
+    if (!v) return "unset";
+    if (v.kind === "expr") return render(v.expr);
+    let id = ids.get(v);
+    if (id === undefined) ids.set(v, (id = ids.size));
+    return `#${id}`;
+  };
+  let opaque = 0;
+  const render = (e: Expr): string => {
+    switch (e.kind) {
+      case "number":
+        return `${e.value}`;
+      case "group":
+        return render(e.inner);
+      case "ident":
+        return localOf(e) ? keyOf(uses.get(e)) : `?${opaque++}`;
+      case "binary":
+        return `(${render(e.left)}${e.op}${render(e.right)})`;
+      case "unary":
+        return `${e.op}${render(e.operand)}`;
+      case "target":
+        return e.steps.length === 0 && !e.addressOf && e.pretty === "" ? `$${e.name}` : `?${opaque++}`;
+      case "call": {
+        const sym = e.sym as { kind?: string } | undefined;
+        if (sym !== undefined && sym.kind !== "native") return `?${opaque++}`;
+        return `${e.name}(${e.args.map((a) => (a.kind === "string" ? JSON.stringify(a.value) : render(a))).join(",")})`;
+      }
+      default:
+        return `?${opaque++}`;
+    }
+  };
+
+  const unknown = (sym: LocalSym, why: string, pos: Pos | undefined): LocalValue => ({ kind: "unknown", name: sym.name, why, pos });
+  const set = (env: Env, target: Expr, v: (sym: LocalSym) => LocalValue): void => {
+    const sym = localOf(target);
+    if (sym) env.set(sym, v(sym));
+  };
+  const use = (env: Env, e: Identifier): void => {
+    const sym = localOf(e);
+    if (sym) uses.set(e, env.get(sym) ?? unknown(sym, "is not assigned before this read", undefined));
+  };
+  /** Locals assigned in `nodes` hold no one value after them (a loop, a conditional expression). */
+  const blur = (env: Env, nodes: readonly Node[], why: () => string): void => {
+    const assigned = new Map<LocalSym, Pos>();
+    for (const n of nodes) assignedIn(n, assigned);
+    for (const [sym, pos] of assigned) env.set(sym, unknown(sym, why(), pos));
+  };
+
+  // an expression, in evaluation order
+  const expr = (env: Env, e: Expr): void => {
+    switch (e.kind) {
+      case "ident":
+        return use(env, e);
+      case "assign": {
+        expr(env, e.value);
+        const sym = localOf(e.target);
+        if (!sym) return expr(env, e.target);
+        if (e.op === "=") {
+          env.set(sym, { kind: "expr", name: sym.name, expr: e.value, pos: e.pos });
+          return;
+        }
+        // `p += 8` is `p = p + 8`, the p on the right being the one before
+        const before: Identifier = { ...(e.target as Identifier) };
+        use(env, before);
+        if (e.op !== "+=" && e.op !== "-=") {
+          env.set(sym, unknown(sym, `is computed by ${e.op}`, e.pos));
+          return;
+        }
+        const combined: Expr = { kind: "binary", op: e.op === "+=" ? "+" : "-", left: before, right: e.value, pos: e.pos };
+        env.set(sym, { kind: "expr", name: sym.name, expr: combined, pos: e.pos });
+        return;
+      }
+      case "crement": {
+        const sym = localOf(e.operand);
+        if (!sym) return expr(env, e.operand);
+        const before: Identifier = { ...(e.operand as Identifier) };
+        use(env, before);
+        const one: Expr = { kind: "number", value: 1n, text: "1", pos: e.pos };
+        env.set(sym, { kind: "expr", name: sym.name, expr: { kind: "binary", op: e.op === "++" ? "+" : "-", left: before, right: one, pos: e.pos }, pos: e.pos });
+        return;
+      }
+      case "ternary":
+      case "logical": {
+        const [first, ...rest] = e.kind === "ternary" ? [e.cond, e.then, e.else] : [e.left, e.right];
+        expr(env, first!);
+        for (const r of rest) expr(new Map(env), r);
+        blur(env, rest, () => "is assigned inside a conditional expression");
+        return;
+      }
+      default:
+        for (const c of exprChildren(e)) expr(env, c);
+    }
+  };
+
+  /** What two paths leave: a local keeps its value only if both agree. */
+  const merge = (a: Env | undefined, b: Env | undefined, where: Pos): Env | undefined => {
+    if (!a || !b) return a ?? b;
+    const out: Env = new Map();
+    for (const sym of new Set([...a.keys(), ...b.keys()])) {
+      const va = a.get(sym);
+      const vb = b.get(sym);
+      if (va === vb || (va && vb && va.kind === "expr" && vb.kind === "expr" && keyOf(va) === keyOf(vb))) {
+        out.set(sym, va!);
+        continue;
+      }
+      // the later assignment is the one inside the if
+      const blame = [va, vb].filter((v) => v !== undefined).sort((x, y) => (y.pos?.offset ?? -1) - (x.pos?.offset ?? -1))[0]!;
+      const why = !va || !vb ? `is assigned on only some paths through the if at ${at(where)}` : `is assigned different values on the paths through the if at ${at(where)}`;
+      out.set(sym, unknown(sym, why, blame.pos));
+    }
+    return out;
+  };
+
+  // a statement: the locals after it, undefined when it does not go on (next, return, break)
+  const stmt = (env: Env, s: Stmt): Env | undefined => {
+    switch (s.kind) {
+      case "block": {
+        let cur: Env | undefined = env;
+        // what follows next/return is never run: its uses are still told apart, its assignments lost
+        for (const x of s.stmts) if (cur) cur = stmt(cur, x);
+          else stmt(new Map(), x);
+        return cur;
+      }
+      case "expr":
+        expr(env, s.expr);
+        return env;
+      case "if": {
+        expr(env, s.cond);
+        const t = stmt(new Map(env), s.then);
+        const f = s.else ? stmt(new Map(env), s.else) : env;
+        return merge(t, f, s.pos);
+      }
+      case "while":
+      case "for":
+      case "foreach": {
+        if (s.kind === "for" && s.init) expr(env, s.init);
+        if (s.kind === "foreach") {
+          expr(env, s.array);
+          if (s.limit) expr(env, s.limit);
+        }
+        blur(env, [s], () => "is assigned in a loop");
+        const inner = new Map(env);
+        if (s.kind !== "foreach" && s.cond) expr(inner, s.cond);
+        const end = stmt(inner, s.body);
+        if (s.kind === "for" && s.step && end) expr(end, s.step);
+        return env;
+      }
+      case "next":
+      case "break":
+      case "continue":
+        return undefined;
+      case "return":
+        if (s.value) expr(env, s.value);
+        return undefined;
+      case "delete":
+        if (localOf(s.target)) set(env, s.target, (sym) => unknown(sym, "is deleted", s.pos));
+        else expr(env, s.target);
+        return env;
+      case "try": {
+        const body = stmt(new Map(env), s.body);
+        // the handler runs after any part of the body
+        const caught = new Map(env);
+        blur(caught, [s.body], () => "is assigned in a try block that may stop before it");
+        if (s.catchVar) set(caught, s.catchVar, (sym) => unknown(sym, "holds the caught error message", s.catchVar!.pos));
+        return merge(body, stmt(caught, s.handler), s.pos);
+      }
+      default:
+        return env;
+    }
+  };
+  stmt(new Map(), body);
+  return uses;
+}
