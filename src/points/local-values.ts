@@ -34,12 +34,15 @@ const at = (pos: Pos): string => `${pos.file}:${pos.line}:${pos.col}`;
 
 /** The locals `root` assigns (=, op=, ++/--, foreach, delete), each with its first assignment. */
 function assignedIn(root: Node, out: Map<LocalSym, Pos>): void {
+  const note = (target: Expr, pos: Pos): void => {
+    const sym = localOf(target);
+    if (sym && !out.has(sym)) out.set(sym, pos);
+  };
   walk(root, (n) => {
-    const target = n.kind === "assign" ? n.target : n.kind === "crement" ? n.operand : n.kind === "delete" ? n.target : undefined;
-    const sym = target && localOf(target);
-    if (sym && !out.has(sym)) out.set(sym, n.pos);
-    if (n.kind === "foreach") for (const k of [...n.keys, ...(n.value ? [n.value] : [])]) if (localOf(k) && !out.has(localOf(k)!)) out.set(localOf(k)!, k.pos);
-    if (n.kind === "try" && n.catchVar && localOf(n.catchVar) && !out.has(localOf(n.catchVar)!)) out.set(localOf(n.catchVar)!, n.catchVar.pos);
+    if (n.kind === "assign" || n.kind === "delete") note(n.target, n.pos);
+    else if (n.kind === "crement") note(n.operand, n.pos);
+    else if (n.kind === "foreach") for (const k of [...n.keys, ...(n.value ? [n.value] : [])]) note(k, k.pos);
+    else if (n.kind === "try" && n.catchVar) note(n.catchVar, n.catchVar.pos);
   });
 }
 
