@@ -46,6 +46,12 @@ function assignedIn(root: Node, out: Map<LocalSym, Pos>): void {
   });
 }
 
+/** localValues(body), worked out at the first question (most probes read no local's memory). */
+export function lazyLocalValues(body: Stmt): Pick<LocalValues, "get"> {
+  let values: LocalValues | undefined;
+  return { get: (e) => (values ??= localValues(body)).get(e) };
+}
+
 /** What every use of a local in `body` holds. */
 export function localValues(body: Stmt): LocalValues {
   const uses = new Map<Identifier, LocalValue>();

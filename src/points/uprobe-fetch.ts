@@ -19,7 +19,7 @@ import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import type { UprobePoint } from "./uprobe.js";
-import { localValues } from "./local-values.js";
+import { lazyLocalValues } from "./local-values.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, literal, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 const ARG_REGS = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
@@ -102,7 +102,7 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
   const cx: UserReadContext = {
     fields,
     leaf,
-    locals: localValues(probe.body),
+    locals: lazyLocalValues(probe.body),
     fail,
     failed: () => failed,
     maxStringLen: planner.maxStringLen,

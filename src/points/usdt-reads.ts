@@ -17,7 +17,7 @@ import type { FetchArg } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
-import { localValues } from "./local-values.js";
+import { lazyLocalValues } from "./local-values.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 export interface MarkerReads {
@@ -57,7 +57,7 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
   const argField = (k: number): PathField => fields.field(`arg${k}`, { leaf: argLeaf(k), offsets: [] }, undefined);
   const cx: UserReadContext = {
     fields,
-    locals: localValues(probe.body),
+    locals: lazyLocalValues(probe.body),
     leaf: (e) => {
       const n = argNumber(e, p);
       return n !== undefined && needArg(n, e) ? argLeaf(n) : undefined;

@@ -208,7 +208,7 @@ export interface UserReadContext {
   /** the probe-time value `e` is, if it is one (a family reports its own errors through fail) */
   leaf(e: Expr): Leaf | undefined;
   /** what the probe's locals hold where they are read (local-values.ts) */
-  locals: LocalValues;
+  locals: Pick<LocalValues, "get">;
   fail(message: string, e: Expr, notes?: string[]): void;
   failed(): boolean;
   /** the error for an address that is not probe-time data: how to read it in this family */
