@@ -113,6 +113,8 @@ export class KernelDispatcher {
     private readonly events: readonly KernelEventPlan[],
     private readonly fire: Fire,
     private readonly resolveExe: (path: string, tid: number, ppid: number) => string = realpathOr,
+    /** `fire` for one probe, prepared once (the run loop's firer); by default fire itself */
+    private readonly firer: (probe: number) => (event: KernelEvent) => void = (probe) => (event) => fire(probe, event),
   ) {
     this.wantsPaths = events.some((e) => e.dispatch.some((d) => d.how === "process" && d.path !== undefined));
     this.roles = events.map(roleOf);
@@ -172,15 +174,15 @@ export class KernelDispatcher {
     if (this.roles[index] !== EventRole.Plain || plan.dispatch.some((d) => d.how !== "direct" || d.pid !== undefined)) return () => this.onEvent(index, ev);
     const probes = plan.dispatch.map((d) => d.probe);
     const ctx = this.ctx;
-    const fire = this.fire;
     if (probes.length === 1) {
-      const probe = probes[0]!;
+      // the common case, and the one a firehose runs: as few calls per event as can be
+      const go = this.firer(probes[0]!);
       return () => {
         ctx.tid = ev.tid;
         ctx.ev = ev;
         enterEvent(ctx);
         try {
-          fire(probe, ctx);
+          go(ctx);
         } finally {
           leaveEvent();
         }

@@ -179,7 +179,7 @@ export class KernelEventSource implements EventSource {
       this.opts.verbose(`Pass 5: armed ${plural(defines.length, "uprobe")} as ${plural(events, "tracefs event")} in ${msSince(t0, t2)} ms (defining ${msSince(t0, t1)} ms, enabling ${msSince(t1, t2)} ms)`);
     }
     kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
-    const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev));
+    const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev), undefined, ctx.firer);
     // what runs when tracing starts gets its begin probes once begin is done
     this.fireExisting = dispatcher.snapshotExisting(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });
     const watchExecs = this.opts.objectChange !== undefined && this.objects().length > 0;
