@@ -36,8 +36,8 @@ export interface TaskInfo {
 export interface TaskFallback {
   /** tgid and comm the kernel recorded for tid, if any */
   saved(tid: number): { tgid?: number; comm?: string };
-  /** the live task from /proc, if it still exists */
-  proc(tid: number): { tgid: number; ppid: number; comm: string; exe?: string } | undefined;
+  /** the live task from /proc, if it still exists; start: when it started, in clock ticks since boot */
+  proc(tid: number): { tgid: number; ppid: number; comm: string; exe?: string; start?: number } | undefined;
 }
 
 /** How many exited tasks are remembered before the oldest are forgotten. */
@@ -50,7 +50,15 @@ export class TaskTable {
   private last: TaskInfo | undefined;
   private readonly dead: number[] = [];
 
-  constructor(private readonly fallback: TaskFallback = kernelTaskFallback()) {}
+  /**
+   * @param createdAt clock ticks since boot when the table is made, before
+   * the run's events are enabled: a live task that started earlier was the
+   * task at every event of the run that names its tid
+   */
+  constructor(
+    private readonly fallback: TaskFallback = kernelTaskFallback(),
+    private readonly createdAt: number = uptimeTicks(),
+  ) {}
 
   /** task_newtask in the parent's context: child `childTid` named `comm`. */
   newTask(parentTid: number, childTid: number, comm: string, cloneFlags: bigint | number): TaskInfo {
@@ -179,10 +187,18 @@ export class TaskTable {
     // tstap itself (the -c command's parent) records no event, so what the
     // kernel saved for its pid is an older task's that had the pid before it
     const saved = tid === process.pid ? {} : this.fallback.saved(tid);
-    if (saved.tgid !== undefined && saved.comm !== undefined) {
-      return { tid, tgid: saved.tgid, comm: saved.comm, ppid: -1, alive: true };
-    }
     const live = this.fallback.proc(tid);
+    // saved_* hold the last task the kernel recorded under a tid, which can
+    // be an older one than the task at this event: the kernel refreshes an
+    // entry only at a context switch that follows a recorded event on that
+    // CPU, and pids are reused. A live task that was already running when
+    // the run started is the one every event of the run names.
+    if (saved.tgid !== undefined && live?.start !== undefined && live.start < this.createdAt && live.tgid !== saved.tgid) {
+      return { tid, tgid: live.tgid, comm: live.comm, ppid: live.ppid, exe: live.exe, alive: true };
+    }
+    if (saved.tgid !== undefined && saved.comm !== undefined) {
+      return { tid, tgid: saved.tgid, comm: saved.comm, ppid: live !== undefined && live.tgid === saved.tgid ? live.ppid : -1, alive: true };
+    }
     const tgid = saved.tgid ?? live?.tgid ?? tid;
     const comm = saved.comm ?? live?.comm ?? "";
     return { tid, tgid, comm, ppid: live?.ppid ?? 0, exe: live?.exe, alive: true };
@@ -218,7 +234,7 @@ function readOr(path: string): string | undefined {
 }
 
 /** The live task from /proc/TID/status (works for any tid, thread or leader). */
-export function procTask(tid: number): { tgid: number; ppid: number; comm: string; exe?: string } | undefined {
+export function procTask(tid: number): { tgid: number; ppid: number; comm: string; exe?: string; start?: number } | undefined {
   const status = readOr(`/proc/${tid}/status`);
   if (status === undefined) return undefined;
   const field = (name: string): string | undefined => {
@@ -236,7 +252,7 @@ export function procTask(tid: number): { tgid: number; ppid: number; comm: strin
   }
   // Name escapes \n and \\ in newer kernels; comm itself is in /proc/TID/comm.
   const comm = (readOr(`/proc/${tid}/comm`) ?? field("Name") ?? "").replace(/\n$/, "");
-  return { tgid, ppid: Number.isSafeInteger(ppid) ? ppid : 0, comm, exe };
+  return { tgid, ppid: Number.isSafeInteger(ppid) ? ppid : 0, comm, exe, start: startTicks(tid) };
 }
 
 export function kernelTaskFallback(tracefs = TRACEFS): TaskFallback {
@@ -260,6 +276,22 @@ export function kernelTaskFallback(tracefs = TRACEFS): TaskFallback {
     },
     proc: procTask,
   };
+}
+
+/** When a task started, in clock ticks since boot (stat(5) field 22), undefined if gone. */
+function startTicks(tid: number): number | undefined {
+  const stat = readOr(`/proc/${tid}/stat`);
+  if (stat === undefined) return undefined;
+  // comm may contain spaces and parentheses: the fields after it follow the last ')'
+  const start = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  return Number.isSafeInteger(start) ? start : undefined;
+}
+
+/** Clock ticks since boot now (/proc/uptime, the same clock as a task's start); 0 if unknown. */
+function uptimeTicks(): number {
+  const up = Number((readOr("/proc/uptime") ?? "").split(" ")[0]);
+  // USER_HZ is 100 on x86-64; floor, so that a start tick below it is surely earlier
+  return Number.isFinite(up) ? Math.floor(up * 100) : 0;
 }
 
 /** The one-letter state of a task from /proc/PID/stat, undefined if gone. */

@@ -33,6 +33,24 @@ describe("task table", () => {
     expect(u.tgid(300)).toBe(250);
   });
 
+  it("takes a live task that was running before the run over a stale saved_tgids entry of an older task with its tid", () => {
+    // tid 300 was a thread of process 250 once; the kernel's saved_tgids still says so
+    const fb = (start: number) => ({
+      saved: (tid: number) => (tid === 300 ? { tgid: 250, comm: "node" } : {}),
+      proc: (tid: number) => (tid === 300 ? { tgid: 120, ppid: 1, comm: "worker", start } : undefined),
+    });
+    // started (tick 500) before the table was made (tick 900): it was the task at every event
+    expect(new TaskTable(fb(500), 900).get(300)).toMatchObject({ tgid: 120, comm: "worker" });
+    // started after: the live task may have the tid only since, so what the kernel recorded stands
+    expect(new TaskTable(fb(950), 900).get(300)).toMatchObject({ tgid: 250, comm: "node" });
+  });
+
+  it("reads a live task's start time from /proc", () => {
+    const me = procTask(process.pid);
+    expect(me?.start).toBeGreaterThan(0);
+    expect(new TaskTable(kernelTaskFallback("/nonexistent")).get(process.pid).tgid).toBe(process.pid);
+  });
+
   it("names tstap itself (the -c command's parent) from /proc, never from what the kernel saved for its pid", () => {
     const me = process.pid;
     const fb = {
@@ -74,7 +92,7 @@ describe("task table", () => {
     expect(t.get(301).alive).toBe(false);
   });
 
-  it("learns tasks older than the run once, saved_* before /proc", () => {
+  it("learns tasks older than the run once, saved_* before /proc when /proc shows no task older than the run", () => {
     const fb: TaskFallback & { procCalls: number } = {
       procCalls: 0,
       saved: (tid) => (tid === 7 ? { tgid: 6, comm: "kept" } : {}),
@@ -86,7 +104,8 @@ describe("task table", () => {
     const t = new TaskTable(fb);
     expect(t.tgid(7)).toBe(6);
     expect(t.comm(7)).toBe("kept");
-    expect(fb.procCalls).toBe(0);
+    // one look at /proc: is the live task 7 one that was running before the run? (it gives no start time)
+    expect(fb.procCalls).toBe(1);
     expect(t.ppid(7)).toBe(3);
     expect(t.get(12345)).toMatchObject({ tgid: 12345, comm: "", ppid: 0 });
     expect(t.get(0)).toMatchObject({ tgid: 0, comm: "swapper" });
