@@ -70,6 +70,8 @@ export function buildRuntimeApi(limits: UnitLimits, ctl: RunControl) {
         s.add(v);
         return v;
       },
+      /** `s <<< v`, `times` of them at once (a probe counted in the kernel) */
+      statAddTimes: (s: StatLike, v: Long, times: number): void => s.addN(v, times),
       statCount: (s: StatLike | undefined): Long => (s ? s.count : 0),
       statSum: (s: StatLike | undefined): Long => (s ? s.sum : 0),
       stat_min: (s: StatLike | undefined, near: string): Long => nonEmpty(s, near).min(),

@@ -139,11 +139,12 @@ export class Array1<V> extends ArrayBase<V> {
     return v;
   }
 
-  /** `a[k] <<< v` */
-  addStat(k: Key, v: Long, near: string): Long {
+  /** `a[k] <<< v` (`times` of them at once: a probe counted in the kernel) */
+  addStat(k: Key, v: Long, near: string, times?: number): Long {
     let s = this.m.get(k) as StatLike | undefined;
     if (s === undefined) s = this.set(k, this.newStat!() as V, near) as StatLike;
-    s.add(v);
+    if (times === undefined) s.add(v);
+    else s.addN(v, times);
     return v;
   }
 
@@ -210,13 +211,14 @@ export class ArrayN<V> extends ArrayBase<V> {
     return v;
   }
 
-  addStat(ck: string, keys: Key[], v: Long, near: string): Long {
+  addStat(ck: string, keys: Key[], v: Long, near: string, times?: number): Long {
     let e = this.m.get(ck);
     if (e === undefined) {
       this.set(ck, keys, this.newStat!() as V, near);
       e = this.m.get(ck)!;
     }
-    (e.v as StatLike).add(v);
+    if (times === undefined) (e.v as StatLike).add(v);
+    else (e.v as StatLike).addN(v, times);
     return v;
   }
 

@@ -9,6 +9,7 @@
 //     new Stat(config?)                 the translator passes the histograms the script uses
 //                                       on this statistic and @variance's bit shift (default 0)
 //     add(v: Long)                      `s <<< v`
+//     addN(v: Long, n: number)          `s <<< v` n times at once
 //     clear()                           `delete s`
 //     count: number, sum: Long          @count/@sum (0 when empty, as stap allows)
 //     isEmpty(): boolean
@@ -119,6 +120,42 @@ export class Stat {
     for (const h of this.hists.values()) {
       const i = h.spec.type === "log" ? logBucket(v) : linearBucket(h.spec, v);
       h.buckets[i]++;
+    }
+  }
+
+  /**
+   * `s <<< v` done `n` times (a probe counted in the kernel, its hits known
+   * at the end): the same state as n calls of add(v), without n steps once
+   * Welford's running average stops moving.
+   */
+  addN(v: Long, n: number): void {
+    if (n <= 0) return;
+    if (this.count === 0) {
+      this.add(v);
+      n--;
+    }
+    const scaled = this.shift === 0 ? v : shl(v, this.shift);
+    // add() by hand while the average still moves (|delta| >= count; it
+    // shrinks as count grows); after that each step adds the same delta
+    // product to m2, so the rest is one multiplication
+    for (; n > 0; n--) {
+      const delta = toInt32(sub(scaled, this.avgS));
+      if (div64(delta, this.count + 1) !== 0) {
+        this.add(v);
+        continue;
+      }
+      const step = mul(delta, sub(scaled, this.avgS));
+      if (v > this.maxV) this.maxV = v;
+      if (v < this.minV) this.minV = v;
+      this.sum = add(this.sum, mul(v, n));
+      this.count += n;
+      this.m2 = add(this.m2, mul(step, n));
+      this.varianceS = div64(this.m2, this.count - 1);
+      for (const h of this.hists.values()) {
+        const i = h.spec.type === "log" ? logBucket(v) : linearBucket(h.spec, v);
+        h.buckets[i] += n;
+      }
+      return;
     }
   }
 

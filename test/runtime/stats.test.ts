@@ -293,3 +293,35 @@ describe("histogram text", () => {
     }
   });
 });
+
+describe("Stat.addN (a probe counted in the kernel)", () => {
+  // every read-out of n adds of v, after what `before` added, equals n calls of add(v)
+  const cases: { before: number[]; v: number; n: number; shift?: number }[] = [
+    { before: [], v: 1, n: 1_000 },
+    { before: [], v: 7, n: 1 },
+    { before: [], v: 3, n: 0 },
+    { before: [100, -5, 2_000_000_000], v: 1, n: 5_000 },
+    { before: [9], v: -40, n: 300, shift: 3 },
+    { before: [1 << 30, -(1 << 30)], v: 123456, n: 2_500 },
+  ];
+  for (const c of cases) {
+    it(`${c.n} x ${c.v} after [${c.before.join(", ")}]${c.shift ? ` shift ${c.shift}` : ""}`, () => {
+      const config = { hists: [{ type: "log" as const }, { type: "linear" as const, start: -50, stop: 50, interval: 10 }], varianceShift: c.shift };
+      const a = new Stat(config);
+      const b = new Stat(config);
+      for (const x of [...c.before]) {
+        a.add(x);
+        b.add(x);
+      }
+      for (let i = 0; i < c.n; i++) a.add(c.v);
+      b.addN(c.v, c.n);
+      expect(b.count).toBe(a.count);
+      expect(b.sum).toEqual(a.sum);
+      if (a.count > 0) {
+        expect([b.min(), b.max(), b.avg(), b.variance()]).toEqual([a.min(), a.max(), a.avg(), a.variance()]);
+        expect(b.formatHist({ type: "log" })).toBe(a.formatHist({ type: "log" }));
+        expect(b.formatHist({ type: "linear", start: -50, stop: 50, interval: 10 })).toBe(a.formatHist({ type: "linear", start: -50, stop: 50, interval: 10 }));
+      }
+    });
+  }
+});
