@@ -45,6 +45,14 @@ export interface KernelEventPlan {
   userStack?: boolean;
   /** a uprobe's: the file it is placed in, as pass 2 read it */
   object?: ProbedObject;
+  /**
+   * counted in the kernel: every listener only counts (src/translate/count-only.ts),
+   * so the event fetches nothing and records no hit of the processes it
+   * selects; at the end of the run its hits are read from uprobe_profile
+   * (less the records of processes outside the target's tree, when there is
+   * one) and handed to the listeners' counter functions
+   */
+  counted?: boolean;
 }
 
 interface EventDefCommon extends KernelEventPlan {

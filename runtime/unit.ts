@@ -28,6 +28,8 @@ export type UnitLimits = Pick<Limits, "MAXSTRINGLEN" | "MAXMAPENTRIES" | "MAXACT
 export interface CompiledHandlers {
   /** indexed by UnitProbe.id */
   handlers: (() => void)[];
+  /** by UnitProbe.id, for probes that may be counted in the kernel: the handler's updates applied `hits` times at once */
+  counters?: Record<number, (hits: number) => void>;
 }
 
 export interface LoadedUnit {

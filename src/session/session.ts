@@ -230,6 +230,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     defines: opts.defines,
     targetPid: opts.targetPid,
     hasTargetCommand: opts.targetCommand !== undefined,
+    timing: opts.timing === true,
   });
   rep.report(translated.diagnostics);
   const plan = translated.plan;

@@ -113,8 +113,12 @@ export class EventPlan implements EventPlanner {
     this.onFail(message, pos, notes);
   }
 
-  /** Once every probe is lowered: the task table's events, the filters, the pid selection. */
-  finish(program: Program): EventDef[] {
+  /**
+   * Once every probe is lowered: the task table's events, the filters, the
+   * pid selection, and which events are counted in the kernel (those whose
+   * every listener is in `countable`).
+   */
+  finish(program: Program, countable: ReadonlySet<number> = new Set()): EventDef[] {
     if (this.events.length === 0) return this.events;
     // Which tasks each event records (set_event_pid, following forks): the
     // target's tree, a process(PID)'s, or every task. set_event_pid is per
@@ -160,6 +164,10 @@ export class EventPlan implements EventPlanner {
       const scope = d.kind === "tracepoint" ? this.scopeOf.get(d) : scopeKey(userFilters.get(d));
       d.targetProcess = scope === "target";
       if (typeof scope === "number") d.pidScope = scope;
+      if (countedInKernel(d, own, countable)) {
+        d.counted = true;
+        return;
+      }
       if (userStack) d.userStack = true;
       if (userStack && d.kind === "dynamic" && d.functionEntry) {
         d.fetchArgs.push({ name: CALLER_FIELD, fetch: "$stack0", type: "u64", scriptType: "long" });
@@ -174,6 +182,20 @@ type ScopeKey = "target" | number | undefined;
 
 function newTracepoint(system: string, event: string): TracepointEventDef {
   return { kind: "tracepoint", definition: `${system}:${event}`, system, event, probes: [], dispatch: [], tracksTasks: false, targetProcess: false };
+}
+
+/**
+ * Whether the kernel's hit count of an event can stand for its records: a
+ * uprobe (not a return probe: the kernel counts a return probe's entries,
+ * not its returns), fetching nothing, with no filter, whose every listener
+ * is a count-only probe fired for every task of its selection (not a
+ * process(PID) probe: the kernel's selection of a pid follows its forks,
+ * the probe does not).
+ */
+function countedInKernel(d: EventDef, filters: readonly (PushedFilter | undefined)[], countable: ReadonlySet<number>): boolean {
+  if (d.kind !== "dynamic" || d.probeType !== "uprobe" || d.fetchArgs.length > 0 || d.tracksTasks || d.dispatch.length === 0) return false;
+  if (d.filter !== undefined || d.pidScope !== undefined || filters.some((f) => f?.filter !== undefined)) return false;
+  return d.dispatch.every((x) => x.how === "direct" && x.pid === undefined && countable.has(x.probe));
 }
 
 /** The tasks a combined filter selects in the kernel: the target's tree, a pid's, or undefined (every task). */
@@ -202,9 +224,10 @@ export function describeEvent(e: EventDef): string[] {
   if (who.length) out.push(`#   fires: ${who.join(", ")}`);
   if (e.tracksTasks) out.push("#   task table: follows this event");
   if (e.filter !== undefined) out.push(`#   filter: ${e.filter}`);
-  if (e.targetProcess) out.push("#   set_event_pid: target process (options/event-fork)");
+  if (e.targetProcess && !e.counted) out.push("#   set_event_pid: target process (options/event-fork)");
   if (e.pidScope !== undefined) out.push(`#   set_event_pid: process ${e.pidScope} (options/event-fork)`);
   if (e.userStack) out.push("#   user stack: recorded after each event (options/userstacktrace)");
+  if (e.counted) out.push(`#   counted in the kernel: hits read from uprobe_profile at the end, no record per hit${e.targetProcess ? " (records only processes outside the target's tree, set_event_notrace_pid, to take off)" : ""}`);
   return out;
 }
 

@@ -167,7 +167,8 @@ interface ElementAccess {
   prep: string;
   get: string;
   set: (val: string) => string;
-  addStat: (val: string) => string;
+  /** `<<< val`, `times` of them at once when given */
+  addStat: (val: string, times?: string) => string;
 }
 
 function elementAccess(g: Gen, e: IndexExpr): ElementAccess | undefined {
@@ -188,10 +189,10 @@ function elementAccess(g: Gen, e: IndexExpr): ElementAccess | undefined {
     const simple = k.kind === "number" || k.kind === "string" || (k.kind === "ident" && (k.sym as LocalSym | undefined)?.kind === "local");
     const kc = emitExpr(g, k);
     if (simple) {
-      return { prep: "", get: `${a}.get(${kc})`, set: (v) => `${a}.set(${kc}, ${v}, ${near})`, addStat: (v) => `${a}.addStat(${kc}, ${v}, ${near})` };
+      return { prep: "", get: `${a}.get(${kc})`, set: (v) => `${a}.set(${kc}, ${v}, ${near})`, addStat: (v, n) => `${a}.addStat(${kc}, ${v}, ${near}${n ? `, ${n}` : ""})` };
     }
     const t = g.temp();
-    return { prep: `${t} = ${kc}, `, get: `${a}.get(${t})`, set: (v) => `${a}.set(${t}, ${v}, ${near})`, addStat: (v) => `${a}.addStat(${t}, ${v}, ${near})` };
+    return { prep: `${t} = ${kc}, `, get: `${a}.get(${t})`, set: (v) => `${a}.set(${t}, ${v}, ${near})`, addStat: (v, n) => `${a}.addStat(${t}, ${v}, ${near}${n ? `, ${n}` : ""})` };
   }
   const ts = e.indices.map(() => g.temp());
   const prep = e.indices.map((k, i) => `${ts[i]} = ${emitExpr(g, k)}, `).join("");
@@ -202,7 +203,7 @@ function elementAccess(g: Gen, e: IndexExpr): ElementAccess | undefined {
     prep: prepAll,
     get: `${a}.get(${ck})`,
     set: (v) => `${a}.set(${ck}, ${keys}, ${v}, ${near})`,
-    addStat: (v) => `${a}.addStat(${ck}, ${keys}, ${v}, ${near})`,
+    addStat: (v, n) => `${a}.addStat(${ck}, ${keys}, ${v}, ${near}${n ? `, ${n}` : ""})`,
   };
 }
 
@@ -243,6 +244,20 @@ function emitAssign(g: Gen, e: AssignExpr): string {
     return `(${acc.prep}${t} = ${val}, ${acc.set(combine(g, e.op, acc.get, t, e.value))})`;
   }
   return g.fail("invalid assignment target", e.target.pos);
+}
+
+/**
+ * `x <<< v` done `times` times at once (`times` a JS expression): how a
+ * probe counted in the kernel applies its hits (count-only.ts).
+ */
+export function emitStatAddTimes(g: Gen, e: AssignExpr, times: string): string {
+  const target = e.target.kind === "group" ? e.target.inner : e.target;
+  const val = emitExpr(g, e.value);
+  if (target.kind === "index") {
+    const acc = elementAccess(g, target);
+    return acc ? `(${acc.prep}${acc.addStat(val, times)})` : "undefined";
+  }
+  return `$R.stats.statAddTimes(${statObject(g, target)}, ${val}, ${times})`;
 }
 
 function emitCrement(g: Gen, e: CrementExpr, unused: boolean): string {

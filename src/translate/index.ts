@@ -26,6 +26,8 @@ export interface TranslateOptions {
   defines?: ReadonlyMap<string, string>;
   targetPid?: number;
   hasTargetCommand?: boolean;
+  /** -t: every hit runs its handler (timed), none is counted in the kernel */
+  timing?: boolean;
 }
 
 export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; diagnostics: Diagnostic[] } {
@@ -38,14 +40,16 @@ export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; di
   const planner = new EventPlan({ unoptimized: opts.unoptimized === true, hasTarget, maxStringLen: limits.MAXSTRINGLEN, maxDynamic }, (message, pos, notes) => g.fail(message, pos, notes));
   let generated;
   try {
-    generated = generate(g, p, planner);
+    // a count-only probe is counted in the kernel unless -u (no optimization) or -t (each hit timed)
+    const mayCount = (id: number): boolean => planner.events.some((e) => e.kind === "dynamic" && e.probeType === "uprobe" && e.probes.includes(id));
+    generated = generate(g, p, planner, opts.unoptimized !== true && opts.timing !== true ? { mayCount } : {});
   } catch (err) {
     diagnostics.push({ severity: "error", kind: "translate error", message: `internal: ${err instanceof Error ? err.message : String(err)}` });
     return { diagnostics };
   }
   diagnostics.push(...g.diags);
   if (hasErrors(diagnostics)) return { diagnostics };
-  const events = planner.finish(p);
+  const events = planner.finish(p, generated.countable);
   return { plan: { program: p, code: generated.code, probes: generated.probes, events, limits }, diagnostics };
 }
 

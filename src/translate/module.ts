@@ -12,6 +12,7 @@ import type { Limits, ProbeKind, ProbeMeta } from "./plan.js";
 import { autoprintBodies } from "./autoprint.js";
 import { walkProgram } from "../elaborate/walk.js";
 import { familyOf, writtenText, type EventPlanner, type Lowering } from "../points/index.js";
+import { countOnlyProbes, emitCounterBody } from "./count-only.js";
 
 const prologue = `"use strict";
 const { add: $add, sub: $sub, mul: $mul, div: $div, mod: $mod, neg: $neg, bnot: $bnot, band: $band, bor: $bor, bxor: $bxor, shl: $shl, shr: $shr, ushr: $ushr, cat: $cat, trunc: $trunc } = $R.ops;
@@ -122,9 +123,11 @@ function emitGlobal(g: Gen, v: GlobalSym): string {
 export interface Generated {
   code: string;
   probes: ProbeMeta[];
+  /** the probes (ProbeMeta.id) with a counter function: their events may be counted in the kernel (count-only.ts) */
+  countable: Set<number>;
 }
 
-export function generate(g: Gen, program: Program, planner: EventPlanner): Generated {
+export function generate(g: Gen, program: Program, planner: EventPlanner, opts: { mayCount?: (id: number) => boolean } = {}): Generated {
   const functions: string[] = [];
   const groups = new Map<string, FunctionGroup>();
   for (const f of program.functions) functions.push(emitFunction(g, f));
@@ -134,15 +137,35 @@ export function generate(g: Gen, program: Program, planner: EventPlanner): Gener
 
   const probes: ProbeMeta[] = [];
   const handlers: string[] = [];
+  // every probe is lowered first: whether a probe only counts depends on what fires the others
+  const lowered: { p: ResolvedProbe; id: number; lowering: Lowering }[] = [];
   for (const p of program.probes) {
-    const id = probes.length;
+    const id = lowered.length;
     const lowering = lowerProbe(p, id, planner);
-    if (!lowering) continue;
+    if (lowering) lowered.push({ p, id, lowering });
+  }
+  const counting = opts.mayCount
+    ? countOnlyProbes(
+        program,
+        program.probes.map((p) => lowered.find((l) => l.p === p)?.lowering.trigger),
+        g.limits.MAXACTION,
+      )
+    : new Map();
+  // a counter only for probes some of whose events the kernel may count (events.ts decides which)
+  for (const l of lowered) if (counting.has(l.p) && !opts.mayCount!(l.id)) counting.delete(l.p);
+  const counters: string[] = [];
+  for (const { p, id, lowering } of lowered) {
     const trigger = lowering.trigger;
     const name = `$probe_${id}`;
     const interruptible = trigger.kind === "begin" || trigger.kind === "end" || trigger.kind === "error" || trigger.kind === "never";
     handlers.push(emitProbe(g, p, lowering, name, interruptible));
     probes.push({ id, trigger, pp: p.pp, at: at(p.pos), pos: p.pos, handler: name, interruptible, derivation: (p.derivation ?? p.pp).split(" <- ") });
+    const updates = counting.get(p);
+    if (updates) {
+      const body = emitCounterBody(g, p, updates);
+      handlers.push([`function $count_${id}($hits) {`, comment(`probe ${p.pp}: counted in the kernel, its updates applied once per hit at the end`), ...body.map((l) => "  " + l), "}"].join("\n"));
+      counters.push(`${id}: $count_${id}`);
+    }
   }
   for (const ap of autoprintBodies(g, program)) {
     const id = probes.length;
@@ -169,10 +192,10 @@ export function generate(g: Gen, program: Program, planner: EventPlanner): Gener
     "// ---- probe handlers",
     ...handlers,
     "",
-    `return { handlers: [${probes.map((p) => p.handler).join(", ")}] };`,
+    `return { handlers: [${probes.map((p) => p.handler).join(", ")}]${counters.length ? `, counters: { ${counters.join(", ")} }` : ""} };`,
     "",
   ].join("\n");
-  return { code, probes };
+  return { code, probes, countable: new Set(lowered.filter((l) => counting.has(l.p)).map((l) => l.id)) };
 }
 
 function collectGroups(program: Program, out: Map<string, FunctionGroup>): void {
