@@ -33,6 +33,8 @@ export interface SourceContext {
   running(): boolean;
   /** ends the run as exit() would (e.g. the target command exited) */
   requestStop(): void;
+  /** a probe counted in the kernel was hit `hits` times: its counter applies them (before the end probes) */
+  count(probeId: number, hits: number): void;
 }
 
 /** Something that fires handlers while the session runs: timers, the kernel event stream, the target command. */
@@ -139,6 +141,20 @@ export class Session {
     }
   }
 
+  /** A counted probe's hits (kernel-source.ts): its counter runs as its handler would, errors included. */
+  runCounter(p: UnitProbe, hits: number): void {
+    const c = this.handlers?.counters?.[p.id];
+    if (!c) return;
+    current.probeId = p.id;
+    current.pp = p.pp;
+    current.event = undefined;
+    try {
+      c(hits);
+    } catch (err) {
+      this.handlerFailed(err);
+    }
+  }
+
   private handlerFailed(err: unknown): void {
     if (err instanceof AbortHandler) return;
     // stap's module counts a suppressed error and goes on: no message, no MAXERRORS stop
@@ -170,6 +186,10 @@ export class Session {
       batchDone: () => this.scheduleFlush(),
       running: () => this.state === "running",
       requestStop: () => this.requestStop(),
+      count: (probeId, hits) => {
+        const p = this.unit.probes[probeId];
+        if (p) this.runCounter(p, hits);
+      },
     };
   }
 

@@ -168,9 +168,12 @@ function capability(cap: string): boolean {
       return existsSync(join(TRACEFS, "options", "record-tgid"));
     case "event-fork":
       return existsSync(join(TRACEFS, "options", "event-fork"));
+    case "kernel-counts":
+      // probes counted in the kernel: its hit counts, and a selection of every task but the target's tree
+      return existsSync(join(TRACEFS, "uprobe_profile")) && existsSync(join(TRACEFS, "set_event_notrace_pid"));
     default: {
       if (cap in TSTAP_FEATURES) return tstapHas(cap);
-      throw new Error(`unknown capability '${cap}' (tracefs, root, gcc, bpftrace, uprobes, kprobes, record-tgid, event-fork, tracepoint:SYS:EVENT, command:NAME, ${Object.keys(TSTAP_FEATURES).join(", ")})`);
+      throw new Error(`unknown capability '${cap}' (tracefs, root, gcc, bpftrace, uprobes, kprobes, record-tgid, event-fork, kernel-counts, tracepoint:SYS:EVENT, command:NAME, ${Object.keys(TSTAP_FEATURES).join(", ")})`);
     }
   }
 }

@@ -63,8 +63,16 @@ class KernelSessionAdapter implements KernelTraceSession {
     return handleOf(this.session.addEvent({ ...at!, filter, lane }));
   }
 
-  async addScope(pids: number[], followForks: boolean): Promise<number> {
-    return this.session.addScope(pids, followForks);
+  async addScope(pids: number[], followForks: boolean, except?: boolean): Promise<number> {
+    return this.session.addScope(pids, followForks, except);
+  }
+
+  async recordFromNow(): Promise<void> {
+    this.session.recordFromNow();
+  }
+
+  async disableEvent(handle: number): Promise<void> {
+    this.session.disableEvent(handle);
   }
 
   /** a uprobe event can hold many probes, and lines immediate fetch arguments (kernel 5.7+; the README shows `\imm-value`) */
@@ -90,6 +98,10 @@ class KernelSessionAdapter implements KernelTraceSession {
 
   async setEventPids(pids: number[], followForks: boolean): Promise<void> {
     this.session.setEventPids(pids, followForks);
+  }
+
+  async excludePids(pids: number[]): Promise<boolean> {
+    return this.session.setEventNotracePids(pids);
   }
 
   async setOption(name: string, on: boolean): Promise<void> {

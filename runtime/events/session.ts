@@ -173,6 +173,11 @@ export class TraceSession {
     return added;
   }
 
+  /** Disables an added event where it records (the others keep recording). */
+  disableEvent(id: number): void {
+    for (const e of this.events) if (e.id === id) (e.lane ? this.scopes[e.lane - 1]! : this.instance).disableEvent(e.system, e.event);
+  }
+
   on(id: number, handler: EventHandler): void {
     this.pipeline.on(id, handler);
   }
@@ -184,17 +189,34 @@ export class TraceSession {
 
   /**
    * Opens a scope: another instance, with this one's clock, buffer size and
-   * options, recording only `pids` (+ their children with `followForks`);
-   * returns its lane for addEvent. Before start().
+   * options, recording only `pids` (+ their children with `followForks`),
+   * or with `except` all tasks but those (set_event_notrace_pid, which
+   * event-fork extends as it does set_event_pid); returns its lane for
+   * addEvent. Before start().
    */
-  async addScope(pids: readonly number[], followForks: boolean): Promise<number> {
+  async addScope(pids: readonly number[], followForks: boolean, except = false): Promise<number> {
     if (this.started || this.closed) throw new TraceFsError("internal: a scope is opened before the session starts");
     const inst = TraceInstance.create({ bufferKb: this.bufferKb, clock: this.instance.clock, root: this.instance.root });
     this.scopes.push(inst);
     await inst.growBuffer(this.bufferKb, this.cancelled);
-    inst.setEventPids(pids, followForks);
+    if (!except) inst.setEventPids(pids, followForks);
+    else if (!inst.setEventNotracePids(pids)) throw new TraceFsError("this kernel has no set_event_notrace_pid", "ENOENT");
+    else if (inst.has("options/event-fork")) inst.setOption("event-fork", followForks);
     for (const [name, on] of this.options) inst.setOption(name, on);
+    // the events of an `except` scope are counted in the kernel from the
+    // moment they are enabled: the records to take off must start then too
+    if (except) inst.tracingOn(true);
     return this.scopes.length;
+  }
+
+  /** Turns tracing on in the session's instance before start() (its events record from when they are enabled). */
+  recordFromNow(): void {
+    this.instance.tracingOn(true);
+  }
+
+  /** set_event_notrace_pid (a run whose events are all counted in the kernel records only the hits to take off); false when the kernel has none. */
+  setEventNotracePids(pids: readonly number[]): boolean {
+    return this.instance.setEventNotracePids(pids);
   }
 
   setOption(name: string, on: boolean): void {

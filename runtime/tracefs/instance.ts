@@ -230,6 +230,11 @@ export class TraceInstance {
     return Number(this.read(`${ev}/id`).trim());
   }
 
+  /** Disables SYSTEM:EVENT in this instance (for a uprobe, the kernel waits until no handler of it runs). */
+  disableEvent(system: string, event: string): void {
+    this.write(`events/${safeEventName("event system", system)}/${safeEventName("event name", event)}/enable`, "0");
+  }
+
   /** the control file dynamic events are written to: dynamic_events where the kernel has it */
   private dynamicFile(line: string): string {
     if (exists(this.root, "dynamic_events")) return "dynamic_events";
@@ -329,6 +334,17 @@ export class TraceInstance {
   setEventPids(pids: readonly number[], followForks: boolean): void {
     this.write("set_event_pid", safePids("event pid", pids));
     if (this.has("options/event-fork")) this.write("options/event-fork", followForks ? "1" : "0");
+  }
+
+  /**
+   * set_event_notrace_pid: events of these tasks are not recorded (with
+   * options/event-fork, their children's neither). False when this kernel
+   * has no such file.
+   */
+  setEventNotracePids(pids: readonly number[]): boolean {
+    if (!this.has("set_event_notrace_pid")) return false;
+    this.write("set_event_notrace_pid", safePids("event pid", pids));
+    return true;
   }
 
   setOption(name: string, on: boolean): void {
