@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateEvents } from "../src/load/validate.js";
+import { kernelCanCount, validateEvents } from "../src/load/validate.js";
 import type { Plan } from "../src/translate/plan.js";
 import type { Capabilities } from "../src/load/tracefs/index.js";
 import type { EventDef } from "../runtime/event-def.js";
@@ -31,6 +31,8 @@ const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
   recordTgid: true,
   eventFork: true,
   setEventPid: true,
+  setEventNotracePid: true,
+  uprobeProfile: true,
   bufferPercent: true,
   subbufSize: false,
   clocks: ["mono"],
@@ -77,5 +79,17 @@ describe("pass 4 validation", () => {
     const target: EventDef = { ...common, kind: "tracepoint", system: "sched", event: "sched_switch", definition: "sched:sched_switch", targetProcess: true };
     expect(validateEvents(plan([target]), caps({ setEventPid: false }))[0]!.message).toMatch(/needs set_event_pid/);
     expect(validateEvents(plan([target]), caps({ unusable: "not root", writable: false }))[0]!.message).toBe("probe point 'kernel.function(\"vfs_read\")' needs tracefs, which cannot be used here: not root");
+  });
+});
+
+describe("pass 4: probes counted in the kernel", () => {
+  const counted: EventDef = { ...uprobe, fetchArgs: [], definition: "p:${group}/p0 /bin/true:0x1040", counted: true };
+  it("fall back to a record per hit where the kernel cannot count them", () => {
+    expect(kernelCanCount(counted, caps())).toBe(true);
+    expect(kernelCanCount(counted, caps({ uprobeProfile: false }))).toBe(false);
+    // no target: nothing to leave out, set_event_notrace_pid not needed
+    expect(kernelCanCount(counted, caps({ setEventNotracePid: false }))).toBe(true);
+    expect(kernelCanCount({ ...counted, targetProcess: true }, caps({ setEventNotracePid: false }))).toBe(false);
+    expect(kernelCanCount({ ...counted, targetProcess: true }, caps())).toBe(true);
   });
 });

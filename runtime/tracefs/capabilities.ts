@@ -31,6 +31,10 @@ export interface Capabilities {
   recordTgid: boolean;
   eventFork: boolean;
   setEventPid: boolean;
+  /** set_event_notrace_pid: an instance may record every task but some */
+  setEventNotracePid: boolean;
+  /** uprobe_profile: the kernel's hit count of each uprobe */
+  uprobeProfile: boolean;
   bufferPercent: boolean;
   subbufSize: boolean;
   /** trace_clock choices; `current` is the top level's */
@@ -73,6 +77,8 @@ function emptyCaps(unusable: string, root?: string): Capabilities {
     recordTgid: false,
     eventFork: false,
     setEventPid: false,
+    setEventNotracePid: false,
+    uprobeProfile: false,
     bufferPercent: false,
     subbufSize: false,
     clocks: [],
@@ -122,6 +128,8 @@ export function probeCapabilities(): Capabilities {
   caps.recordTgid = exists(root, "options/record-tgid");
   caps.eventFork = exists(root, "options/event-fork");
   caps.setEventPid = exists(root, "set_event_pid");
+  caps.setEventNotracePid = exists(root, "set_event_notrace_pid");
+  caps.uprobeProfile = exists(root, "uprobe_profile");
   caps.bufferPercent = exists(root, "buffer_percent");
   caps.subbufSize = exists(root, "buffer_subbuf_size_kb");
   const clockLine = readText(root, "trace_clock").trim();

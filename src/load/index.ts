@@ -7,7 +7,7 @@ import { error } from "../diagnostic.js";
 import type { Plan } from "../translate/plan.js";
 import type { LoadedUnit } from "../../runtime/unit.js";
 import { lookupNative } from "../../runtime/native-registry.js";
-import { validateEvents } from "./validate.js";
+import { kernelCanCount, validateEvents } from "./validate.js";
 import { capabilities } from "./tracefs/index.js";
 import { compileModule, nativesUsed } from "./compile.js";
 import { defineWords } from "../translate/limits.js";
@@ -30,6 +30,9 @@ export async function load(plan: Plan, _opts: LoadOptions): Promise<{ unit?: Loa
   if (diagnostics.length > 0) return { diagnostics };
   if (plan.events.length > 0) diagnostics.push(...validateEvents(plan, capabilities()));
   if (diagnostics.length > 0) return { diagnostics };
+  // probes counted in the kernel need its hit counts (and, under a target,
+  // a selection of every task but its tree); without them, a record per hit
+  for (const e of plan.events) if (e.counted && !kernelCanCount(e, capabilities())) e.counted = false;
   const unit: LoadedUnit = {
     probes: plan.probes.map((p) => ({ id: p.id, trigger: p.trigger, pp: p.pp, at: p.at, ...(p.derivation ? { derivation: p.derivation } : {}) })),
     limits: { ...plan.limits },

@@ -53,3 +53,13 @@ export function validateEvents(plan: Plan, caps: Capabilities): Diagnostic[] {
   }
   return out;
 }
+
+/**
+ * Whether this kernel can count an event pass 3 marked counted: it needs
+ * uprobe_profile, and under a target set_event_notrace_pid (the records of
+ * processes outside its tree are taken off). Otherwise the event records
+ * each hit and its handler runs, as for any probe.
+ */
+export function kernelCanCount(e: EventDef, caps: Capabilities): boolean {
+  return caps.uprobeProfile && (!e.targetProcess || caps.setEventNotracePid);
+}
