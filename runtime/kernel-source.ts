@@ -359,8 +359,13 @@ export class KernelEventSource implements EventSource {
   private applyCounts(hits: ReadonlyMap<string, number>, lost: number): void {
     for (const c of this.counted) {
       const p = this.plans[c.armed.first]!;
+      const total = hits.get(p.event);
+      if (total === undefined) {
+        this.opts.warn(`uprobe_profile has no count of uprobe ${p.event}: its probes counted nothing`);
+        continue;
+      }
       const before = this.scopeOf(c.armed) === undefined ? (this.hitsBefore.get(p.event) ?? 0) : 0;
-      const n = (hits.get(p.event) ?? 0) - before - c.outsiders;
+      const n = total - before - c.outsiders;
       if (this.opts.verbose) this.opts.verbose(`uprobe ${p.event}: ${n} hit${n === 1 ? "" : "s"} counted in the kernel${c.outsiders > 0 ? ` (${c.outsiders} more outside the target's process tree, left out)` : ""}`);
       for (const probe of this.probesOf(c.armed)) this.ctx?.count(probe, Math.max(0, n));
     }
