@@ -148,8 +148,12 @@ export class EventPlan implements EventPlanner {
         for (const d of this.events) if (d.kind === "tracepoint" && d.system === t.system && d.event === t.event) d.tracksTasks = true;
       }
     }
-    // a probed file replaced during the run is warned about when a program starts (runtime/kernel-source.ts)
-    if (this.events.some((d) => d.kind === "dynamic" && d.object !== undefined)) follow(TASK_EVENTS.exec.system, TASK_EVENTS.exec.event);
+    // a probed file replaced during the run is warned about when a program
+    // starts (runtime/kernel-source.ts); not for events counted in the kernel:
+    // following execs would take an instance of its own beside the counted
+    // events' selection, and the end of the run checks the files anyway
+    const counted = new Set(this.events.filter((d) => countedInKernel(d, this.filters.get(d)!, countable)));
+    if (this.events.some((d) => d.kind === "dynamic" && d.object !== undefined && !counted.has(d))) follow(TASK_EVENTS.exec.system, TASK_EVENTS.exec.event);
     // uid()/gid()... answer for the event's moment: follow the calls that change them
     if (usesContext(program, CRED_CONTEXT)) {
       for (const call of CRED_SYSCALLS) {
@@ -164,7 +168,7 @@ export class EventPlan implements EventPlanner {
       const scope = d.kind === "tracepoint" ? this.scopeOf.get(d) : scopeKey(userFilters.get(d));
       d.targetProcess = scope === "target";
       if (typeof scope === "number") d.pidScope = scope;
-      if (countedInKernel(d, own, countable)) {
+      if (counted.has(d)) {
         d.counted = true;
         return;
       }
@@ -194,7 +198,7 @@ function newTracepoint(system: string, event: string): TracepointEventDef {
  */
 function countedInKernel(d: EventDef, filters: readonly (PushedFilter | undefined)[], countable: ReadonlySet<number>): boolean {
   if (d.kind !== "dynamic" || d.probeType !== "uprobe" || d.fetchArgs.length > 0 || d.tracksTasks || d.dispatch.length === 0) return false;
-  if (d.filter !== undefined || d.pidScope !== undefined || filters.some((f) => f?.filter !== undefined)) return false;
+  if (filters.some((f) => f?.filter !== undefined || f?.pidScope !== undefined)) return false;
   return d.dispatch.every((x) => x.how === "direct" && x.pid === undefined && countable.has(x.probe));
 }
 
