@@ -137,9 +137,19 @@ export function instantiateFilter(filter: string, targetPid: number | undefined)
   return filter.split(TARGET_TOKEN).join(String(targetPid ?? 0));
 }
 
-/** A dynamic event's line for the run's group. */
+/**
+ * A dynamic event's line for the run's group, its event name made unique to
+ * the run too: uprobe_profile names a probe by its file and event name
+ * alone, so another run's (or tool's) `p0` on the same file would read as
+ * ours. `p:${group}/p0 FILE:OFF` becomes `p:GROUP/p0_GROUP FILE:OFF`.
+ */
 export function instantiateDefinition(line: string, group: string): string {
-  return line.split(GROUP_TOKEN).join(group);
+  return line.split(GROUP_TOKEN).join(group).replace(/^([a-z]\d*:[^/\s]+\/)(\w+)/, `$1$2_${group}`);
+}
+
+/** The event name a definition line (planned or instantiated) defines: `p0` of `p:GROUP/p0 ...`. */
+export function eventOfDefinition(line: string): string {
+  return /^[a-z]\d*:[^/\s]+\/(\S+)/.exec(line)?.[1] ?? "";
 }
 
 /** The kernel's control file a dynamic event of this type is written to. */

@@ -7,7 +7,7 @@ import type { DecodedEvent, FieldValue } from "../probe-context.js";
 import type { KernelTraceSession } from "../kernel-source.js";
 import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./session.js";
 import { EventView, faultTesters, type FieldReader } from "./view.js";
-import { CALLER_FIELD, instantiateDefinition } from "../event-def.js";
+import { CALLER_FIELD, eventOfDefinition, instantiateDefinition } from "../event-def.js";
 import { readFileSync } from "node:fs";
 import { readText } from "../tracefs/tracefs.js";
 import type { EventPipeline } from "./pipeline.js";
@@ -84,7 +84,7 @@ class KernelSessionAdapter implements KernelTraceSession {
     const inst = this.session.instance;
     const todo = defines.filter((d) => !this.defined.has(d));
     const lines = todo.map((d) => instantiateDefinition(d, inst.name));
-    const eventOf = (line: string): string => /^[pre]\d*:[^/]+\/(\S+)/.exec(line)![1]!;
+    const eventOf = eventOfDefinition;
     try {
       inst.defineDynamicEvents(lines);
       todo.forEach((d, i) => this.defined.set(d, { system: inst.name, event: eventOf(lines[i]!) }));
@@ -141,7 +141,8 @@ class KernelSessionAdapter implements KernelTraceSession {
 
   uprobeHits(): Map<string, number> {
     const out = new Map<string, number>();
-    const ours = new Set([...this.defined.values()].map((d) => d.event));
+    // the kernel's event names (unique to the run) back to the plan's (p0, p1 ...)
+    const ours = new Map([...this.defined].map(([line, d]) => [d.event, eventOfDefinition(line)]));
     if (ours.size === 0) return out;
     let text = "";
     try {
@@ -149,7 +150,7 @@ class KernelSessionAdapter implements KernelTraceSession {
     } catch {
       return out;
     }
-    // "  FILE EVENT HITS": event names are per group, so only ours (p0, p1...) are read, from our files
+    // "  FILE EVENT HITS", with no group: our event names carry the run's group (instantiateDefinition), from our files
     const files = new Set([...this.defined.keys()].map((line) => line.split(" ")[1]!.replace(/:[^:]*$/, "")));
     for (const l of text.split("\n")) {
       const m = /^\s*(\S+)\s+(\S+)\s+(\d+)\s*$/.exec(l);
@@ -157,7 +158,8 @@ class KernelSessionAdapter implements KernelTraceSession {
       const group = `${this.session.instance.name}/`;
       const ev = m[2]!.startsWith(group) ? m[2]!.slice(group.length) : m[2]!.includes("/") ? undefined : m[2]!;
       // an event with many probes has a line for each: its hits are their sum
-      if (ev !== undefined && ours.has(ev)) out.set(ev, (out.get(ev) ?? 0) + Number(m[3]));
+      const plan = ev === undefined ? undefined : ours.get(ev);
+      if (plan !== undefined) out.set(plan, (out.get(plan) ?? 0) + Number(m[3]));
     }
     return out;
   }
