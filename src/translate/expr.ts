@@ -12,6 +12,7 @@ import { Gen, longLiteral, stringLiteral } from "./gen-context.js";
 import { firstToken, identifierAt, operatorAt } from "./near.js";
 import { emitBuiltin, isBuiltin } from "./builtins.js";
 import { emitDefined, emitRead, emitTarget } from "./target.js";
+import { isUserRead } from "../points/user-reads.js";
 import { validateLinear } from "../../runtime/hist.js";
 import { regexProblem } from "../../runtime/regex.js";
 
@@ -395,6 +396,14 @@ function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
   if (!sym) return g.fail(`unresolved function '${e.name}'`, e.pos);
   const args = e.args.map((a) => emitExpr(g, a));
   if (sym.kind !== "function-group") {
+    // a script function runs after the event, with values, not at the event
+    // (DESIGN decision 1): the read would fail at run time, so it fails here
+    if (g.fn && isUserRead(e)) {
+      return g.fail(
+        `${e.name}() reads the traced program's memory, which tstap can only do at the event, in the probe itself: a function such as ${g.fn.name}() runs after the event, on values; read it in the probe (e.g. ${e.name}(pointer_arg(1))) and pass what it read`,
+        e.pos,
+      );
+    }
     const near = g.near(identifierAt(e.name, e.pos));
     const fn = g.constant("$nat_", `$R.native(${stringLiteral(sym.name)}, ${args.length}, ${near})`);
     return `${fn}(${args.join(", ")})`;
