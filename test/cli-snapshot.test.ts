@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..");
 const script = "probe begin { println(1); exit() }";
@@ -56,5 +56,41 @@ describe.skipIf(!existsSync(join(root, "dist", "tstap.blob")))("startup snapshot
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// --no-concurrent-recompilation helps only a run that handles events; a run
+// that stops before pass 5 or lists probe points goes without it (bin/tstap).
+describe("the launcher's V8 options", () => {
+  // a node on PATH that runs nothing: the words are only read, never acted on
+  const fake = mkdtempSync(join(tmpdir(), "tstap-launch-"));
+  writeFileSync(join(fake, "node"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  afterAll(() => rmSync(fake, { recursive: true, force: true }));
+
+  /** the node command line bin/tstap execs for these words (sh -x traces it) */
+  function execLine(args: string[]): string {
+    const env = { ...process.env, TSTAP_PLAIN_START: "", NODE_OPTIONS: "", PATH: `${fake}:${process.env.PATH}` };
+    const r = spawnSync("sh", ["-x", join(root, "bin", "tstap"), ...args], { encoding: "latin1", timeout: 30_000, env });
+    const line = r.stderr.split("\n").find((l) => /^\+ exec \S*node /.test(l));
+    expect(line, r.stderr).toBeDefined();
+    return line!;
+  }
+  const withFlag = (args: string[]) => execLine(args).includes("--no-concurrent-recompilation");
+
+  it("keeps it for a run and drops it for -p1..-p4, -l and -L, reading the words as getopt does", () => {
+    expect(withFlag(["-e", script])).toBe(true);
+    expect(withFlag(["-p5", "-e", script])).toBe(true);
+    expect(withFlag(["-e", script, "-p", "5"])).toBe(true);
+    expect(withFlag(["-p1", "-e", script])).toBe(false);
+    expect(withFlag(["-e", script, "-p", "3"])).toBe(false);
+    expect(withFlag(["-vp2", "-e", script])).toBe(false);
+    expect(withFlag(["-p2", "-p5", "-e", script])).toBe(true);
+    expect(withFlag(["-l", 'kernel.trace("sched:sched_switch")'])).toBe(false);
+    expect(withFlag(["-L", 'kernel.trace("sched:sched_switch")'])).toBe(false);
+    // a value that looks like an option is a value; after -- come the script's arguments
+    expect(withFlag(["-e", "-p1", "-p5"])).toBe(true);
+    expect(withFlag(["-o", "-p1", "-e", script])).toBe(true);
+    expect(withFlag(["-e", script, "--", "-p1"])).toBe(true);
+    expect(withFlag(["--tmpdir", "-p1", "-e", script])).toBe(true);
   });
 });
