@@ -6,11 +6,12 @@
 // implementing ProbeFamily, added to registry.ts's list, plus its cases.
 
 import type { Diagnostic } from "../diagnostic.js";
-import type { Expr, Pos, ProbeComponent } from "../parse/ast.js";
+import type { CallExpr, Expr, Pos, ProbeComponent } from "../parse/ast.js";
 import type { ResolvedProbe } from "../elaborate/program.js";
 import type { Trigger } from "../../runtime/unit.js";
 import type { DynamicEventDef, EventDef, FetchArg, KernelDispatch, TracepointEventDef } from "../../runtime/event-def.js";
 import type { FilterField, PushedFilter } from "../translate/filter-pushdown.js";
+import type { Specialization } from "./function-reads.js";
 
 /**
  * The resolved points of every family, by `kind`. Each family module adds
@@ -198,6 +199,8 @@ export interface EventPlanner {
 export interface Lowering {
   trigger: Trigger;
   reads?: ReadonlyMap<Expr, VariableRead>;
+  /** calls of its body to script functions that read at the event, each to its own copy (function-reads.ts) */
+  calls?: ReadonlyMap<CallExpr, Specialization>;
 }
 
 export interface ProbeFamily<P extends ResolvedPoint = ResolvedPoint> {

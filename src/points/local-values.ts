@@ -8,20 +8,27 @@
 // assigned inside a conditional expression, or is never assigned is
 // "unknown", with the reason and the assignment to blame. Whether an
 // expression is probe-time data is the family's question, asked later.
+// A script function specialized for one call (function-reads.ts) starts
+// with its parameters holding that call's arguments, read in the caller's
+// body: a value carries the lookup its expression's locals are read in.
 
-import type { Expr, Identifier, Pos, Stmt } from "../parse/ast.js";
+import type { CallExpr, Expr, Identifier, Pos, Stmt } from "../parse/ast.js";
 import type { LocalSym } from "../elaborate/program.js";
 import { exprChildren, walk, type Node } from "../elaborate/walk.js";
 
 /** What a local holds at one of its uses. */
 export type LocalValue =
-  | { kind: "expr"; name: string; expr: Expr; pos: Pos }
+  /** in: where the locals of `expr` are read (default: the same body); passed: a parameter, given by that call */
+  | { kind: "expr"; name: string; expr: Expr; pos: Pos; in?: LocalLookup; passed?: CallExpr }
   /** `why` reads after the name: "`p` is assigned in a loop" */
   /** pos: the assignment to blame; none when the local is read before any */
   | { kind: "unknown"; name: string; why: string; pos?: Pos };
 
 /** Each use of a local in the body (an Identifier node) and what it holds there. */
 export type LocalValues = ReadonlyMap<Identifier, LocalValue>;
+
+/** What a local holds at a use, asked of the body the use is in. */
+export type LocalLookup = Pick<LocalValues, "get">;
 
 const localOf = (e: Expr): LocalSym | undefined => {
   const sym = e.kind === "ident" ? (e.sym as { kind?: string } | undefined) : undefined;
@@ -47,42 +54,42 @@ function assignedIn(root: Node, out: Map<LocalSym, Pos>): void {
 }
 
 /** localValues(body), worked out at the first question (most probes read no local's memory). */
-export function lazyLocalValues(body: Stmt): Pick<LocalValues, "get"> {
+export function lazyLocalValues(body: Stmt, params?: ReadonlyMap<LocalSym, LocalValue>): LocalLookup {
   let values: LocalValues | undefined;
-  return { get: (e) => (values ??= localValues(body)).get(e) };
+  return { get: (e) => (values ??= localValues(body, params)).get(e) };
 }
 
-/** What every use of a local in `body` holds. */
-export function localValues(body: Stmt): LocalValues {
+/** What every use of a local in `body` holds; `params`: what the parameters hold at its start (a function's body). */
+export function localValues(body: Stmt, params?: ReadonlyMap<LocalSym, LocalValue>): LocalValues {
   const uses = new Map<Identifier, LocalValue>();
   // two values are the same when their expressions read the same way, locals resolved
   const ids = new Map<LocalValue, number>();
   const keyOf = (v: LocalValue | undefined): string => {
     if (!v) return "unset";
-    if (v.kind === "expr") return render(v.expr);
+    if (v.kind === "expr") return render(v.expr, v.in ?? uses);
     let id = ids.get(v);
     if (id === undefined) ids.set(v, (id = ids.size));
     return `#${id}`;
   };
   let opaque = 0;
-  const render = (e: Expr): string => {
+  const render = (e: Expr, where: LocalLookup): string => {
     switch (e.kind) {
       case "number":
         return `${e.value}`;
       case "group":
-        return render(e.inner);
+        return render(e.inner, where);
       case "ident":
-        return localOf(e) ? keyOf(uses.get(e)) : `?${opaque++}`;
+        return localOf(e) ? keyOf(where.get(e)) : `?${opaque++}`;
       case "binary":
-        return `(${render(e.left)}${e.op}${render(e.right)})`;
+        return `(${render(e.left, where)}${e.op}${render(e.right, where)})`;
       case "unary":
-        return `${e.op}${render(e.operand)}`;
+        return `${e.op}${render(e.operand, where)}`;
       case "target":
         return e.steps.length === 0 && !e.addressOf && e.pretty === "" ? `$${e.name}` : `?${opaque++}`;
       case "call": {
         const sym = e.sym as { kind?: string } | undefined;
         if (sym !== undefined && sym.kind !== "native") return `?${opaque++}`;
-        return `${e.name}(${e.args.map((a) => (a.kind === "string" ? JSON.stringify(a.value) : render(a))).join(",")})`;
+        return `${e.name}(${e.args.map((a) => (a.kind === "string" ? JSON.stringify(a.value) : render(a, where))).join(",")})`;
       }
       default:
         return `?${opaque++}`;
@@ -227,6 +234,6 @@ export function localValues(body: Stmt): LocalValues {
         return env;
     }
   };
-  stmt(new Map(), body);
+  stmt(new Map(params), body);
   return uses;
 }

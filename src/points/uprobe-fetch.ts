@@ -10,16 +10,18 @@
 //                                     (user-reads.ts, shared with USDT markers)
 // A user_* read of anything else (a pointer kept in a global by another
 // probe) cannot be done at the event: a compile error at the call says so,
-// naming the assignment of a local that made it so.
+// naming the assignment of a local that made it so. Script functions that
+// read any of these are specialized per call (function-reads.ts): their
+// reads are this event's fields too.
 
-import type { Expr } from "../parse/ast.js";
+import type { CallExpr, Expr } from "../parse/ast.js";
 import type { ResolvedProbe } from "../elaborate/program.js";
 import { exprChildren, walk } from "../elaborate/walk.js";
 import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import type { UprobePoint } from "./uprobe.js";
-import { lazyLocalValues } from "./local-values.js";
+import { ReadFrames, type Specialization } from "./function-reads.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, literal, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 const ARG_REGS = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
@@ -53,6 +55,8 @@ export interface UprobeReads {
   fetchArgs: FetchArg[];
   /** expressions of the handler read from the event's fields */
   reads: Map<Expr, VariableRead>;
+  /** calls of the handler to functions specialized for it */
+  calls: Map<CallExpr, Specialization>;
   /** the fields a filter may test, and the expressions they stand for */
   filterFields: Map<string, FilterField>;
   filterReads: Map<Expr, FilterField>;
@@ -65,16 +69,11 @@ const EXPR_KINDS = new Set(["number", "string", "ident", "wildcard", "target-var
  * The fetch arguments `probe`'s handler needs at `p`, and which of its
  * expressions read them; undefined after reporting an error.
  */
-export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: EventPlanner): UprobeReads | undefined {
-  const reads = new Map<Expr, VariableRead>();
+export function lowerUprobeReads(p: UprobePoint, lp: { probe: ResolvedProbe; id: number }, planner: EventPlanner): UprobeReads | undefined {
+  const frames = new ReadFrames(lp, (message, pos, notes) => planner.fail(message, pos, notes));
   const filterBy = new Map<Expr, PathField>();
   const fields = new EventFields();
-  let failed = false;
-  const fail = (message: string, e: Expr, notes?: string[]): undefined => {
-    if (!failed) planner.fail(message, e.pos, notes);
-    failed = true;
-    return undefined;
-  };
+  const fail = (message: string, e: Expr, notes?: string[]): undefined => void frames.fail(message, e, notes);
 
   /** A probe-time value: its fetch (the leaf's key), name stem and type; undefined when it is not one. */
   const leaf = (e0: Expr): Required<Leaf> | undefined => {
@@ -102,16 +101,19 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
   const cx: UserReadContext = {
     fields,
     leaf,
-    locals: lazyLocalValues(probe.body),
+    get locals() {
+      return frames.current.locals;
+    },
     fail,
-    failed: () => failed,
+    failed: () => frames.hasFailed(),
     maxStringLen: planner.maxStringLen,
     notAtEvent: (fn) =>
       `${fn}() reads the traced program's memory, which tstap can only do at the event, from a value the probe has then (an argument, a register, the return value): read it in that probe, e.g. ${fn}(pointer_arg(1)), not from a value kept from elsewhere`,
   };
 
   const visit = (e: Expr): void => {
-    if (failed || reads.has(e)) return;
+    const { reads } = frames.current;
+    if (frames.hasFailed() || reads.has(e)) return;
     if (e.kind === "call" && isNativeCall(e)) {
       // what the point itself says
       if (e.args.length === 0 && (e.name === "probefunc" || e.name === "ppfunc")) return void reads.set(e, { kind: "constant", value: p.function });
@@ -120,7 +122,7 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
       if (isUserRead(e)) {
         const r = lowerUserRead(cx, e);
         if (r) reads.set(e, r.read);
-        if (r?.filter) filterBy.set(e, r.filter);
+        if (r?.filter && frames.current === frames.probe) filterBy.set(e, r.filter);
         return;
       }
     } else if (e.kind !== "target") return;
@@ -128,23 +130,25 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
     if (!v) return;
     const f = fields.field(v.stem, { leaf: v, offsets: [] }, v.type);
     reads.set(e, { kind: "field", field: f.name, shape: "int", pretty: v.type.startsWith("u") ? "u" : "i" });
-    filterBy.set(e, f);
+    if (frames.current === frames.probe) filterBy.set(e, f);
   };
 
   // outermost first: user_string(pointer_arg(1)) is one fetch, not two
-  const consumed = new Set<Expr>();
+  let consumed = new Set<Expr>();
   const consume = (e: Expr): void => {
     for (const c of exprChildren(e)) {
       consumed.add(c);
       consume(c);
     }
   };
-  const visitTree = (root: Parameters<typeof walk>[0]): void =>
+  const visitTree = (root: Parameters<typeof walk>[0]): void => {
+    // a function's body is walked once per copy
+    consumed = new Set();
     walk(root, (n) => {
       const e = n as Expr;
       if (consumed.has(e) || !EXPR_KINDS.has(e.kind)) return;
       visit(e);
-      if (!reads.has(e)) return;
+      if (!frames.current.reads.has(e)) return;
       // user_buffer_quoted's lengths are the handler's: what they read is lowered on its own
       if (e.kind === "call" && isUserRead(e)) {
         for (const a of userReadOperands(e)) {
@@ -153,9 +157,9 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
         }
       } else consume(e);
     });
-  visitTree(probe.body);
-  if (probe.condition) visitTree(probe.condition);
-  if (failed) return undefined;
+  };
+  frames.run(visitTree);
+  if (frames.hasFailed()) return undefined;
 
   const fetchArgs: FetchArg[] = fields.list.map((f) => {
     const type = f.type ?? f.path.leaf.type!;
@@ -169,5 +173,5 @@ export function lowerUprobeReads(p: UprobePoint, probe: ResolvedProbe, planner: 
     filterFields.set(f.name, f);
     filterReads.set(e, f);
   }
-  return { fetchArgs, reads, filterFields, filterReads };
+  return { fetchArgs, reads: frames.probe.reads, calls: frames.probe.calls, filterFields, filterReads };
 }

@@ -235,7 +235,7 @@ export const uprobes = family<UprobePoint>({
   listing,
   variableNoun: "target variable",
   lower(p, lp, planner): Lowering | undefined {
-    const reads = lowerUprobeReads(p, lp.probe, planner);
+    const reads = lowerUprobeReads(p, lp, planner);
     if (!reads) return undefined;
     const place = `${p.path}:${hex(p.offset)}`;
     const type = p.at === "return" ? "r" : "p";
@@ -252,6 +252,6 @@ export const uprobes = family<UprobePoint>({
     // -c/-x: only the target's process tree; process(PID): that process; selected in the kernel (set_event_pid + event-fork)
     const filter = planner.processScope(own, p.pid);
     const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn, ...(p.pid !== undefined ? { pid: p.pid } : {}) }, filter);
-    return { trigger: { kind: "event", event }, reads: reads.reads };
+    return { trigger: { kind: "event", event }, reads: reads.reads, calls: reads.calls };
   },
 });

@@ -10,18 +10,20 @@
 // Call sites of one marker differ in forms, not in field names: the handler
 // reads `arg1` whichever site fired.
 
-import type { Expr } from "../parse/ast.js";
+import type { CallExpr, Expr } from "../parse/ast.js";
 import type { ResolvedProbe } from "../elaborate/program.js";
 import { walk, exprChildren, type Node } from "../elaborate/walk.js";
 import type { FetchArg } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
-import { lazyLocalValues } from "./local-values.js";
+import { ReadFrames, type Specialization } from "./function-reads.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 export interface MarkerReads {
   reads: Map<Expr, VariableRead>;
+  /** calls of the handler to functions specialized for it (function-reads.ts) */
+  calls: Map<CallExpr, Specialization>;
   /** call site K's fetch arguments (same names at every site) */
   fetchArgsAt(k: number): FetchArg[];
   filterFieldsAt(k: number): Map<string, FilterField>;
@@ -40,15 +42,11 @@ function argNumber(e: Expr, p: UsdtPoint): number | undefined {
 const argLeaf = (n: number): Leaf => ({ key: `arg${n}`, stem: `arg${n}` });
 
 /** `probe`'s reads at `p`; undefined after reporting an error. */
-export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: EventPlanner): MarkerReads | undefined {
+export function lowerMarkerReads(p: UsdtPoint, lp: { probe: ResolvedProbe; id: number }, planner: EventPlanner): MarkerReads | undefined {
+  const frames = new ReadFrames(lp, (message, pos, notes) => planner.fail(message, pos, notes));
   const fields = new EventFields();
-  const reads = new Map<Expr, VariableRead>();
   const filterBy = new Map<Expr, PathField>();
-  let failed = false;
-  const fail = (message: string, e: Expr, notes?: string[]): void => {
-    if (!failed) planner.fail(message, e.pos, notes);
-    failed = true;
-  };
+  const fail = (message: string, e: Expr, notes?: string[]): void => frames.fail(message, e, notes);
   const needArg = (n: number, e: Expr): boolean => {
     const problem = argProblem(p, n);
     if (problem !== undefined) fail(problem, e);
@@ -57,18 +55,20 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
   const argField = (k: number): PathField => fields.field(`arg${k}`, { leaf: argLeaf(k), offsets: [] }, undefined);
   const cx: UserReadContext = {
     fields,
-    locals: lazyLocalValues(probe.body),
+    get locals() {
+      return frames.current.locals;
+    },
     leaf: (e) => {
       const n = argNumber(e, p);
       return n !== undefined && needArg(n, e) ? argLeaf(n) : undefined;
     },
     fail,
-    failed: () => failed,
+    failed: () => frames.hasFailed(),
     maxStringLen: planner.maxStringLen,
     notAtEvent: (fn) => `${fn}() reads the traced program's memory, which tstap can only do at the event, from a marker argument: ${fn}($arg1), ${fn}($arg2 + 8), ${fn}(user_long($arg1))`,
   };
 
-  const consumed = new Set<Node>();
+  let consumed = new Set<Node>();
   const consume = (e: Expr): void => {
     for (const c of exprChildren(e)) {
       consumed.add(c);
@@ -76,7 +76,8 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     }
   };
   const visit = (n: Node): void => {
-    if (failed || consumed.has(n)) return;
+    const { reads } = frames.current;
+    if (frames.hasFailed() || consumed.has(n)) return;
     const e = n as Expr;
     if (e.kind === "target-vars" && (e.which === "parms" || e.which === "vars")) {
       const names: string[] = [];
@@ -91,7 +92,7 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     }
     if (e.kind === "target") {
       const k = argNumber(e, p);
-      if (k !== undefined && needArg(k, e)) filterBy.set(e, argField(k));
+      if (k !== undefined && needArg(k, e) && frames.current === frames.probe) filterBy.set(e, argField(k));
       return;
     }
     if (e.kind !== "call" || !isNativeCall(e) || !isUserRead(e)) return;
@@ -103,11 +104,14 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
       consume(a);
     }
     reads.set(e, r.read);
-    if (r.filter) filterBy.set(e, r.filter);
+    if (r.filter && frames.current === frames.probe) filterBy.set(e, r.filter);
   };
-  walk(probe.body, visit);
-  if (probe.condition) walk(probe.condition, visit);
-  if (failed) return undefined;
+  frames.run((root) => {
+    // a function's body is walked once per copy
+    consumed = new Set();
+    walk(root, visit);
+  });
+  if (frames.hasFailed()) return undefined;
 
   const at = (k: number): FetchArg[] =>
     fields.list.map((f) => {
@@ -124,7 +128,8 @@ export function lowerMarkerReads(p: UsdtPoint, probe: ResolvedProbe, planner: Ev
     return m;
   };
   return {
-    reads,
+    reads: frames.probe.reads,
+    calls: frames.probe.calls,
     fetchArgsAt: at,
     filterFieldsAt,
     filterReadsAt: (k) => {

@@ -156,7 +156,7 @@ export const usdtMarkers = family<UsdtPoint>({
   listing,
   variableNoun: "marker argument",
   lower(p, lp, planner): Lowering | undefined {
-    const lowered = lowerMarkerReads(p, lp.probe, planner);
+    const lowered = lowerMarkerReads(p, lp, planner);
     if (!lowered) return undefined;
     let first: number | undefined;
     for (const [k, site] of p.sites.entries()) {
@@ -169,7 +169,7 @@ export const usdtMarkers = family<UsdtPoint>({
       const event = planner.listen(def, { how: "direct", probe: lp.id, pn: lp.pn, ...(p.pid !== undefined ? { pid: p.pid } : {}) }, filter);
       first ??= event;
     }
-    return { trigger: { kind: "event", event: first! }, reads: lowered.reads };
+    return { trigger: { kind: "event", event: first! }, reads: lowered.reads, calls: lowered.calls };
   },
 });
 

@@ -29,7 +29,7 @@ import type { CallExpr, Expr } from "../parse/ast.js";
 import type { FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { VariableRead, UserReadFault } from "./family.js";
-import type { LocalValue, LocalValues } from "./local-values.js";
+import type { LocalLookup, LocalValue } from "./local-values.js";
 
 /** The expression inside any parentheses. */
 export const strip = (e: Expr): Expr => (e.kind === "group" ? strip(e.inner) : e);
@@ -207,8 +207,8 @@ export interface UserReadContext {
   fields: EventFields;
   /** the probe-time value `e` is, if it is one (a family reports its own errors through fail) */
   leaf(e: Expr): Leaf | undefined;
-  /** what the probe's locals hold where they are read (local-values.ts) */
-  locals: Pick<LocalValues, "get">;
+  /** what the locals of the body being lowered hold where they are read (local-values.ts) */
+  locals: LocalLookup;
   fail(message: string, e: Expr, notes?: string[]): void;
   failed(): boolean;
   /** the error for an address that is not probe-time data: how to read it in this family */
@@ -232,16 +232,24 @@ interface Blame {
 }
 
 /** What the local `e` holds here, if it is a local read (a `p` of `user_long(p)`). */
-function localValue(cx: UserReadContext, e: Expr): LocalValue | undefined {
-  return e.kind === "ident" ? cx.locals.get(e) : undefined;
+function localValue(locals: LocalLookup, e: Expr): LocalValue | undefined {
+  return e.kind === "ident" ? locals.get(e) : undefined;
 }
 
-/** A literal, or a local that certainly holds one (`off = 8`). */
-function constant(cx: UserReadContext, e0: Expr, depth = 0): bigint | undefined {
+/** A literal, or a local that certainly holds one (`off = 8`, a parameter given 8). */
+function constant(locals: LocalLookup, e0: Expr, depth = 0): bigint | undefined {
   const k = literal(e0);
   if (k !== undefined || depth > 8) return k;
-  const v = localValue(cx, strip(e0));
-  return v?.kind === "expr" ? constant(cx, v.expr, depth + 1) : undefined;
+  const v = localValue(locals, strip(e0));
+  return v?.kind === "expr" ? constant(v.in ?? locals, v.expr, depth + 1) : undefined;
+}
+
+/** A literal string, or a local that certainly holds one (a parameter given the default of user_string2). */
+function constantString(locals: LocalLookup, e0: Expr, depth = 0): string | undefined {
+  const e = strip(e0);
+  if (e.kind === "string") return e.value;
+  const v = depth > 8 ? undefined : localValue(locals, e);
+  return v?.kind === "expr" ? constantString(v.in ?? locals, v.expr, depth + 1) : undefined;
 }
 
 /** What an assignment's value is, for an error that blames it. */
@@ -259,24 +267,29 @@ function describe(e0: Expr): string {
  * pointer reads, and through locals that hold such an expression; `blame`
  * gets the assignment that made a local's value not one.
  */
-function addressOf(cx: UserReadContext, e0: Expr, blame: { at?: Blame }, depth = 0): MemPath | undefined {
+function addressOf(cx: UserReadContext, e0: Expr, blame: { at?: Blame }, depth = 0, locals: LocalLookup = cx.locals): MemPath | undefined {
   const e = strip(e0);
   if (depth > 16) return undefined;
-  const local = localValue(cx, e);
+  const local = localValue(locals, e);
   if (local) {
     if (local.kind === "unknown") {
       blame.at ??= { value: local, why: local.why };
       return undefined;
     }
-    const r = addressOf(cx, local.expr, blame, depth + 1);
-    if (!r && !cx.failed()) blame.at ??= { value: local, why: `is assigned ${describe(local.expr)}` };
+    const r = addressOf(cx, local.expr, blame, depth + 1, local.in ?? locals);
+    if (!r && !cx.failed()) blame.at ??= { value: local, why: `${local.passed ? `is passed (to ${local.passed.name}())` : "is assigned"} ${describe(local.expr)}` };
     return r;
   }
   if (e.kind === "binary" && (e.op === "+" || e.op === "-")) {
-    const right = constant(cx, e.right);
-    const k = right ?? (e.op === "+" ? constant(cx, e.left) : undefined);
-    if (k === undefined) return undefined;
-    const inner = addressOf(cx, right !== undefined ? e.left : e.right, blame, depth + 1);
+    const right = constant(locals, e.right);
+    const k = right ?? (e.op === "+" ? constant(locals, e.left) : undefined);
+    if (k === undefined) {
+      // an offset in a local of no one value (a loop's counter) is the one to blame
+      const off = localValue(locals, strip(e.right));
+      if (off?.kind === "unknown") blame.at ??= { value: off, why: off.why };
+      return undefined;
+    }
+    const inner = addressOf(cx, right !== undefined ? e.left : e.right, blame, depth + 1, locals);
     if (!inner) return undefined;
     // the pending offset is the last one, applied at the next dereference
     const offsets = [...inner.offsets];
@@ -284,7 +297,7 @@ function addressOf(cx: UserReadContext, e0: Expr, blame: { at?: Blame }, depth =
     return { leaf: inner.leaf, offsets };
   }
   if (e.kind === "call" && isNativeCall(e) && POINTERS.has(e.name) && e.args.length === 1) {
-    const inner = addressOf(cx, e.args[0]!, blame, depth + 1);
+    const inner = addressOf(cx, e.args[0]!, blame, depth + 1, locals);
     return inner && { leaf: inner.leaf, offsets: [...inner.offsets, 0n] };
   }
   const leaf = cx.leaf(e);
@@ -307,21 +320,21 @@ export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | unde
     if (!b) cx.fail(cx.notAtEvent(e.name), e);
     else {
       const at = b.value.pos;
-      cx.fail(`${cx.notAtEvent(e.name)}; here \`${b.value.name}\` ${b.why}`, e, at && [`assigned at: ${at.file}:${at.line}:${at.col}`]);
+      const verb = b.value.kind === "expr" && b.value.passed ? "passed" : "assigned";
+      cx.fail(`${cx.notAtEvent(e.name)}; here \`${b.value.name}\` ${b.why}`, e, at && [`${verb} at: ${at.file}:${at.line}:${at.col}`]);
     }
     return undefined;
   }
   let maxLength: number | undefined;
   if (fn.lengthArg !== undefined) {
-    const n = literal(e.args[fn.lengthArg]);
+    const n = e.args[fn.lengthArg] && constant(cx.locals, e.args[fn.lengthArg]!);
     if (n === undefined || n < 0n) return void cx.fail(`${e.name}() takes the length as a literal number`, e.args[fn.lengthArg] ?? e);
     maxLength = Number(n);
   }
   let fallback: string | undefined;
   if (fn.fallbackArg !== undefined) {
-    const d = strip(e.args[fn.fallbackArg]!);
-    if (d.kind !== "string") return void cx.fail(`${e.name}()'s ${fn.mode === "warn" ? "warning" : "default"} must be a literal string`, d);
-    fallback = d.value;
+    fallback = constantString(cx.locals, e.args[fn.fallbackArg]!);
+    if (fallback === undefined) return void cx.fail(`${e.name}()'s ${fn.mode === "warn" ? "warning" : "default"} must be a literal string`, strip(e.args[fn.fallbackArg]!));
   }
 
   const { fields } = cx;

@@ -390,17 +390,22 @@ function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
   // read at the event by the kernel (the probe family made it a fetch argument)
   const read = g.reads?.get(e);
   if (read) return emitRead(g, read, false, e, (x) => emitExpr(g, x));
+  // the function's copy for this call, its reads fetched at the probe's event (function-reads.ts)
+  const copy = g.calls?.get(e);
+  if (copy) return `${copy.jsName}(${e.args.map((a) => emitExpr(g, a)).join(", ")})`;
   const sym = e.sym as FunctionGroup | NativeSym | undefined;
   // a user function may shadow a builtin's name; anything else named like one is the builtin
   if (isBuiltin(e.name) && sym?.kind !== "function-group") return emitBuiltin(g, e, unused);
   if (!sym) return g.fail(`unresolved function '${e.name}'`, e.pos);
   const args = e.args.map((a) => emitExpr(g, a));
   if (sym.kind !== "function-group") {
-    // a script function runs after the event, with values, not at the event
-    // (DESIGN decision 1): the read would fail at run time, so it fails here
+    // a function runs after the event, on values, unless a probe that fetches
+    // its reads calls it (then it is that probe's copy, above): the read would
+    // fail at run time, so it fails here (DESIGN decision 1)
     if (g.fn && isUserRead(e)) {
+      const call = g.calledAt;
       return g.fail(
-        `${e.name}() reads the traced program's memory, which tstap can only do at the event, in the probe itself: a function such as ${g.fn.name}() runs after the event, on values; read it in the probe (e.g. ${e.name}(pointer_arg(1))) and pass what it read`,
+        `${e.name}() reads the traced program's memory, which tstap can only do at the event: ${g.fn.name}() is called${call ? ` at ${call.pos.file}:${call.pos.line}:${call.pos.col}` : ""} where no event fetches it (only process(...).function and .mark probes fetch user memory, for calls in their own handler), so it would run after the event`,
         e.pos,
       );
     }

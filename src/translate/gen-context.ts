@@ -4,10 +4,11 @@
 
 import type { Diagnostic } from "../diagnostic.js";
 import { error } from "../diagnostic.js";
-import type { Expr, Pos } from "../parse/ast.js";
+import type { CallExpr, Expr, Pos } from "../parse/ast.js";
 import type { FunctionSym, GlobalSym, LocalSym, Program, ResolvedProbe } from "../elaborate/program.js";
 import type { Limits } from "./plan.js";
 import type { VariableRead } from "../points/family.js";
+import type { Specialization } from "../points/function-reads.js";
 
 /** What a statistics global must keep: its histograms (JS literals by key) and @variance's shift. */
 export interface StatUse {
@@ -29,6 +30,10 @@ export class Gen {
   probe: ResolvedProbe | undefined;
   /** expressions of that probe its family lowered to reads of event fields (fetch arguments) */
   reads: ReadonlyMap<Expr, VariableRead> | undefined;
+  /** calls of the body being emitted to copies of functions specialized for its probe */
+  calls: ReadonlyMap<CallExpr, Specialization> | undefined;
+  /** emitting the plain copy of a function that reads at the event: a call that needs it */
+  calledAt: CallExpr | undefined;
   /** loop nesting, for break/continue checks */
   loops = 0;
 

@@ -3,14 +3,15 @@
 // synthetic end probes that print unread globals.
 
 import type { FunctionGroup, FunctionSym, GlobalSym, Program, ResolvedProbe } from "../elaborate/program.js";
-import type { Expr, Pos } from "../parse/ast.js";
+import type { CallExpr, Expr, Pos } from "../parse/ast.js";
 import { at, identifierAt } from "./near.js";
 import { Gen, longLiteral, stringLiteral } from "./gen-context.js";
 import { emitExpr } from "./expr.js";
 import { defaultValue, StmtWriter } from "./stmt.js";
 import type { Limits, ProbeKind, ProbeMeta } from "./plan.js";
 import { autoprintBodies } from "./autoprint.js";
-import { walkProgram } from "../elaborate/walk.js";
+import { walk, walkProgram, type Node } from "../elaborate/walk.js";
+import { calledFunctions, readsAtEvent, type Specialization } from "../points/function-reads.js";
 import { familyOf, writtenText, type EventPlanner, type Lowering } from "../points/index.js";
 import { countOnlyProbes, emitCounterBody } from "./count-only.js";
 
@@ -42,15 +43,21 @@ function localDecls(locals: { jsName: string; type: string }[]): string | undefi
   return `let ${locals.map((l) => `${l.jsName} = ${defaultValue(l.type)}`).join(", ")};`;
 }
 
-function emitFunction(g: Gen, f: FunctionSym): string {
+/** A function, or (spec) its copy for one call of a probe, whose reads are that probe's event fields. */
+function emitFunction(g: Gen, f: FunctionSym, spec?: Specialization): string {
   g.beginBody();
   g.fn = f;
   g.loops = 0;
+  g.reads = spec?.reads;
+  g.calls = spec?.calls;
   const w = new StmtWriter(g, 1);
   if (f.body.kind === "embedded-code") g.fail(`function '${f.name}' is embedded C, which tstap cannot run (no kernel module)`, f.body.pos);
   else w.block(f.body);
   g.fn = undefined;
-  const head = [`function ${f.jsName}(${f.params.map((p) => p.jsName).join(", ")}) {`, comment(`function ${f.name} at ${at(f.pos)}`)];
+  g.reads = undefined;
+  g.calls = undefined;
+  const what = spec ? `function ${f.name} at ${at(f.pos)}, for the call at ${at(spec.call.pos)}` : `function ${f.name} at ${at(f.pos)}`;
+  const head = [`function ${spec?.jsName ?? f.jsName}(${f.params.map((p) => p.jsName).join(", ")}) {`, comment(what)];
   // stap names the function's name token; FunctionSym.namePos when pass 2 provides it
   const namePos = (f as FunctionSym & { namePos?: Pos }).namePos ?? f.pos;
   head.push(`  if (++$depth > ${g.limits.MAXNESTING}) $maxnesting(${g.near(identifierAt(f.name, namePos))});`);
@@ -80,6 +87,7 @@ function emitProbe(g: Gen, p: ResolvedProbe, lowering: Lowering, name: string, i
   g.fn = undefined;
   g.probe = p;
   g.reads = lowering.reads;
+  g.calls = lowering.calls;
   g.loops = 0;
   const w = new StmtWriter(g, 1);
   if (p.condition) w.line(`if (!(${emitExpr(g, p.condition)})) return;`);
@@ -92,6 +100,7 @@ function emitProbe(g: Gen, p: ResolvedProbe, lowering: Lowering, name: string, i
   if (temps) head.push("  " + temps);
   g.probe = undefined;
   g.reads = undefined;
+  g.calls = undefined;
   return [...head, ...w.lines, "}"].join("\n");
 }
 
@@ -130,7 +139,8 @@ export interface Generated {
 export function generate(g: Gen, program: Program, planner: EventPlanner, opts: { mayCount?: (id: number) => boolean } = {}): Generated {
   const functions: string[] = [];
   const groups = new Map<string, FunctionGroup>();
-  for (const f of program.functions) functions.push(emitFunction(g, f));
+  // a function that reads at the event runs as copies made for its calls from probes (function-reads.ts), emitted below
+  for (const f of program.functions) if (!readsAtEvent(f)) functions.push(emitFunction(g, f));
   // dispatchers for overload groups reached through `next`
   collectGroups(program, groups);
   for (const grp of groups.values()) if (grp.overloads.length > 1 || grp.overloads[0]!.usesNext) functions.push(emitDispatcher(grp));
@@ -167,6 +177,13 @@ export function generate(g: Gen, program: Program, planner: EventPlanner, opts: 
       counters.push(`${id}: $count_${id}`);
     }
   }
+  for (const { lowering } of lowered) for (const spec of specializations(lowering.calls)) functions.push(emitFunction(g, spec.fn, spec));
+  // the plain function, for calls no probe's copy covers: its reads fail there (expr.ts)
+  for (const [f, call] of plainCalls(program, lowered)) {
+    g.calledAt = call;
+    functions.push(emitFunction(g, f));
+    g.calledAt = undefined;
+  }
   for (const ap of autoprintBodies(g, program)) {
     const id = probes.length;
     const name = `$autoprint_${id}`;
@@ -196,6 +213,37 @@ export function generate(g: Gen, program: Program, planner: EventPlanner, opts: 
     "",
   ].join("\n");
   return { code, probes, countable: new Set(lowered.filter((l) => counting.has(l.p)).map((l) => l.id)) };
+}
+
+/** Every copy below `calls`, callers first. */
+function specializations(calls: ReadonlyMap<CallExpr, Specialization> | undefined): Specialization[] {
+  const out: Specialization[] = [];
+  for (const spec of calls?.values() ?? []) out.push(spec, ...specializations(spec.calls));
+  return out;
+}
+
+/** The functions reading at the event that some call runs as they are (not a probe's copy), each with its first such call. */
+function plainCalls(program: Program, lowered: readonly { p: ResolvedProbe; lowering: Lowering }[]): Map<FunctionSym, CallExpr> {
+  const need = new Map<FunctionSym, CallExpr>();
+  const queue: FunctionSym[] = [];
+  const scan = (root: Node | undefined, copies?: ReadonlyMap<CallExpr, Specialization>): void => {
+    if (!root) return;
+    walk(root, (n) => {
+      if (n.kind !== "call" || copies?.has(n)) return;
+      for (const f of calledFunctions(n))
+        if (readsAtEvent(f) && !need.has(f)) {
+          need.set(f, n);
+          queue.push(f);
+        }
+    });
+  };
+  for (const { p, lowering } of lowered) {
+    scan(p.body, lowering.calls);
+    scan(p.condition, lowering.calls);
+  }
+  for (const f of program.functions) if (!readsAtEvent(f) && f.body.kind !== "embedded-code") scan(f.body);
+  for (let f = queue.shift(); f; f = queue.shift()) if (f.body.kind !== "embedded-code") scan(f.body);
+  return need;
 }
 
 function collectGroups(program: Program, out: Map<string, FunctionGroup>): void {
