@@ -10,8 +10,16 @@
 // them as signed), strings only by ==/!= with constants made of plain
 // printable characters (no quotes, backslashes or glob characters: script
 // text is never written into a filter unchecked).
+//
+// Through locals: `p = pointer_arg(1); if (!p) next` is `if (!pointer_arg(1))
+// next` when the statements before the `if` only assign locals from values
+// that cannot fail or print (so an event the kernel drops would have done
+// nothing but set them), and the local certainly holds one value at the
+// `if` (local-values.ts: not reassigned by arithmetic, not assigned
+// differently on two paths); anything else stays in the handler.
 
 import type { Block, Expr, Stmt } from "../parse/ast.js";
+import { lazyLocalValues, type LocalLookup } from "../points/local-values.js";
 
 /** A field of the event's `format`, as the filter sees it. */
 export interface FilterField {
@@ -33,6 +41,8 @@ export interface PushdownContext {
   maxStringLen: number;
   /** is target() meaningful (-c or -x)? Without it, conditions on target() are not pushed */
   hasTarget: boolean;
+  /** what the probe's locals hold at the condition (pushdownProbe) */
+  locals?: LocalLookup;
 }
 
 // Where target()'s pid goes in a filter text; the runtime fills it in once
@@ -161,8 +171,13 @@ function comparison(op: string, left: Expr, right: Expr, ctx: PushdownContext): 
   return { filter: `${a.text} ${op} "${b.value}"`, targetProcess: false, exact: true };
 }
 
-function operand(e0: Expr, ctx: PushdownContext): Operand | undefined {
+function operand(e0: Expr, ctx: PushdownContext, depth = 0): Operand | undefined {
   const e = unwrap(e0);
+  if (e.kind === "ident") {
+    // a local that certainly holds a pushable value here is that value
+    const v = depth < 8 ? ctx.locals?.get(e) : undefined;
+    return v?.kind === "expr" ? operand(v.expr, { ...ctx, locals: v.in ?? ctx.locals }, depth + 1) : undefined;
+  }
   const read = ctx.reads?.get(e);
   if (read !== undefined) return /^[A-Za-z_][A-Za-z0-9_]*$/.test(read.name) ? { kind: "field", field: read, text: read.name } : undefined;
   switch (e.kind) {
@@ -257,17 +272,52 @@ export function pushdownProbe(
   const conds: Expr[] = [];
   if (probe.condition) conds.push(probe.condition);
   const stmts = flatten(probe.body);
-  const first = stmts[0];
+  // assignments of locals before the if: dropping the event loses nothing else
+  let lead = 0;
+  while (lead < stmts.length && quietLocalAssignment(stmts[lead]!, ctx)) lead++;
+  const first = stmts[lead];
   if (first?.kind === "if" && first.else === undefined) {
     if (isNext(first.then)) {
       conds.push({ kind: "unary", op: "!", operand: first.cond, pos: first.cond.pos });
-    } else if (stmts.length === 1) {
+    } else if (stmts.length === lead + 1) {
       conds.push(first.cond);
     }
   }
   if (conds.length === 0) return undefined;
   const all = conds.reduce((a, b) => ({ kind: "logical", op: "&&", left: a, right: b, pos: a.pos }));
-  return pushdownCondition(all, ctx);
+  return pushdownCondition(all, lead > 0 ? { ...ctx, locals: lazyLocalValues(probe.body) } : ctx);
+}
+
+/** Context functions that answer for the event and never fail. */
+const QUIET_CALLS = new Set(["pid", "tid", "execname", "cpu"]);
+
+/** `local = VALUE` (or `+=`, `-=`), VALUE neither failing (division, a faulting read) nor calling anything but the event's fields. */
+function quietLocalAssignment(s: Stmt, ctx: PushdownContext): boolean {
+  if (s.kind !== "expr" || s.expr.kind !== "assign" || !["=", "+=", "-="].includes(s.expr.op)) return false;
+  const target = unwrap(s.expr.target);
+  if (target.kind !== "ident" || (target.sym as { kind?: string } | undefined)?.kind !== "local") return false;
+  const quiet = (e0: Expr): boolean => {
+    const e = unwrap(e0);
+    if (ctx.reads?.has(e)) return true;
+    switch (e.kind) {
+      case "number":
+      case "string":
+        return true;
+      case "ident":
+        return (e.sym as { kind?: string } | undefined)?.kind === "local";
+      case "target":
+        return e.steps.length === 0 && e.pretty === "" && !e.addressOf && ctx.fields.has(e.name);
+      case "unary":
+        return quiet(e.operand);
+      case "binary":
+        return e.op !== "/" && e.op !== "%" && quiet(e.left) && quiet(e.right);
+      case "call":
+        return e.args.length === 0 && QUIET_CALLS.has(e.name) && isContextNative(e);
+      default:
+        return false;
+    }
+  };
+  return quiet(s.expr.value);
 }
 
 /** The statements of a body, through blocks that alias expansion may nest. */
