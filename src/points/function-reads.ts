@@ -19,13 +19,17 @@
 // stopped while stap's handler runs, so every one of stap's reads of that
 // address sees what the event's one fetch saw. A read whose address changes
 // in the loop is refused by local-values.ts ("is assigned in a loop").
+// What a copy returns, when its every return gives one value, is an address
+// like a local's (`user_string(field(p))`, `rd(rd(p))`); the copy still
+// runs in the handler before the read. A function that reads nothing is
+// not copied, so its return stays a handler value.
 
 import type { Block, CallExpr, Expr, Pos } from "../parse/ast.js";
 import type { FunctionGroup, FunctionSym, LocalSym, ResolvedProbe } from "../elaborate/program.js";
 import { walk, type Node } from "../elaborate/walk.js";
 import type { VariableRead } from "./family.js";
 import { contextFunctionNeed } from "./context-functions.js";
-import { lazyLocalValues, type LocalLookup, type LocalValue } from "./local-values.js";
+import { localValues, type BodyValues, type LocalLookup, type LocalValue } from "./local-values.js";
 import { isNativeCall, isUserRead } from "./user-reads.js";
 
 /** One script function specialized for one call: its reads are fields of the calling probe's event. */
@@ -44,9 +48,15 @@ export interface Specialization {
 export interface ReadFrame {
   reads: Map<Expr, VariableRead>;
   calls: Map<CallExpr, Specialization>;
+  /** what its locals hold, and what its calls to copies return */
   locals: LocalLookup;
   /** the specializations from the probe down to this body, outermost first (empty: the probe) */
   chain: readonly Specialization[];
+  root: Node[];
+  /** the frames of its calls' copies */
+  children: Map<CallExpr, ReadFrame>;
+  /** what the body returns, when it is a copy whose returns all give one value */
+  returned(): LocalValue | undefined;
 }
 
 const at = (pos: Pos): string => `${pos.file}:${pos.line}:${pos.col}`;
@@ -93,6 +103,17 @@ export function callsReader(e: Node): e is CallExpr {
 }
 
 /**
+ * Whether `e` runs a function's copy: a read whose address it is still
+ * evaluates it in the handler, for what the copy does besides returning
+ * the address (its own reads' faults, its side effects), before the read.
+ */
+export function runsCopies(e: Expr): boolean {
+  let found = false;
+  walk(e, (n) => void (found ||= callsReader(n)));
+  return found;
+}
+
+/**
  * A probe's body and the functions it calls that read at the event, each
  * specialized per call, lowered by one family: `run` hands the family each
  * body in turn, with `current` its frame (its reads, its locals).
@@ -107,7 +128,8 @@ export class ReadFrames {
     private readonly lp: { probe: ResolvedProbe; id: number },
     private readonly report: (message: string, pos: Pos, notes?: string[]) => void,
   ) {
-    this.probe = { reads: new Map(), calls: new Map(), locals: lazyLocalValues(lp.probe.body), chain: [] };
+    const roots: Node[] = [lp.probe.body, ...(lp.probe.condition ? [lp.probe.condition] : [])];
+    this.probe = this.newFrame(roots, [], () => localValues(lp.probe.body));
     this.current = this.probe;
   }
 
@@ -129,31 +151,57 @@ export class ReadFrames {
     this.report(message, chain[0]!.call.pos, [...through, `in ${chain[chain.length - 1]!.fn.name}() at: ${at(e.pos)}`, ...notes]);
   }
 
-  /** Lower the probe's body and condition with `lower`, then every specialized function below them. */
+  /**
+   * Lower the probe's body and condition with `lower`, then every copy
+   * below them (all copies exist first: a read may take its address from
+   * what a copy returns).
+   */
   run(lower: (root: Node) => void): void {
-    const roots: Node[] = [this.lp.probe.body, ...(this.lp.probe.condition ? [this.lp.probe.condition] : [])];
-    this.frame(this.probe, roots, lower);
+    this.specializeBelow(this.probe);
+    const visit = (frame: ReadFrame): void => {
+      if (this.failed) return;
+      this.current = frame;
+      for (const r of frame.root) lower(r);
+      frame.children.forEach((c) => visit(c));
+    };
+    if (!this.failed) visit(this.probe);
     this.current = this.probe;
   }
 
-  private frame(frame: ReadFrame, roots: readonly Node[], lower: (root: Node) => void): void {
-    this.current = frame;
-    for (const r of roots) lower(r);
+  /** A frame over `root`, its values worked out at the first question. */
+  private newFrame(root: Node[], chain: readonly Specialization[], values: (self: LocalLookup) => BodyValues, spec?: Specialization): ReadFrame {
+    let v: BodyValues | undefined;
+    const frame: ReadFrame = {
+      reads: spec?.reads ?? new Map(),
+      calls: spec?.calls ?? new Map(),
+      chain,
+      root,
+      children: new Map(),
+      locals: { get: (e) => (v ??= values(frame.locals)).uses.get(e), call: (c) => frame.children.get(c)?.returned() },
+      returned: () => (v ??= values(frame.locals)).returned,
+    };
+    return frame;
+  }
+
+  /** The copies `frame`'s calls run, and theirs, down to the last. */
+  private specializeBelow(frame: ReadFrame): void {
     const calls: CallExpr[] = [];
-    for (const r of roots) walk(r, (n) => void (callsReader(n) && calls.push(n)));
+    for (const r of frame.root) walk(r, (n) => void (callsReader(n) && calls.push(n)));
     for (const call of calls) {
       if (this.failed) return;
       this.current = frame;
       const spec = this.specialize(frame, call);
       if (!spec) continue;
-      frame.calls.set(call, spec);
       const params = new Map<LocalSym, LocalValue>();
       spec.fn.params.forEach((p, i) => {
         const arg = call.args[i]!;
         params.set(p, { kind: "expr", name: p.name, expr: arg, pos: arg.pos, in: frame.locals, passed: call });
       });
-      const child: ReadFrame = { reads: spec.reads, calls: spec.calls, locals: lazyLocalValues(spec.fn.body as Block, params), chain: [...frame.chain, spec] };
-      this.frame(child, [spec.fn.body as Block], lower);
+      const body = spec.fn.body as Block;
+      const child = this.newFrame([body], [...frame.chain, spec], (self) => localValues(body, { name: spec.fn.name, params, self }), spec);
+      frame.calls.set(call, spec);
+      frame.children.set(call, child);
+      this.specializeBelow(child);
     }
   }
 

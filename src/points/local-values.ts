@@ -19,7 +19,7 @@ import { exprChildren, walk, type Node } from "../elaborate/walk.js";
 /** What a local holds at one of its uses. */
 export type LocalValue =
   /** in: where the locals of `expr` are read (default: the same body); passed: a parameter, given by that call */
-  | { kind: "expr"; name: string; expr: Expr; pos: Pos; in?: LocalLookup; passed?: CallExpr }
+  | { kind: "expr"; name: string; expr: Expr; pos: Pos; in?: LocalLookup; passed?: CallExpr; returned?: true }
   /** `why` reads after the name: "`p` is assigned in a loop" */
   /** pos: the assignment to blame; none when the local is read before any */
   | { kind: "unknown"; name: string; why: string; pos?: Pos };
@@ -27,8 +27,22 @@ export type LocalValue =
 /** Each use of a local in the body (an Identifier node) and what it holds there. */
 export type LocalValues = ReadonlyMap<Identifier, LocalValue>;
 
-/** What a local holds at a use, asked of the body the use is in. */
-export type LocalLookup = Pick<LocalValues, "get">;
+/**
+ * What a local holds at a use, asked of the body the use is in; `call`:
+ * what a call in that body returns, when it runs a copy of a function
+ * whose every return gives one value (function-reads.ts).
+ */
+export interface LocalLookup {
+  get(e: Identifier): LocalValue | undefined;
+  call?(e: CallExpr): LocalValue | undefined;
+}
+
+/** What every use of a local in a function's body holds, and what the function returns. */
+export interface BodyValues {
+  uses: LocalValues;
+  /** undefined: the body is not a function's (no `fn`) */
+  returned?: LocalValue;
+}
 
 const localOf = (e: Expr): LocalSym | undefined => {
   const sym = e.kind === "ident" ? (e.sym as { kind?: string } | undefined) : undefined;
@@ -54,14 +68,21 @@ function assignedIn(root: Node, out: Map<LocalSym, Pos>): void {
 }
 
 /** localValues(body), worked out at the first question (most probes read no local's memory). */
-export function lazyLocalValues(body: Stmt, params?: ReadonlyMap<LocalSym, LocalValue>): LocalLookup {
+export function lazyLocalValues(body: Stmt): LocalLookup {
   let values: LocalValues | undefined;
-  return { get: (e) => (values ??= localValues(body, params)).get(e) };
+  return { get: (e) => (values ??= localValues(body).uses).get(e) };
 }
 
-/** What every use of a local in `body` holds; `params`: what the parameters hold at its start (a function's body). */
-export function localValues(body: Stmt, params?: ReadonlyMap<LocalSym, LocalValue>): LocalValues {
+/**
+ * What every use of a local in `body` holds; for a function's body (`fn`:
+ * its name), `params` is what the parameters hold at its start, and
+ * `returned` what it returns when all its returns agree and it cannot end
+ * without one, read through `self` (the body's lookup, calls included).
+ */
+export function localValues(body: Stmt, fn?: { name: string; params: ReadonlyMap<LocalSym, LocalValue>; self: LocalLookup }): BodyValues {
+  const params = fn?.params;
   const uses = new Map<Identifier, LocalValue>();
+  const returns: { key: string; value: LocalValue }[] = [];
   // two values are the same when their expressions read the same way, locals resolved
   const ids = new Map<LocalValue, number>();
   const keyOf = (v: LocalValue | undefined): string => {
@@ -216,7 +237,10 @@ export function localValues(body: Stmt, params?: ReadonlyMap<LocalSym, LocalValu
       case "continue":
         return undefined;
       case "return":
-        if (s.value) expr(env, s.value);
+        if (s.value) {
+          expr(env, s.value);
+          if (fn) returns.push({ key: render(s.value, uses), value: { kind: "expr", name: `${fn.name}()`, expr: s.value, pos: s.value.pos, in: fn.self, returned: true } });
+        }
         return undefined;
       case "delete":
         if (localOf(s.target)) set(env, s.target, (sym) => unknown(sym, "is deleted", s.pos));
@@ -234,6 +258,11 @@ export function localValues(body: Stmt, params?: ReadonlyMap<LocalSym, LocalValu
         return env;
     }
   };
-  stmt(new Map(params), body);
-  return uses;
+  const end = stmt(new Map(params), body);
+  if (!fn) return { uses };
+  const vague = (why: string, pos?: Pos): BodyValues => ({ uses, returned: { kind: "unknown", name: `${fn.name}()`, why, ...(pos ? { pos } : {}) } });
+  if (end || returns.length === 0) return vague("can end without a return (giving 0 or \"\")");
+  const other = returns.find((r) => r.key !== returns[0]!.key);
+  if (other) return vague("returns different values on different paths", other.value.pos);
+  return { uses, returned: returns[0]!.value };
 }

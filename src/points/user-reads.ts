@@ -270,14 +270,16 @@ function describe(e0: Expr): string {
 function addressOf(cx: UserReadContext, e0: Expr, blame: { at?: Blame }, depth = 0, locals: LocalLookup = cx.locals): MemPath | undefined {
   const e = strip(e0);
   if (depth > 16) return undefined;
-  const local = localValue(locals, e);
+  // a local, or a call of a function's copy that returns one value (`user_string(field(p))`)
+  const local = localValue(locals, e) ?? (e.kind === "call" && !isNativeCall(e) ? locals.call?.(e) : undefined);
   if (local) {
     if (local.kind === "unknown") {
       blame.at ??= { value: local, why: local.why };
       return undefined;
     }
     const r = addressOf(cx, local.expr, blame, depth + 1, local.in ?? locals);
-    if (!r && !cx.failed()) blame.at ??= { value: local, why: `${local.passed ? `is passed (to ${local.passed.name}())` : "is assigned"} ${describe(local.expr)}` };
+    const verb = local.passed ? `is passed (to ${local.passed.name}())` : local.returned ? "returns a value" : "is assigned";
+    if (!r && !cx.failed()) blame.at ??= { value: local, why: `${verb} ${describe(local.expr)}` };
     return r;
   }
   if (e.kind === "binary" && (e.op === "+" || e.op === "-")) {
@@ -320,7 +322,7 @@ export function lowerUserRead(cx: UserReadContext, e: CallExpr): UserRead | unde
     if (!b) cx.fail(cx.notAtEvent(e.name), e);
     else {
       const at = b.value.pos;
-      const verb = b.value.kind === "expr" && b.value.passed ? "passed" : "assigned";
+      const verb = b.value.kind === "expr" && b.value.passed ? "passed" : b.value.name.endsWith("()") ? "returned" : "assigned";
       cx.fail(`${cx.notAtEvent(e.name)}; here \`${b.value.name}\` ${b.why}`, e, at && [`${verb} at: ${at.file}:${at.line}:${at.col}`]);
     }
     return undefined;

@@ -13,6 +13,7 @@ import { firstToken, identifierAt, operatorAt } from "./near.js";
 import { emitBuiltin, isBuiltin } from "./builtins.js";
 import { emitDefined, emitRead, emitTarget } from "./target.js";
 import { isUserRead } from "../points/user-reads.js";
+import { runsCopies } from "../points/function-reads.js";
 import { validateLinear } from "../../runtime/hist.js";
 import { regexProblem } from "../../runtime/regex.js";
 
@@ -389,7 +390,11 @@ function emitIndex(g: Gen, e: IndexExpr): string {
 function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
   // read at the event by the kernel (the probe family made it a fetch argument)
   const read = g.reads?.get(e);
-  if (read) return emitRead(g, read, false, e, (x) => emitExpr(g, x));
+  if (read) {
+    const value = emitRead(g, read, false, e, (x) => emitExpr(g, x));
+    // an address returned by a function's copy: the copy still runs, then the read (fetched at the event) is the value
+    return isUserRead(e) && e.args[0] && runsCopies(e.args[0]) ? `(${emitExpr(g, e.args[0])}, ${value})` : value;
+  }
   // the function's copy for this call, its reads fetched at the probe's event (function-reads.ts)
   const copy = g.calls?.get(e);
   if (copy) return `${copy.jsName}(${e.args.map((a) => emitExpr(g, a)).join(", ")})`;
