@@ -17,7 +17,11 @@
 // condition or in a loop whose address stays the same is fetched at every
 // event and used as often as the handler reaches it: the traced thread is
 // stopped while stap's handler runs, so every one of stap's reads of that
-// address sees what the event's one fetch saw. A read whose address changes
+// address sees what the event's one fetch saw (short of another thread of
+// the program writing it between two of them: one fetch is one moment). A
+// fetch under a condition that guards a bad address (`if (p) ...`) faults
+// quietly when the handler does not reach it: a fault is only looked at
+// where the read is evaluated. A read whose address changes
 // in the loop is refused by local-values.ts ("is assigned in a loop").
 // What a copy returns, when its every return gives one value, is an address
 // like a local's (`user_string(field(p))`, `rd(rd(p))`); the copy still
