@@ -25,15 +25,16 @@
 // in the loop is refused by local-values.ts ("is assigned in a loop").
 // What a copy returns, when its every return gives one value, is an address
 // like a local's (`user_string(field(p))`, `rd(rd(p))`); the copy still
-// runs in the handler before the read. A function that reads nothing is
-// not copied, so its return stays a handler value.
+// runs in the handler before the read. So is what a function that reads
+// nothing returns (`user_long(add8(p))`), worked out on the spot: it is not
+// copied, and runs as it is before the read.
 
 import type { Block, CallExpr, Expr, Pos } from "../parse/ast.js";
 import type { FunctionGroup, FunctionSym, LocalSym, ResolvedProbe } from "../elaborate/program.js";
 import { walk, type Node } from "../elaborate/walk.js";
 import type { VariableRead } from "./family.js";
 import { contextFunctionNeed } from "./context-functions.js";
-import { localValues, type BodyValues, type LocalLookup, type LocalValue } from "./local-values.js";
+import { callReturn, localValues, type BodyValues, type LocalLookup, type LocalValue } from "./local-values.js";
 import { isNativeCall, isUserRead } from "./user-reads.js";
 
 /** One script function specialized for one call: its reads are fields of the calling probe's event. */
@@ -107,13 +108,14 @@ export function callsReader(e: Node): e is CallExpr {
 }
 
 /**
- * Whether `e` runs a function's copy: a read whose address it is still
- * evaluates it in the handler, for what the copy does besides returning
- * the address (its own reads' faults, its side effects), before the read.
+ * Whether `e` calls a script function (a copy, or one that reads nothing):
+ * a read whose address it is still evaluates it in the handler, for what
+ * the function does besides returning the address (its own reads' faults,
+ * its side effects), before the read.
  */
-export function runsCopies(e: Expr): boolean {
+export function runsFunctions(e: Expr): boolean {
   let found = false;
-  walk(e, (n) => void (found ||= callsReader(n)));
+  walk(e, (n) => void (found ||= calledFunctions(n).length > 0));
   return found;
 }
 
@@ -181,7 +183,8 @@ export class ReadFrames {
       chain,
       root,
       children: new Map(),
-      locals: { get: (e) => (v ??= values(frame.locals)).uses.get(e), call: (c) => frame.children.get(c)?.returned() },
+      // a call of a copy returns what the copy does; of a function that reads nothing, what its body does
+      locals: { get: (e) => (v ??= values(frame.locals)).uses.get(e), call: (c) => (frame.children.has(c) ? frame.children.get(c)!.returned() : callReturn(c, frame.locals)) },
       returned: () => (v ??= values(frame.locals)).returned,
     };
     return frame;

@@ -13,7 +13,8 @@
 // body: a value carries the lookup its expression's locals are read in.
 
 import type { CallExpr, Expr, Identifier, Pos, Stmt } from "../parse/ast.js";
-import type { LocalSym } from "../elaborate/program.js";
+import type { Block } from "../parse/ast.js";
+import type { FunctionGroup, LocalSym } from "../elaborate/program.js";
 import { exprChildren, walk, type Node } from "../elaborate/walk.js";
 
 /** What a local holds at one of its uses. */
@@ -65,6 +66,29 @@ function assignedIn(root: Node, out: Map<LocalSym, Pos>): void {
     else if (n.kind === "foreach") for (const k of [...n.keys, ...(n.value ? [n.value] : [])]) note(k, k.pos);
     else if (n.kind === "try" && n.catchVar) note(n.catchVar, n.catchVar.pos);
   });
+}
+
+/**
+ * What a call of a script function with one body returns, with its
+ * parameters holding the call's arguments as `caller` has them: how an
+ * address passes through a function that reads nothing (`add8(p)` of
+ * `user_long(add8(p))`); undefined when the call runs no such function.
+ */
+export function callReturn(call: CallExpr, caller: LocalLookup): LocalValue | undefined {
+  const sym = call.sym as FunctionGroup | { kind?: string } | undefined;
+  if (sym?.kind !== "function-group") return undefined;
+  const group = sym as FunctionGroup;
+  const fn = group.overloads[0]!;
+  if (group.overloads.length !== 1 || fn.usesNext || fn.body.kind === "embedded-code") return undefined;
+  const body = fn.body as Block;
+  const params = new Map<LocalSym, LocalValue>();
+  fn.params.forEach((p, i) => {
+    const arg = call.args[i]!;
+    params.set(p, { kind: "expr", name: p.name, expr: arg, pos: arg.pos, in: caller, passed: call });
+  });
+  let v: BodyValues | undefined;
+  const self: LocalLookup = { get: (e) => (v ??= localValues(body, { name: fn.name, params, self })).uses.get(e), call: (c) => callReturn(c, self) };
+  return (v ??= localValues(body, { name: fn.name, params, self })).returned;
 }
 
 /** localValues(body), worked out at the first question (most probes read no local's memory). */

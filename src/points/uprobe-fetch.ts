@@ -21,7 +21,7 @@ import type { FetchArg, FetchType } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import type { UprobePoint } from "./uprobe.js";
-import { ReadFrames, runsCopies, type Specialization } from "./function-reads.js";
+import { ReadFrames, runsFunctions, type Specialization } from "./function-reads.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, literal, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 const ARG_REGS = ["%di", "%si", "%dx", "%cx", "%r8", "%r9"];
@@ -153,7 +153,7 @@ export function lowerUprobeReads(p: UprobePoint, lp: { probe: ResolvedProbe; id:
       if (e.kind === "call" && isUserRead(e)) {
         // an address a function's copy returns is still computed in the handler (function-reads.ts)
         for (const a of userReadOperands(e))
-          if (!runsCopies(a)) {
+          if (!runsFunctions(a)) {
             consumed.add(a);
             consume(a);
           }

@@ -17,7 +17,7 @@ import type { FetchArg } from "../../runtime/event-def.js";
 import type { FilterField } from "../translate/filter-pushdown.js";
 import type { EventPlanner, VariableRead } from "./family.js";
 import { argFetchType, argProblem, type UsdtPoint } from "./usdt.js";
-import { ReadFrames, runsCopies, type Specialization } from "./function-reads.js";
+import { ReadFrames, runsFunctions, type Specialization } from "./function-reads.js";
 import { EventFields, isNativeCall, numberFilterField, isStringType, isUserRead, lowerUserRead, userReadOperands, renderPath, strip, type Leaf, type PathField, type UserReadContext } from "./user-reads.js";
 
 export interface MarkerReads {
@@ -101,7 +101,7 @@ export function lowerMarkerReads(p: UsdtPoint, lp: { probe: ResolvedProbe; id: n
     // user_buffer_quoted's lengths are the handler's: what they read is lowered on its own
     // an address a function's copy returns is still computed in the handler (function-reads.ts)
     for (const a of userReadOperands(e))
-      if (!runsCopies(a)) {
+      if (!runsFunctions(a)) {
         consumed.add(a);
         consume(a);
       }

@@ -278,8 +278,9 @@ function addressOf(cx: UserReadContext, e0: Expr, blame: { at?: Blame }, depth =
       return undefined;
     }
     const r = addressOf(cx, local.expr, blame, depth + 1, local.in ?? locals);
-    const verb = local.passed ? `is passed (to ${local.passed.name}())` : local.returned ? "returns a value" : "is assigned";
-    if (!r && !cx.failed()) blame.at ??= { value: local, why: `${verb} ${describe(local.expr)}` };
+    const what = describe(local.expr);
+    const verb = local.passed ? `is passed (to ${local.passed.name}())` : local.returned ? (what.startsWith("from") ? "returns a value" : "returns") : "is assigned";
+    if (!r && !cx.failed()) blame.at ??= { value: local, why: `${verb} ${what}` };
     return r;
   }
   if (e.kind === "binary" && (e.op === "+" || e.op === "-")) {

@@ -13,7 +13,7 @@ import { firstToken, identifierAt, operatorAt } from "./near.js";
 import { emitBuiltin, isBuiltin } from "./builtins.js";
 import { emitDefined, emitRead, emitTarget } from "./target.js";
 import { isUserRead } from "../points/user-reads.js";
-import { runsCopies } from "../points/function-reads.js";
+import { runsFunctions } from "../points/function-reads.js";
 import { validateLinear } from "../../runtime/hist.js";
 import { regexProblem } from "../../runtime/regex.js";
 
@@ -392,8 +392,8 @@ function emitCall(g: Gen, e: CallExpr, unused: boolean): string {
   const read = g.reads?.get(e);
   if (read) {
     const value = emitRead(g, read, false, e, (x) => emitExpr(g, x));
-    // an address returned by a function's copy: the copy still runs, then the read (fetched at the event) is the value
-    return isUserRead(e) && e.args[0] && runsCopies(e.args[0]) ? `(${emitExpr(g, e.args[0])}, ${value})` : value;
+    // an address a script function returns: the function still runs, then the read (fetched at the event) is the value
+    return isUserRead(e) && e.args[0] && runsFunctions(e.args[0]) ? `(${emitExpr(g, e.args[0])}, ${value})` : value;
   }
   // the function's copy for this call, its reads fetched at the probe's event (function-reads.ts)
   const copy = g.calls?.get(e);
