@@ -50,6 +50,12 @@ export interface RunOptions {
    * it is closed at the end of the run in any case
    */
   kernelInstance?: TraceInstance;
+  /**
+   * the process exits after this run: once the output is out, the kernel's
+   * slow part of the teardown (removing the instance) is handed to a reaper
+   * process (runtime/tracefs/reaper.ts) instead of being waited for
+   */
+  handOffTeardown?: boolean;
 }
 
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -134,7 +140,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
         if (tooLarge) throw new SetupError(tooLarge);
         // a signal while the buffer grows ends the arming there (stopAfterDrain set `stopping`)
         const instance = bufferKb === undefined ? opts.kernelInstance : undefined;
-        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping, instance }), {
+        early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping, instance, handOffTeardown: opts.handOffTeardown === true }), {
             targetPid: () => kernelRun.target,
             warn: (m) => session.messages.write(`WARNING: ${m}`),
             ...(opts.objectChange ? { objectChange: opts.objectChange } : {}),

@@ -165,7 +165,7 @@ class KernelSessionAdapter implements KernelTraceSession {
   }
 
   async close(): Promise<{ lost: number }> {
-    return { lost: this.session.close().lost };
+    return { lost: (await this.session.release()).lost };
   }
 }
 

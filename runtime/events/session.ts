@@ -18,6 +18,7 @@ import { EventPipeline, PAGE_HEADER, type EventHandler } from "./pipeline.js";
 import { formatReaders, type FieldReader } from "./view.js";
 import { TraceInstance, DEFAULT_BUFFER_KB } from "../tracefs/instance.js";
 import { reapLeftovers } from "../tracefs/reap.js";
+import { reaperAvailable, startReaper } from "../tracefs/reaper.js";
 import { guardCleanup } from "../tracefs/guard.js";
 import { TraceFsError } from "../tracefs/tracefs.js";
 
@@ -45,6 +46,11 @@ export interface TraceSessionOptions {
   cancelled?: () => boolean;
   /** an instance made beforehand (TraceInstance.create, settled): used instead of a new one */
   instance?: TraceInstance;
+  /**
+   * release() hands the removal of the instances to a reaper process
+   * (tracefs/reaper.ts): for a process that exits right after its run
+   */
+  handOffTeardown?: boolean;
 }
 
 export interface AddedEvent {
@@ -105,6 +111,7 @@ export class TraceSession {
   /** instance options set so far: a scope opened later gets them too */
   private readonly options = new Map<string, boolean>();
   private readonly cancelled: (() => boolean) | undefined;
+  private readonly handOffTeardown: boolean;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly pollMs: number;
@@ -125,6 +132,7 @@ export class TraceSession {
     this.bufferKb = opts.bufferKb ?? DEFAULT_BUFFER_KB;
     this.pollMs = opts.pollMs ?? 50;
     this.cancelled = opts.cancelled;
+    this.handOffTeardown = opts.handOffTeardown === true;
     const sub = Number(instance.read("buffer_subbuf_size_kb").trim());
     this.pageSize = sub > 0 ? sub * 1024 : 4096;
     this.pagesPerRead = Math.max(2, Math.floor(BYTES_PER_READ / this.pageSize));
@@ -433,6 +441,40 @@ export class TraceSession {
       this.unguard();
     }
     if (handlerError !== undefined) throw handlerError;
+    return report;
+  }
+
+  /**
+   * close(); with `handOffTeardown`, the removal of the instances and
+   * dynamic events is handed to a reaper (tracefs/reaper.ts) so that this
+   * process can exit while the kernel waits out its grace periods (done
+   * here when no reaper can start). For the end of a run, once its output
+   * is out.
+   */
+  async release(): Promise<LostReport> {
+    if (!this.handOffTeardown) return this.close();
+    let report: LostReport;
+    try {
+      report = this.close({ keepInstance: true });
+    } catch (err) {
+      this.closeInstances();
+      throw err;
+    }
+    const instances = this.instances;
+    if (instances.every((i) => i.isClosed) || !reaperAvailable()) {
+      this.closeInstances();
+      return report;
+    }
+    let handed = false;
+    try {
+      // scopes first, as closeInstances: the group's events must be disabled everywhere before it goes
+      const items = [...this.scopes, this.instance].flatMap((i) => i.teardownItems());
+      handed = await startReaper(this.instance.root, items);
+    } catch {
+      handed = false;
+    }
+    if (handed) for (const i of instances) i.handedOff();
+    else this.closeInstances();
     return report;
   }
 

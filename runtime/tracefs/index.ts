@@ -26,6 +26,7 @@ export { findTracefs, assertWritable, TraceFsError, kernelErrorFor, TRACEFS_CAND
 export { probeCapabilities, formatCapabilities, type Capabilities } from "./capabilities.js";
 export { TraceInstance, DEFAULT_BUFFER_KB, type InstanceOptions } from "./instance.js";
 export { reapLeftovers, tstapDynamicEvents } from "./reap.js";
+export { waitForReapers, reaperAvailable } from "./reaper.js";
 export { guardCleanup, runCleanups, pendingCleanups } from "./guard.js";
 export { newRunName, ownerPid } from "./names.js";
 export {

@@ -369,16 +369,12 @@ export class TraceInstance {
   }
 
   /**
-   * Disables and removes everything this instance created. Idempotent.
-   * Readers of trace_pipe_raw must be closed first (rmdir fails while a
-   * file of the instance is open). Returns the problems met (empty: clean).
+   * A deferred write still running holds its file (and the instance, EBUSY
+   * to rmdir) until the kernel is done with it: the fd goes now, the
+   * kernel's reference when the write returns (rmdirRetry and the reaper
+   * wait for that).
    */
-  close(): string[] {
-    if (this.closed) return [];
-    this.closed = true;
-    // a deferred write still running holds its file (and the instance, EBUSY
-    // to rmdir) until the kernel is done with it: the fd goes now, the
-    // kernel's reference when the write returns (rmdirRetry waits for that)
+  private dropPending(): void {
     for (const w of this.pending) {
       if (w.closed) continue;
       w.closed = true;
@@ -390,6 +386,41 @@ export class TraceInstance {
     }
     this.pending = [];
     this.queued = [];
+  }
+
+  /**
+   * What close() would remove, in its order, for a reaper (reaper.ts) to
+   * remove after this process is gone: the instance (its rmdir disables
+   * every event and clears the pid lists, in one pass of the kernel's), then
+   * the dynamic event group. Empty once closed.
+   */
+  teardownItems(): ({ instance: string } | { group: string })[] {
+    if (this.closed) return [];
+    return [...(exists(this.root, this.rel) ? [{ instance: this.name }] : []), ...(this.definedAny ? [{ group: this.name }] : [])];
+  }
+
+  /**
+   * The reaper holds what teardownItems() listed: this instance is closed
+   * without touching tracefs (its deferred writes' fds closed, its guard
+   * off). Readers and writes must be done with it already.
+   */
+  handedOff(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.dropPending();
+    this.definedLines.clear();
+    this.unguard();
+  }
+
+  /**
+   * Disables and removes everything this instance created. Idempotent.
+   * Readers of trace_pipe_raw must be closed first (rmdir fails while a
+   * file of the instance is open). Returns the problems met (empty: clean).
+   */
+  close(): string[] {
+    if (this.closed) return [];
+    this.closed = true;
+    this.dropPending();
     const problems: string[] = [];
     const attempt = (what: string, fn: () => void): void => {
       try {

@@ -6,8 +6,9 @@
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { ownerAlive, ownerPid } from "./names.js";
-import { exists, findTracefs, readText, writeControl } from "./tracefs.js";
+import { findTracefs, readText } from "./tracefs.js";
 import { removeGroup } from "./instance.js";
+import { namesBeingReaped } from "./reaper.js";
 
 function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`);
@@ -41,21 +42,25 @@ export function reapLeftovers(root = findTracefs()): string[] {
   } catch {
     names = [];
   }
+  // what a live reaper (reaper.ts) is removing is its to remove: looked up once, and only when a dead run's name is there
+  let reaping: Set<string> | undefined;
+  const leftover = (name: string): boolean => !ownerAlive(name, alive) && !(reaping ??= namesBeingReaped()).has(name);
   for (const name of names) {
-    if (ownerPid(name) === undefined || ownerAlive(name, alive)) continue;
+    if (ownerPid(name) === undefined || !leftover(name)) continue;
     const rel = `instances/${name}`;
     try {
-      if (exists(root, `${rel}/tracing_on`)) writeControl(root, `${rel}/tracing_on`, "0");
-      if (exists(root, `${rel}/events/enable`)) writeControl(root, `${rel}/events/enable`, "0");
+      // one rmdir disables the instance's events and clears its pid lists (each step apart would wait its own grace periods)
       rmdirSync(join(root, rel));
       done.push(rel);
     } catch (err) {
+      // removed meanwhile (by a reaper that just finished)
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
       done.push(`failed: ${rel}: ${(err as Error).message}`);
     }
   }
   const dead = new Map<string, string[]>();
   for (const { group, event } of tstapDynamicEvents(root)) {
-    if (ownerAlive(group, alive)) continue;
+    if (!leftover(group)) continue;
     const events = dead.get(group) ?? [];
     events.push(event);
     dead.set(group, events);

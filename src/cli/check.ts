@@ -1,7 +1,7 @@
 // `tstap --check` and `tstap --cleanup`: the two commands that look at the
 // kernel's tracing state without running a script.
 
-import { formatCapabilities, probeCapabilities, reapLeftovers } from "../load/tracefs/index.js";
+import { formatCapabilities, probeCapabilities, reapLeftovers, waitForReapers } from "../load/tracefs/index.js";
 
 /** Print what this kernel's tracefs can do; exit 0 only when tstap can run kernel probes here. */
 export function checkCommand(): number {
@@ -13,6 +13,8 @@ export function checkCommand(): number {
 /** Remove the instances and dynamic events left by tstap runs whose owner is gone. */
 export function cleanupCommand(): number {
   try {
+    // a run's teardown still at work in its reaper: waited for, so that what is left once it returns is left for good
+    waitForReapers();
     const removed = reapLeftovers();
     let failed = 0;
     for (const line of removed) {

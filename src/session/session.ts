@@ -274,6 +274,8 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     suppressHandlerErrors: opts.suppressHandlerErrors === true,
     report: verbose(5) > 1 ? say : undefined,
     kernelInstance: early.instance,
+    // tstap exits after its run: the shell need not wait for the kernel to remove the instance
+    handOffTeardown: true,
     addressSpaces: procAddressSpaces,
     objectChange: probedObjectChange,
   });

@@ -7,6 +7,7 @@ import { safeDynamicEventLine, safeFilter, UnsafeTextError } from "../../../runt
 
 export { probeCapabilities, formatCapabilities, type Capabilities } from "../../../runtime/tracefs/capabilities.js";
 export { reapLeftovers } from "../../../runtime/tracefs/reap.js";
+export { waitForReapers } from "../../../runtime/tracefs/reaper.js";
 export { UnsafeTextError } from "../../../runtime/tracefs/safe-text.js";
 
 let cached: Capabilities | undefined;

@@ -1,0 +1,166 @@
+// The end of a run's kernel teardown, handed to a detached process. Removing
+// an instance waits in the kernel for grace periods (110-150 ms with a pid
+// list on 6.18, 32-50 ms without), all of it after the run's output is out:
+// the user's shell need not wait for it. Once a run's output is flushed,
+// tracing off and its trace fds closed, a small `sh` (the reaper) removes
+// the instances and dynamic event groups, in close()'s order, and tstap
+// exits at once.
+//
+// What makes that safe:
+// - A killed reaper leaves what a killed run leaves: the names carry a dead
+//   pid, and the next run's stale reaping removes them.
+// - A reaper in progress is not raced: its argv names what it removes, and
+//   stale reaping skips those names while such a process lives.
+// - It can be waited for, without sleeping: each reaper holds a shared
+//   flock(2) on LOCK_FILE (taken before tstap lets go of it, released by the
+//   kernel when it exits, however it exits); waitForReapers() takes the
+//   lock exclusively. `tstap --cleanup` and the tests wait so.
+// Where any of that cannot hold (no flock(1), no private /run/tstap), the
+// teardown stays in the foreground.
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { safeIdent, safePath } from "./safe-text.js";
+
+/** argv[0] of a reaper's script: how stale reaping recognizes one */
+export const REAPER_TAG = "tstap-reaper";
+const RUN_DIR = "/run/tstap";
+export const LOCK_FILE = `${RUN_DIR}/reapers.lock`;
+const FLOCK_CANDIDATES = ["/usr/bin/flock", "/bin/flock", "/usr/sbin/flock", "/sbin/flock"];
+
+/** What a reaper removes, in order: an instance (instances/NAME), or a dynamic event group. */
+export type ReapItem = { instance: string } | { group: string };
+
+// fd 9 holds the shared lock for the life of the shell and of the rmdir it
+// runs; "ready" tells tstap it holds it. rmdir meets EBUSY for a moment
+// after the last reader closed (as rmdirRetry does, it tries again).
+const SCRIPT = `exec 9>>"$TSTAP_REAP_LOCK" && "$TSTAP_FLOCK" -s 9 || exit 1
+echo ready
+exec >/dev/null 2>&1 </dev/null
+root=$1; shift
+f=$root/uprobe_events; [ -e "$root/dynamic_events" ] && f=$root/dynamic_events
+for a do
+  case $a in
+  i:*) d=$root/instances/\${a#i:}; n=0
+    until rmdir "$d" || [ ! -d "$d" ] || [ $n -ge 50 ]; do n=$((n+1)); sleep 0.01; done ;;
+  g:*) g=\${a#g:}
+    printf '%s\\n' "-:$g/" >>"$f"
+    for e in "$root/events/$g"/*/; do [ -d "$e" ] || continue; e=\${e%/}; printf '%s\\n' "-:$g/\${e##*/}" >>"$f"; done ;;
+  esac
+done
+`;
+
+let flockPath: string | null | undefined;
+
+function flockBinary(): string | undefined {
+  if (flockPath === undefined) flockPath = FLOCK_CANDIDATES.find((p) => existsSync(p)) ?? null;
+  return flockPath ?? undefined;
+}
+
+/** /run/tstap, made if need be: only a directory of ours that no one else can write (the lock is opened by path, as root). */
+function runDir(): boolean {
+  try {
+    mkdirSync(RUN_DIR, { mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") return false;
+  }
+  try {
+    const st = lstatSync(RUN_DIR);
+    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a reaper can be used here (TSTAP_TEARDOWN=foreground turns it off). */
+export function reaperAvailable(): boolean {
+  if (process.env.TSTAP_TEARDOWN === "foreground") return false;
+  return flockBinary() !== undefined && runDir();
+}
+
+/**
+ * Starts a reaper for ITEMS under tracefs ROOT; resolves true once it holds
+ * its lock (the caller then forgets the items: they are the reaper's), false
+ * when it could not start (the caller removes them itself).
+ */
+export function startReaper(root: string, items: readonly ReapItem[]): Promise<boolean> {
+  const flock = flockBinary();
+  if (items.length === 0 || flock === undefined || !runDir()) return Promise.resolve(false);
+  const args = items.map((it) => ("instance" in it ? `i:${safeIdent("instance", it.instance)}` : `g:${safeIdent("group", it.group)}`));
+  return new Promise((resolve) => {
+    let child: ReturnType<typeof spawn>;
+    try {
+      // its own session: a ^C at the terminal, or the terminal's hangup, is not for it
+      child = spawn("/bin/sh", ["-c", SCRIPT, REAPER_TAG, safePath("tracefs root", root), ...args], {
+        stdio: ["ignore", "pipe", "ignore"],
+        detached: true,
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", TSTAP_REAP_LOCK: LOCK_FILE, TSTAP_FLOCK: flock },
+      });
+    } catch {
+      resolve(false);
+      return;
+    }
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      child.stdout?.destroy();
+      if (!ok) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+      child.unref();
+      resolve(ok);
+    };
+    // a lock never granted (a waiter that hangs): the caller tears down itself
+    const timer = setTimeout(() => finish(false), 2000);
+    let got = "";
+    child.stdout!.setEncoding("latin1").on("data", (d: string) => {
+      got += d;
+      if (got.includes("ready\n")) finish(true);
+    });
+    child.on("error", () => finish(false));
+    child.on("exit", () => finish(false));
+  });
+}
+
+/**
+ * Blocks until no reaper is at work (each holds the lock shared; this takes
+ * it exclusively, so it returns once the last one has exited).
+ */
+export function waitForReapers(): void {
+  const flock = flockBinary();
+  if (flock === undefined || !existsSync(LOCK_FILE)) return;
+  spawnSync(flock, ["-x", LOCK_FILE, "true"], { stdio: "ignore" });
+}
+
+/**
+ * The names (instances and groups) live reapers are removing: stale
+ * reaping leaves them to them. Read from /proc only when asked, which
+ * reapLeftovers does only for names of dead owners.
+ */
+export function namesBeingReaped(): Set<string> {
+  const out = new Set<string>();
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0");
+    } catch {
+      continue;
+    }
+    // sh -c SCRIPT tstap-reaper ROOT ITEMS...
+    if (argv[3] !== REAPER_TAG || argv[1] !== "-c") continue;
+    for (const a of argv.slice(5)) if (/^[ig]:/.test(a)) out.add(a.slice(2));
+  }
+  return out;
+}
