@@ -33,6 +33,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireKernelTracing } from "./support/kernel-gate.js";
+import { waitForReapers } from "../runtime/tracefs/reaper.js";
 import { missingFeature, TSTAP_FEATURES, tstapHas } from "./support/tstap-features.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -363,6 +364,8 @@ describe("kernel cases", () => {
           if (c.expectStderrRegex) expect(r.stderr, where).toMatch(new RegExp(sub(c.expectStderrRegex.source), "ms"));
           if (!c.leavesLeftovers) {
             expect(r.status, where).toBe(c.exit);
+            // the instance's removal may still be at work in the run's reaper: waited for, not slept on
+            waitForReapers();
             expect(tracingState(false), `tracefs changed by ${c.name}`).toBe(baseline);
           }
         });
@@ -372,6 +375,7 @@ describe("kernel cases", () => {
 
   it("leaves the kernel's tracing state as the suite found it", () => {
     requireKernelTracing();
+    waitForReapers();
     expect(tracingState(true)).toBe(baselineFull);
   });
 

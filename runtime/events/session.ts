@@ -112,6 +112,8 @@ export class TraceSession {
   private readonly options = new Map<string, boolean>();
   private readonly cancelled: (() => boolean) | undefined;
   private readonly handOffTeardown: boolean;
+  /** release() handed the instances' removal to a reaper */
+  handedOff = false;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly pollMs: number;
@@ -473,6 +475,7 @@ export class TraceSession {
     } catch {
       handed = false;
     }
+    this.handedOff = handed;
     if (handed) for (const i of instances) i.handedOff();
     else this.closeInstances();
     return report;

@@ -31,7 +31,10 @@ while kill -0 $pid 2>/dev/null; do
   sleep 0.005
 done
 wait $pid
-echo "status $?"
+status=$?
+# the instance's removal may go on in the run's reaper (runtime/tracefs/reaper.ts): wait for it (it holds this lock shared)
+[ -e /run/tstap/reapers.lock ] && flock -x /run/tstap/reapers.lock true
+echo "status $status"
 o=$(paste -sd ' ' "$out")
 e=$(paste -sd ' ' "$err")
 echo "stdout:${o:+ $o}"
