@@ -23,6 +23,9 @@ import { bareDecode, capture, COUNT_SCRIPT, rate } from "./firehose.js";
 const EVENTS = 1_000_000;
 const RUNS = 3;
 const TIME = "/usr/bin/time";
+const REAPER_LOCK = "/run/tstap/reapers.lock";
+/** tstap with its teardown in the foreground: the exit waits for the kernel to remove the instance */
+const FOREGROUND = { TSTAP_TEARDOWN: "foreground" };
 
 /** bench/ sits in dist/bench when built: find the repository root. */
 function repoRoot(): string {
@@ -42,13 +45,23 @@ interface Run {
   stdout: string;
   stderr: string;
   status: number | null;
+  /** wall time until tracefs is clean again: the run's reaper, if any, done (= wall for other commands) */
+  clean: number;
 }
 
 function onPath(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 }
 
-function runOnce(tmp: string, cmd: string, args: string[]): Run {
+/**
+ * Blocks until no tstap reaper is at work (runtime/tracefs/reaper.ts: each
+ * holds this lock shared while it removes a finished run's instance).
+ */
+function waitForReapers(): void {
+  if (existsSync(REAPER_LOCK)) spawnSync("flock", ["-x", REAPER_LOCK, "true"], { stdio: "ignore" });
+}
+
+function runOnce(tmp: string, cmd: string, args: string[], env: Record<string, string> = {}): Run {
   const timeFile = join(tmp, "time.txt");
   const progFile = join(tmp, "prog-rusage.txt");
   rmSync(timeFile, { force: true });
@@ -56,8 +69,11 @@ function runOnce(tmp: string, cmd: string, args: string[]): Run {
   const withTime = existsSync(TIME);
   const argv = withTime ? ["-f", "%U %S %M", "-o", timeFile, cmd, ...args] : args;
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(withTime ? TIME : cmd, argv, { encoding: "latin1", maxBuffer: 1 << 30, timeout: 600_000, env: { ...process.env, BENCH_RUSAGE: progFile } });
+  const r = spawnSync(withTime ? TIME : cmd, argv, { encoding: "latin1", maxBuffer: 1 << 30, timeout: 600_000, env: { ...process.env, BENCH_RUSAGE: progFile, ...env } });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  // a tstap run may leave its instance's removal to a reaper: the next run starts once it is done, and its time is said
+  waitForReapers();
+  const clean = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   let cpu = NaN;
   let rssKb = NaN;
@@ -69,7 +85,7 @@ function runOnce(tmp: string, cmd: string, args: string[]): Run {
     }
   }
   const prog = existsSync(progFile) ? readFileSync(progFile, "latin1").trim().split(/\s+/).map(Number) : [0, 0];
-  return { wall, cpu, rssKb, progCpu: (prog[0]! + prog[1]!) / 1e6, stdout: r.stdout, stderr: r.stderr, status: r.status };
+  return { wall, cpu, rssKb, progCpu: (prog[0]! + prog[1]!) / 1e6, stdout: r.stdout, stderr: r.stderr, status: r.status, clean };
 }
 
 function median(xs: number[]): number {
@@ -83,6 +99,8 @@ interface Measured {
   /** the command's own CPU: cpu minus what the traced program used */
   ownCpu: number;
   rssKb: number;
+  /** until tracefs was clean again */
+  clean: number;
   last: Run;
 }
 
@@ -92,6 +110,7 @@ function summarize(runs: Run[]): Measured {
     cpu: median(runs.map((r) => r.cpu)),
     ownCpu: median(runs.map((r) => r.cpu - r.progCpu)),
     rssKb: median(runs.map((r) => r.rssKb)),
+    clean: median(runs.map((r) => r.clean)),
     last: runs[runs.length - 1]!,
   };
 }
@@ -145,6 +164,7 @@ export async function benchE2eKernel(): Promise<string[]> {
       untraced: () => runOnce(tmp, prog, [String(EVENTS)]),
       tstap: () => runOnce(tmp, tstap, ["-e", COUNT_SCRIPT, "-c", `${prog} ${EVENTS}`]),
       tstapNone: () => runOnce(tmp, tstap, ["-e", COUNT_SCRIPT, "-c", "true"]),
+      tstapNoneFg: () => runOnce(tmp, tstap, ["-e", COUNT_SCRIPT, "-c", "true"], FOREGROUND),
       tstapHello: () => runOnce(tmp, tstap, ["-e", hello]),
       ...(bpftrace
         ? {
@@ -166,7 +186,7 @@ export async function benchE2eKernel(): Promise<string[]> {
     const t = m.tstap!;
     const u = m.untraced!;
     lines.push(`untraced program (${EVENTS} getppid calls): ${s3(u.wall)}`);
-    lines.push(`tstap -c (1M events counted exactly${lost ? ", but some run reported lost events" : ", none lost"}): ${s3(t.wall)} wall, ${ratio(t.wall, u.wall)} the untraced program`);
+    lines.push(`tstap -c (1M events counted exactly${lost ? ", but some run reported lost events" : ", none lost"}): ${s3(t.wall)} wall, ${ratio(t.wall, u.wall)} the untraced program; tracefs clean after ${s3(t.clean)} (its reaper done)`);
 
     if (m.bpftrace) {
       const b = m.bpftrace;
@@ -182,6 +202,10 @@ export async function benchE2eKernel(): Promise<string[]> {
 
     const h = m.tstapHello!;
     lines.push(`startup: tstap hello world ${s3(h.wall)}; the kernel script with -c true ${s3(m.tstapNone!.wall)}: ${ratio(m.tstapNone!.wall, h.wall)} hello world (goal <= 1.5x)`);
+    const fg = m.tstapNoneFg!;
+    lines.push(
+      `teardown: -c true until tracefs is clean ${s3(m.tstapNone!.clean)} (the instance's removal handed to a reaper); with it in the foreground (TSTAP_TEARDOWN=foreground) ${s3(fg.wall)}: ${ratio(fg.wall, h.wall)} hello world`,
+    );
     if (m.bpftraceHello) lines.push(`ratio hello world tstap / bpftrace: ${ratio(h.wall, m.bpftraceHello.wall)} (bpftrace ${s3(m.bpftraceHello.wall)}; goal < 0.5x)`);
 
     const cap = capture();
