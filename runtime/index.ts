@@ -142,6 +142,7 @@ export async function run(unit: LoadedUnit, opts: RunOptions): Promise<number> {
         const instance = bufferKb === undefined ? opts.kernelInstance : undefined;
         early.push(new KernelEventSource(kernelPlans, () => openKernelTraceSession({ bufferKb, cancelled: () => stopping, instance, handOffTeardown: opts.handOffTeardown === true }), {
             targetPid: () => kernelRun.target,
+            heldTarget: () => target?.heldPid,
             warn: (m) => session.messages.write(`WARNING: ${m}`),
             ...(opts.objectChange ? { objectChange: opts.objectChange } : {}),
             ppOf: (id: number) => unit.probes.find((p) => p.id === id)?.pp ?? `probe ${id}`,

@@ -73,6 +73,8 @@ export interface KernelSourceOptions {
   targetPid: () => number;
   /** where "WARNING: ..." lines go */
   warn: (msg: string) => void;
+  /** the -c command's pid while it is held before it runs (runtime/target.ts): a process of one thread and no children */
+  heldTarget?: () => number | undefined;
   /** -v: report uprobes the kernel never hit (uprobe_profile), with the probe point */
   verbose?: (msg: string) => void;
   /** pp() of each probe, for those reports and the build-id warnings */
@@ -129,6 +131,8 @@ export class KernelEventSource implements EventSource {
     const { scopes, oneScope, extra } = eventScopes(this.plans, target);
     // a tree (-x PID, process(PID)) as it is now: the process, its descendants, all their threads; event-fork adds what they start
     const tasksOf = (pid: number): number[] => {
+      // the -c command as this run made it, still held: one thread, no children (a scan of /proc, some 5-10 ms, would find just that)
+      if (pid === this.opts.heldTarget?.()) return [pid];
       const procs = listProcesses();
       const tree = processTree(pid, procs);
       // tstap itself (-x of the shell that ran it) is never traced: its reads would record the events that make more reads necessary

@@ -51,6 +51,7 @@ export function commandProblem(command: string): string | undefined {
 export class TargetCommand implements EventSource {
   private child: ChildProcess | undefined;
   private exited = false;
+  private released = false;
   private ctx: SourceContext | undefined;
 
   /** run after the command exits, before the run is ended (the kernel source drains its buffers) */
@@ -75,8 +76,17 @@ export class TargetCommand implements EventSource {
     return this.child.pid;
   }
 
+  /**
+   * The held process's pid until start() lets it go: until then it is the
+   * shell of HOLD_SCRIPT blocked in `read`, one thread with no children.
+   */
+  get heldPid(): number | undefined {
+    return this.released || this.exited ? undefined : this.child?.pid;
+  }
+
   /** Lets the command run (after the begin probes). */
   start(ctx: SourceContext): void {
+    this.released = true;
     this.ctx = ctx;
     if (this.exited) {
       ctx.requestStop();
