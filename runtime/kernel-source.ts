@@ -60,8 +60,8 @@ export interface KernelTraceSession {
   drain(): Promise<void>;
   /** stops tracing and delivers the rest, keeping the instance until close(); returns how many events the kernel dropped */
   finish?(): Promise<{ lost: number }>;
-  /** stops (unless finished), removes the instance; returns how many events the kernel dropped */
-  close(): Promise<{ lost: number }>;
+  /** stops (unless finished), removes the instance (or hands that to a reaper process: `handedOff`); returns how many events the kernel dropped */
+  close(): Promise<{ lost: number; handedOff?: boolean }>;
   /** the kernel's hit counts of this session's uprobe events (uprobe_profile), by event name */
   uprobeHits?(): Map<string, number>;
 }
@@ -395,10 +395,13 @@ export class KernelEventSource implements EventSource {
     if (!this.needsClose || !this.session) return;
     this.needsClose = false;
     const t0 = process.hrtime.bigint();
-    await this.session.close();
+    const { handedOff } = await this.session.close();
     const uprobes = this.armed.reduce((n, a) => n + (a.lines?.length ?? 0), 0);
     // disabling is the slow part: the kernel waits a grace period per uprobe event (armed-events.ts)
-    if (this.opts.verbose && uprobes > 0) this.opts.verbose(`Pass 5: disabled and removed ${plural(uprobes, "uprobe")} and the instance in ${msSince(t0, process.hrtime.bigint())} ms`);
+    if (this.opts.verbose && uprobes > 0) {
+      const ms = msSince(t0, process.hrtime.bigint());
+      this.opts.verbose(handedOff ? `Pass 5: handed the removal of ${plural(uprobes, "uprobe")} and the instance to a reaper process in ${ms} ms` : `Pass 5: disabled and removed ${plural(uprobes, "uprobe")} and the instance in ${ms} ms`);
+    }
   }
 }
 

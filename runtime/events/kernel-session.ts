@@ -164,8 +164,9 @@ class KernelSessionAdapter implements KernelTraceSession {
     return out;
   }
 
-  async close(): Promise<{ lost: number }> {
-    return { lost: (await this.session.release()).lost };
+  async close(): Promise<{ lost: number; handedOff: boolean }> {
+    const { lost } = await this.session.release();
+    return { lost, handedOff: this.session.handedOff };
   }
 }
 
