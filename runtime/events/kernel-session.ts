@@ -68,6 +68,7 @@ class KernelSessionAdapter implements KernelTraceSession {
   }
 
   async recordFromNow(): Promise<void> {
+    await this.session.settled();
     this.session.recordFromNow();
   }
 
@@ -124,6 +125,7 @@ class KernelSessionAdapter implements KernelTraceSession {
       // a tracepoint recorded in several instances (each its own selection of tasks): the record's lane says whose listener
       this.session.on(id, only ?? (() => lanes[pipeline.lane]?.()));
     }
+    await this.session.settled();
     this.session.start();
   }
 
@@ -239,7 +241,8 @@ export function prepareKernelInstance(opts: { bufferKb?: number } = {}): TraceIn
 export async function openKernelTraceSession(opts: TraceSessionOptions = {}): Promise<KernelTraceSession & { session: TraceSession }> {
   if (opts.instance) {
     try {
-      await opts.instance.settle();
+      // the buffer's allocation goes on while the events are armed: settled before tracing starts
+      await opts.instance.settleFormat();
     } catch (err) {
       opts.instance.close();
       throw err;

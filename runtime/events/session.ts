@@ -44,7 +44,7 @@ export interface TraceSessionOptions {
   reap?: boolean;
   /** the run is ending (a signal while arming): stop growing the buffer */
   cancelled?: () => boolean;
-  /** an instance made beforehand (TraceInstance.create, settled): used instead of a new one */
+  /** an instance made beforehand (TraceInstance.create; its clock and sub-buffer size settled, settleFormat): used instead of a new one */
   instance?: TraceInstance;
   /**
    * release() hands the removal of the instances to a reaper process
@@ -219,7 +219,7 @@ export class TraceSession {
     return this.scopes.length;
   }
 
-  /** Turns tracing on in the session's instance before start() (its events record from when they are enabled). */
+  /** Turns tracing on in the session's instance before start() (its events record from when they are enabled); settled() first. */
   recordFromNow(): void {
     this.instance.tracingOn(true);
   }
@@ -238,6 +238,15 @@ export class TraceSession {
   /** The session's instance, then its scopes' (lane order). */
   private get instances(): TraceInstance[] {
     return [this.instance, ...this.scopes];
+  }
+
+  /**
+   * Waits for what the instance's kernel writes still do (its buffer's
+   * allocation, started by TraceInstance.create with `deferred`): before
+   * tracing is turned on (start, recordFromNow).
+   */
+  async settled(): Promise<void> {
+    await this.instance.settle();
   }
 
   /** Opens the per-CPU readers, turns tracing on and starts polling (poll: false to drive poll() yourself). */

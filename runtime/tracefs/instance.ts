@@ -67,6 +67,8 @@ export class TraceInstance {
   private pending: PendingWrite[] = [];
   /** deferred writes that wait for those (settle() makes them) */
   private queued: [string, string][] = [];
+  /** the buffer size (KiB) create() asked for in a deferred write */
+  private deferredKb: number | undefined;
 
   private constructor(root: string, name: string, clock: string) {
     this.root = root;
@@ -122,7 +124,9 @@ export class TraceInstance {
         // written at the same time, the two race in this kernel (6.18), which
         // can size the buffer in pages of the old sub-buffer size and give it
         // 16 times the size asked for
-        inst.queued.push(slow.pop()!);
+        const size = slow.pop()!;
+        inst.queued.push(size);
+        inst.deferredKb = Number(size[1]);
         const [clock, sub] = slow;
         inst.pending.push(inst.startWrite(...clock!));
         if (sub) {
@@ -174,6 +178,22 @@ export class TraceInstance {
   }
 
   /**
+   * Waits for the deferred writes of create() that decide the pages' form:
+   * the clock and the sub-buffer size (a reader's page size). The buffer's
+   * size may still be allocated meanwhile (some 30 ms for 16 MB per CPU
+   * here): events can be enabled and filters set during it, on other
+   * kernel locks; settle() before tracing starts.
+   */
+  async settleFormat(): Promise<void> {
+    const first = this.pending.filter((w) => w.rel !== "buffer_size_kb");
+    const failed = await Promise.all(first.map((w) => w.done));
+    this.pending = this.pending.filter((w) => !first.includes(w));
+    first.forEach((w, i) => {
+      if (failed[i] !== undefined && w.rel !== "buffer_subbuf_size_kb") this.write(w.rel, w.text);
+    });
+  }
+
+  /**
    * Waits for the deferred writes of create(); one that failed is done
    * again here, synchronously, so that its error says what the kernel said
    * (a refused sub-buffer size is not an error: the default one works).
@@ -197,6 +217,9 @@ export class TraceInstance {
    */
   async growBuffer(kb: number, cancelled: () => boolean = () => false): Promise<void> {
     const want = Math.max(4, Math.floor(kb));
+    // create()'s deferred write asks for this much already: settle() waits for it before tracing starts
+    if (this.deferredKb !== undefined && want <= this.deferredKb) return;
+    await this.settle();
     let size = Number(this.read("buffer_size_kb").trim().replace(/\s.*$/, "")) || 0;
     while (size < want) {
       await new Promise((resolve) => setImmediate(resolve));

@@ -186,7 +186,7 @@ describe("TraceSession", () => {
       // mono trace clock: event times are process.hrtime times
       expect(mine[0]!.ts > t0 && mine[0]!.ts < process.hrtime.bigint()).toBe(true);
     } finally {
-      expect(await k.close()).toEqual({ lost: 0 });
+      expect(await k.close()).toEqual({ lost: 0, handedOff: false });
     }
   });
 
