@@ -4,7 +4,7 @@
 // number of times, from any exit path (it is synchronous so it can run in
 // process 'exit' handlers).
 
-import { closeSync, constants, mkdirSync, openSync, readFileSync, rmdirSync, write as writeAsync } from "node:fs";
+import { close as closeAsync, closeSync, constants, mkdirSync, openSync, readFileSync, rmdirSync, write as writeAsync } from "node:fs";
 import { join } from "node:path";
 import { newRunName, ownerPid } from "./names.js";
 import { safeDynamicEventLine, safeEventName, safeFilter, safeIdent, safeNumber, safePids, safeRemoveGroupLine, safeRemoveLine } from "./safe-text.js";
@@ -26,6 +26,13 @@ export interface InstanceOptions {
    * before it uses the instance.
    */
   deferred?: boolean;
+}
+
+/** A control write to start later, its file opened already. */
+interface QueuedWrite {
+  rel: string;
+  text: string;
+  fd: number;
 }
 
 /** A control write running on the thread pool: its fd, and how it ended. */
@@ -65,8 +72,8 @@ export class TraceInstance {
   private readonly unguard: () => void;
   /** deferred writes still running or not yet checked (settle()) */
   private pending: PendingWrite[] = [];
-  /** deferred writes that wait for those (settle() makes them) */
-  private queued: [string, string][] = [];
+  /** deferred writes that wait for those, their files open (settle() makes them) */
+  private queued: QueuedWrite[] = [];
   /** the buffer size (KiB) create() asked for in a deferred write */
   private deferredKb: number | undefined;
 
@@ -124,13 +131,25 @@ export class TraceInstance {
         // written at the same time, the two race in this kernel (6.18), which
         // can size the buffer in pages of the old sub-buffer size and give it
         // 16 times the size asked for
-        const size = slow.pop()!;
+        // Every file is opened before the first write starts: the kernel
+        // holds trace_types_lock through each of these writes (grace
+        // periods, the allocation), and an open or close of an instance's
+        // file takes it too, so an open on the main thread would wait there,
+        // the compiler stopped, for tens of ms.
+        const opened: QueuedWrite[] = [];
+        try {
+          for (const [rel, text] of slow) opened.push({ rel, text, fd: inst.openForWrite(rel) });
+        } catch (err) {
+          for (const o of opened) closeSync(o.fd);
+          throw err;
+        }
+        const size = opened.pop()!;
         inst.queued.push(size);
-        inst.deferredKb = Number(size[1]);
-        const [clock, sub] = slow;
-        inst.pending.push(inst.startWrite(...clock!));
+        inst.deferredKb = Number(size.text);
+        const [clock, sub] = opened;
+        inst.pending.push(inst.startWrite(clock!));
         if (sub) {
-          const w = inst.startWrite(...sub);
+          const w = inst.startWrite(sub);
           inst.pending.push(w);
           // (when the event loop next turns: the caller lets it between passes)
           void w.done.then(() => inst.startQueued());
@@ -154,16 +173,20 @@ export class TraceInstance {
     }
   }
 
-  /** Opens REL now and writes TEXT to it on the thread pool. */
-  private startWrite(rel: string, text: string): PendingWrite {
-    const fd = openSync(join(this.dir, rel), constants.O_WRONLY | constants.O_TRUNC);
+  private openForWrite(rel: string): number {
+    return openSync(join(this.dir, rel), constants.O_WRONLY | constants.O_TRUNC);
+  }
+
+  /** Writes TEXT to its file, opened beforehand, on the thread pool. */
+  private startWrite({ rel, text, fd }: QueuedWrite): PendingWrite {
     const w: PendingWrite = { rel, text, fd, closed: false, done: Promise.resolve(undefined) };
     const buf = Buffer.from(text, "latin1");
     w.done = new Promise((resolve) => {
       writeAsync(fd, buf, 0, buf.length, null, (err, n) => {
         if (!w.closed) {
           w.closed = true;
-          closeSync(fd);
+          // on the thread pool too: the close waits for trace_types_lock while another write holds it
+          closeAsync(fd, () => undefined);
         }
         resolve(err ?? (n === buf.length ? undefined : Object.assign(new Error("short write"), { code: "EIO" })));
       });
@@ -174,7 +197,7 @@ export class TraceInstance {
   /** Starts the deferred writes that waited for the others. */
   private startQueued(): void {
     if (this.closed) return;
-    for (const [rel, text] of this.queued.splice(0)) this.pending.push(this.startWrite(rel, text));
+    for (const q of this.queued.splice(0)) this.pending.push(this.startWrite(q));
   }
 
   /**
@@ -207,7 +230,10 @@ export class TraceInstance {
         if (failed[i] !== undefined && w.rel !== "buffer_subbuf_size_kb") this.write(w.rel, w.text);
       });
     }
-    for (const [rel, text] of this.queued.splice(0)) this.writeSlow(rel, text);
+    for (const q of this.queued.splice(0)) {
+      closeSync(q.fd);
+      this.writeSlow(q.rel, q.text);
+    }
   }
 
   /**
@@ -408,7 +434,13 @@ export class TraceInstance {
       }
     }
     this.pending = [];
-    this.queued = [];
+    for (const q of this.queued.splice(0)) {
+      try {
+        closeSync(q.fd);
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /**
