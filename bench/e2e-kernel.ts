@@ -19,11 +19,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bareDecode, capture, COUNT_SCRIPT, rate } from "./firehose.js";
+import { waitForReapers } from "../runtime/tracefs/reaper.js";
 
 const EVENTS = 1_000_000;
 const RUNS = 3;
 const TIME = "/usr/bin/time";
-const REAPER_LOCK = "/run/tstap/reapers.lock";
 /** tstap with its teardown in the foreground: the exit waits for the kernel to remove the instance */
 const FOREGROUND = { TSTAP_TEARDOWN: "foreground" };
 
@@ -51,14 +51,6 @@ interface Run {
 
 function onPath(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
-}
-
-/**
- * Blocks until no tstap reaper is at work (runtime/tracefs/reaper.ts: each
- * holds this lock shared while it removes a finished run's instance).
- */
-function waitForReapers(): void {
-  if (existsSync(REAPER_LOCK)) spawnSync("flock", ["-x", REAPER_LOCK, "true"], { stdio: "ignore" });
 }
 
 function runOnce(tmp: string, cmd: string, args: string[], env: Record<string, string> = {}): Run {

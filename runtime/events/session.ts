@@ -480,7 +480,7 @@ export class TraceSession {
     try {
       // scopes first, as closeInstances: the group's events must be disabled everywhere before it goes
       const items = [...this.scopes, this.instance].flatMap((i) => i.teardownItems());
-      handed = await startReaper(this.instance.root, items);
+      handed = startReaper(this.instance.root, items);
     } catch {
       handed = false;
     }

@@ -2,19 +2,21 @@
 // an instance waits in the kernel for grace periods (110-150 ms with a pid
 // list on 6.18, 32-50 ms without), all of it after the run's output is out:
 // the user's shell need not wait for it. Once a run's output is flushed,
-// tracing off and its trace fds closed, a small `sh` (the reaper) removes
-// the instances and dynamic event groups, in close()'s order, and tstap
-// exits at once.
+// tracing off and its trace fds closed, a small `sh` (the reaper, under
+// flock(1)) removes the instances and dynamic event groups, in close()'s
+// order, and tstap exits at once.
 //
 // What makes that safe:
 // - A killed reaper leaves what a killed run leaves: the names carry a dead
 //   pid, and the next run's stale reaping removes them.
 // - A reaper in progress is not raced: its argv names what it removes, and
 //   stale reaping skips those names while such a process lives.
-// - It can be waited for, without sleeping: each reaper holds a shared
-//   flock(2) on LOCK_FILE (taken before tstap lets go of it, released by the
-//   kernel when it exits, however it exits); waitForReapers() takes the
-//   lock exclusively. `tstap --cleanup` and the tests wait so.
+// - It can be waited for, without sleeping: each reaper runs under
+//   `flock -s LOCK_FILE` (the lock taken by flock's first system calls,
+//   released by the kernel when the reaper and its children are gone,
+//   however they end); waitForReapers() takes the lock exclusively, and
+//   again while a reaper process is still alive (one that had not taken the
+//   lock yet). `tstap --cleanup` and the tests wait so.
 // Where any of that cannot hold (no flock(1), no private /run/tstap), the
 // teardown stays in the foreground.
 
@@ -31,13 +33,10 @@ const FLOCK_CANDIDATES = ["/usr/bin/flock", "/bin/flock", "/usr/sbin/flock", "/s
 /** What a reaper removes, in order: an instance (instances/NAME), or a dynamic event group. */
 export type ReapItem = { instance: string } | { group: string };
 
-// fd 9 holds the shared lock for the life of the shell and of the rmdir it
-// runs; "ready" tells tstap it holds it. rmdir meets EBUSY for a moment
-// after the last reader closed (as rmdirRetry does, it tries again).
-const SCRIPT = `exec 9>>"$TSTAP_REAP_LOCK" && "$TSTAP_FLOCK" -s 9 || exit 1
-echo ready
-exec >/dev/null 2>&1 </dev/null
-root=$1; shift
+// Run as `flock -s LOCK_FILE sh -c SCRIPT tstap-reaper ROOT ITEMS...`. rmdir
+// meets EBUSY for a moment after the last reader closed (as rmdirRetry
+// does, it tries again).
+const SCRIPT = `root=$1; shift
 f=$root/uprobe_events; [ -e "$root/dynamic_events" ] && f=$root/dynamic_events
 for a do
   case $a in
@@ -79,53 +78,33 @@ export function reaperAvailable(): boolean {
 }
 
 /**
- * Starts a reaper for ITEMS under tracefs ROOT; resolves true once it holds
- * its lock (the caller then forgets the items: they are the reaper's), false
- * when it could not start (the caller removes them itself).
+ * Starts a reaper for ITEMS under tracefs ROOT; true once it runs (the
+ * caller then forgets the items: they are the reaper's), false when it
+ * could not start (the caller removes them itself).
  */
-export function startReaper(root: string, items: readonly ReapItem[]): Promise<boolean> {
+export function startReaper(root: string, items: readonly ReapItem[]): boolean {
   const flock = flockBinary();
-  if (items.length === 0 || flock === undefined || !runDir()) return Promise.resolve(false);
-  const args = items.map((it) => ("instance" in it ? `i:${safeIdent("instance", it.instance)}` : `g:${safeIdent("group", it.group)}`));
-  return new Promise((resolve) => {
-    let child: ReturnType<typeof spawn>;
-    try {
-      // its own session: a ^C at the terminal, or the terminal's hangup, is not for it
-      child = spawn("/bin/sh", ["-c", SCRIPT, REAPER_TAG, safePath("tracefs root", root), ...args], {
-        stdio: ["ignore", "pipe", "ignore"],
-        detached: true,
-        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", TSTAP_REAP_LOCK: LOCK_FILE, TSTAP_FLOCK: flock },
-      });
-    } catch {
-      resolve(false);
-      return;
-    }
-    let done = false;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      child.stdout?.destroy();
-      if (!ok) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // gone
-        }
-      }
-      child.unref();
-      resolve(ok);
-    };
-    // a lock never granted (a waiter that hangs): the caller tears down itself
-    const timer = setTimeout(() => finish(false), 2000);
-    let got = "";
-    child.stdout!.setEncoding("latin1").on("data", (d: string) => {
-      got += d;
-      if (got.includes("ready\n")) finish(true);
+  if (items.length === 0 || flock === undefined || !runDir()) return false;
+  try {
+    const args = items.map((it) => ("instance" in it ? `i:${safeIdent("instance", it.instance)}` : `g:${safeIdent("group", it.group)}`));
+    // its own session: a ^C at the terminal, or the terminal's hangup, is not for it; nothing of ours open in it
+    const child = spawn(flock, ["-s", LOCK_FILE, "/bin/sh", "-c", SCRIPT, REAPER_TAG, safePath("tracefs root", root), ...args], {
+      stdio: "ignore",
+      detached: true,
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
     });
-    child.on("error", () => finish(false));
-    child.on("exit", () => finish(false));
-  });
+    // spawn() returns once flock is exec'd (its argv in /proc: stale reaping sees it from now on)
+    child.on("error", () => undefined);
+    child.unref();
+    return child.pid !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a reaper process lives (flock or its sh). */
+function reapersAlive(): boolean {
+  return reaperProcesses().length > 0;
 }
 
 /**
@@ -134,17 +113,17 @@ export function startReaper(root: string, items: readonly ReapItem[]): Promise<b
  */
 export function waitForReapers(): void {
   const flock = flockBinary();
-  if (flock === undefined || !existsSync(LOCK_FILE)) return;
-  spawnSync(flock, ["-x", LOCK_FILE, "true"], { stdio: "ignore" });
+  if (flock === undefined) return;
+  // a reaper just started may not hold the lock yet: once more while one lives (flock takes it in its first system calls)
+  for (let i = 0; i < 1000; i++) {
+    if (existsSync(LOCK_FILE)) spawnSync(flock, ["-x", LOCK_FILE, "true"], { stdio: "ignore" });
+    if (!reapersAlive()) return;
+  }
 }
 
-/**
- * The names (instances and groups) live reapers are removing: stale
- * reaping leaves them to them. Read from /proc only when asked, which
- * reapLeftovers does only for names of dead owners.
- */
-export function namesBeingReaped(): Set<string> {
-  const out = new Set<string>();
+/** Each live reaper process's argv from its tag on: TAG ROOT ITEMS... */
+function reaperProcesses(): string[][] {
+  const out: string[][] = [];
   let pids: string[];
   try {
     pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
@@ -158,9 +137,20 @@ export function namesBeingReaped(): Set<string> {
     } catch {
       continue;
     }
-    // sh -c SCRIPT tstap-reaper ROOT ITEMS...
-    if (argv[3] !== REAPER_TAG || argv[1] !== "-c") continue;
-    for (const a of argv.slice(5)) if (/^[ig]:/.test(a)) out.add(a.slice(2));
+    // [flock -s LOCK] /bin/sh -c SCRIPT tstap-reaper ROOT ITEMS...
+    const at = argv.indexOf(REAPER_TAG);
+    if (at >= 2 && argv[at - 2] === "-c") out.push(argv.slice(at));
   }
+  return out;
+}
+
+/**
+ * The names (instances and groups) live reapers are removing: stale
+ * reaping leaves them to them. Read from /proc only when asked, which
+ * reapLeftovers does only for names of dead owners.
+ */
+export function namesBeingReaped(): Set<string> {
+  const out = new Set<string>();
+  for (const argv of reaperProcesses()) for (const a of argv.slice(2)) if (/^[ig]:/.test(a)) out.add(a.slice(2));
   return out;
 }

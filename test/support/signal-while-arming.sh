@@ -32,8 +32,8 @@ while kill -0 $pid 2>/dev/null; do
 done
 wait $pid
 status=$?
-# the instance's removal may go on in the run's reaper (runtime/tracefs/reaper.ts): wait for it (it holds this lock shared)
-[ -e /run/tstap/reapers.lock ] && flock -x /run/tstap/reapers.lock true
+# the instance's removal may go on in the run's reaper (runtime/tracefs/reaper.ts): wait for it
+node -e 'import(process.argv[1]).then((m) => m.waitForReapers())' "$(dirname "$tstap")/../dist/runtime/tracefs/reaper.js"
 echo "status $status"
 o=$(paste -sd ' ' "$out")
 e=$(paste -sd ' ' "$err")
