@@ -10,6 +10,7 @@ import { EventView, faultTesters, type FieldReader } from "./view.js";
 import { CALLER_FIELD, eventOfDefinition, instantiateDefinition } from "../event-def.js";
 import { readFileSync } from "node:fs";
 import { readText } from "../tracefs/tracefs.js";
+import { safeEventName } from "../tracefs/safe-text.js";
 import type { EventPipeline } from "./pipeline.js";
 import { userStackOf, userStackRecord, type UserStackRecord } from "./user-stack.js";
 import { join } from "node:path";
@@ -63,6 +64,43 @@ class KernelSessionAdapter implements KernelTraceSession {
     return handleOf(this.session.addEvent({ ...at!, filter, lane }));
   }
 
+  /** counted events armed soft-disabled (addCountedEvent), by handle: disabled by taking their trigger off */
+  private readonly softDisabled = new Map<number, string>();
+
+  /**
+   * A dynamic event registered (its uprobes placed, counted in
+   * uprobe_profile) and soft-disabled, so that a hit returns before the
+   * ring buffer: a `disable_event` trigger on the instance's ftrace:print
+   * event (it fires only at a write to this instance's trace_marker, which
+   * nobody makes, and would only disable the event again) arms the event
+   * in the kernel's soft mode. Undefined when this kernel has no trigger
+   * there (the caller falls back to a filter no record passes).
+   */
+  async addCountedEvent(define: string | readonly string[]): Promise<number | undefined> {
+    const inst = this.session.instance;
+    const host = "events/ftrace/print/trigger";
+    if (!inst.has(host) || !readText(inst.root, "README").includes("disable_event")) return undefined;
+    const lines = typeof define === "string" ? [define] : define;
+    let at = this.defined.get(lines[0]!);
+    for (const d of lines) {
+      if (this.defined.has(d)) continue;
+      const made = inst.defineDynamicEvent(instantiateDefinition(d, inst.name));
+      this.defined.set(d, made);
+      at ??= made;
+    }
+    const trigger = `disable_event:${safeEventName("event system", at!.system)}:${safeEventName("event name", at!.event)}`;
+    inst.write(host, trigger);
+    const ev = `events/${at!.system}/${at!.event}`;
+    // "0*": registered, soft-disabled
+    if (inst.read(`${ev}/enable`).trim() !== "0*") {
+      inst.write(host, `!${trigger}`);
+      return undefined;
+    }
+    const handle = handleOf({ id: Number(inst.read(`${ev}/id`).trim()), lane: 0 });
+    this.softDisabled.set(handle, trigger);
+    return handle;
+  }
+
   async addScope(pids: number[], followForks: boolean, except?: boolean): Promise<number> {
     return this.session.addScope(pids, followForks, except);
   }
@@ -73,7 +111,14 @@ class KernelSessionAdapter implements KernelTraceSession {
   }
 
   async disableEvent(handle: number): Promise<void> {
-    this.session.disableEvent(handle);
+    const trigger = this.softDisabled.get(handle);
+    if (trigger === undefined) {
+      this.session.disableEvent(handle);
+      return;
+    }
+    // the trigger off, the event leaves soft mode and is unregistered (the kernel waits until no handler of it runs)
+    this.session.instance.write("events/ftrace/print/trigger", `!${trigger}`);
+    this.softDisabled.delete(handle);
   }
 
   /** a uprobe event can hold many probes, and lines immediate fetch arguments (kernel 5.7+; the README shows `\imm-value`) */
