@@ -3,12 +3,11 @@
 // the kernel's uprobe trap per hit; the ratio is what each adds to it.
 //
 // What is measured: the wall time of `TOOL -c PROGRAM` from start to exit,
-// startup and teardown included, as a user waits for it. The program runs
-// under test/fixtures/bench_rusage.c (one fork and wait more, ~1 ms, for
-// both tools), which reports the program's own wall and CPU time: the CPU
-// is the per-hit cost (the trap and what each tool's kernel side does at
-// each hit), the wall outside the program is the tool's startup and
-// teardown.
+// startup and teardown included, as a user waits for it. Both tools and the
+// program run with test/fixtures/bench_rusage.c preloaded, which has the
+// program (only) report its own wall and CPU time at exit: the CPU is the
+// per-hit cost (the trap and what each tool's kernel side does at each
+// hit), the wall outside the program is the tool's startup and teardown.
 //
 // Where the time goes (2026-12-03, this 2-CPU VM, kernel 6.18, by hand with
 // the same program; notes in the ugap report): a hit costs ~4.3 us of the
@@ -30,7 +29,7 @@
 // the luckiest one.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,13 +43,13 @@ export function repoRoot(): string {
   return d;
 }
 
-/** Compiles test/fixtures/SOURCE into test/tmp/NAME; returns its path. */
-export function buildFixture(source: string, name: string): string {
+/** Compiles test/fixtures/SOURCE into test/tmp/NAME (with FLAGS, -O2 by default); returns its path. */
+export function buildFixture(source: string, name: string, flags: string[] = ["-O2"]): string {
   const root = repoRoot();
   const tmp = join(root, "test", "tmp");
   mkdirSync(tmp, { recursive: true });
   const prog = join(tmp, name);
-  const cc = spawnSync("gcc", ["-O2", "-o", prog, join(root, "test", "fixtures", source)], { encoding: "utf8" });
+  const cc = spawnSync("gcc", [...flags, "-o", prog, join(root, "test", "fixtures", source)], { encoding: "utf8" });
   if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
   return prog;
 }
@@ -67,7 +66,7 @@ interface Timed {
 
 /** One run of a tool (or of the untraced program) with the program's own times. */
 interface Run extends Timed {
-  /** the traced program's own wall and CPU (user + system) seconds, from bench_rusage */
+  /** the traced program's own wall and CPU (user + system) seconds, from bench_rusage.so */
   progWall: number;
   progCpu: number;
 }
@@ -84,19 +83,20 @@ function childrenCpu(): number {
   return (Number(f[13]) + Number(f[14])) / 100;
 }
 
-function timed(cmd: string, args: string[]): Timed {
+function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Timed {
   const c0 = childrenCpu();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: "latin1", maxBuffer: 1 << 26, timeout: 900_000 });
+  const r = spawnSync(cmd, args, { encoding: "latin1", maxBuffer: 1 << 26, timeout: 900_000, env });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return { seconds, cpu: childrenCpu() - c0, stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-/** Runs `cmd args` whose traced program writes its own times to `out` (bench_rusage). */
-function timedWithProgram(cmd: string, args: string[], out: string): Run {
+/** Runs `cmd args` whose traced program writes its own times to the file `env.TSTAP_BENCH_RUSAGE` (bench_rusage.so preloaded). */
+function timedWithProgram(cmd: string, args: string[], env: NodeJS.ProcessEnv): Run {
+  const out = env.TSTAP_BENCH_RUSAGE!;
   rmSync(out, { force: true });
-  const t = timed(cmd, args);
+  const t = timed(cmd, args, env);
   let text = "";
   try {
     text = readFileSync(out, "latin1");
@@ -151,10 +151,10 @@ function toolLines(name: string, runs: readonly Run[], untracedCpu: number): str
  */
 export function benchAgainstBpftrace(b: AgainstBpftrace): string[] {
   const root = repoRoot();
-  const wrap = buildFixture("bench_rusage.c", "bench_rusage");
+  const preload = buildFixture("bench_rusage.c", "bench_rusage.so", ["-O2", "-shared", "-fPIC"]);
   const out = join(root, "test", "tmp", `bench_rusage.${process.pid}.out`);
-  const quote = (w: string): string => (/^[\w./=:-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
-  const cmd = [wrap, out, b.prog, ...b.args].map(quote).join(" ");
+  const env = { ...process.env, LD_PRELOAD: preload, TSTAP_BENCH_EXE: realpathSync(b.prog), TSTAP_BENCH_RUSAGE: out };
+  const cmd = [b.prog, ...b.args].join(" ");
   const lines: string[] = [];
   const haveBpftrace = spawnSync("sh", ["-c", "command -v bpftrace"], { stdio: "ignore" }).status === 0;
   const load0 = loadavg()[0]!;
@@ -162,14 +162,14 @@ export function benchAgainstBpftrace(b: AgainstBpftrace): string[] {
   const ts: Run[] = [];
   const bt: Run[] = [];
   const runTstap = (): void => {
-    const t = timedWithProgram(join(root, "bin", "tstap"), ["-e", b.tstap, "-c", cmd], out);
+    const t = timedWithProgram(join(root, "bin", "tstap"), ["-e", b.tstap, "-c", cmd], env);
     if (t.stdout.trim().split("\n").pop() !== String(HITS) || t.status !== 0) {
       throw new Error(`tstap counted '${tail(t.stdout, 1)}', not ${HITS} (status ${t.status}): ${tail(t.stderr, 3)}`);
     }
     ts.push(t);
   };
   const runBpftrace = (): void => {
-    const r = timedWithProgram("bpftrace", ["-e", b.bpftrace, "-c", cmd], out);
+    const r = timedWithProgram("bpftrace", ["-e", b.bpftrace, "-c", cmd], env);
     const m = /@n: (\d+)/.exec(r.stdout);
     if (!m || m[1] !== String(HITS)) {
       throw new Error(`bpftrace counted '${m ? m[1] : "nothing"}', not ${HITS} (status ${r.status}): ${tail(r.stderr, 2)}`);
@@ -178,7 +178,7 @@ export function benchAgainstBpftrace(b: AgainstBpftrace): string[] {
   };
   try {
     for (let i = 0; i < REPS; i++) {
-      untraced.push(timedWithProgram(wrap, [out, b.prog, ...b.args], out));
+      untraced.push(timedWithProgram(b.prog, b.args, env));
       // alternating which tool goes first: a host getting busier or quieter weighs on both
       const order = haveBpftrace ? (i % 2 === 0 ? [runTstap, runBpftrace] : [runBpftrace, runTstap]) : [runTstap];
       for (const run of order) run();
