@@ -9,17 +9,22 @@
 // per-hit cost (the trap and what each tool's kernel side does at each
 // hit), the wall outside the program is the tool's startup and teardown.
 //
-// Where the time goes (2026-12-03, this 2-CPU VM, kernel 6.18, by hand with
-// the same program; notes in the ugap report): a hit costs ~4.3 us of the
-// program's CPU under either tool. tstap's counted event under -c is
-// skipped by the instance's pid list (set_event_notrace_pid) before any
-// ring-buffer work, as cheap per hit as bpftrace's count() (within ~1%,
-// under the noise); a filter that rejects every record costs ~0.15 us a hit
-// more, a record per hit nobody reads ~0.45 us. Outside the program both
-// take ~0.4 s: tstap's node start, passes and arming, then disabling the
-// uprobe and removing the instance (its pid list alone ~60-100 ms of
-// kernel RCU waits); bpftrace's LLVM and attach, a 100 ms poll for the
-// child's exit and its detach.
+// Where the time goes (2026-12-03, this 2-CPU VM, kernel 6.18, built by
+// hand with the same program, medians of interleaved runs; the ugap
+// report has the numbers): the trap costs the program ~4.3-4.7 us of CPU a
+// hit at add_pair's first instruction (single-stepped), ~0.85 us at a USDT
+// marker's nop (emulated), under either tool. tstap's counted event under
+// -c is skipped by the instance's pid list (set_event_notrace_pid) before
+// any ring-buffer work: as cheap per hit as bpftrace's count() (within
+// ~1%, under the noise). A filter rejecting every record costs 0.15-0.5 us
+// a hit more (the kernel fills the record, then runs the filter), a record
+// per hit that nobody reads ~0.45 us more. Outside the program each tool
+// takes ~0.35-0.4 s: tstap's node start, passes, instance and arming, then
+// the uprobe's disable (~30 ms) and the instance's removal (~100 ms, half
+// of it the pid list's RCU waits); bpftrace's LLVM and attach, a 100 ms
+// poll for the child's exit and its detach (-c /bin/true: tstap ~375 ms,
+// bpftrace ~430 ms). tstap runs nothing while the program runs (1 tick of
+// CPU in 5 s). The CPU it prints as its own is mostly node's start.
 //
 // Method: REPS rounds, each running the untraced program, tstap and
 // bpftrace, the two tools in alternating order (a host that gets busier or
