@@ -74,7 +74,10 @@ class KernelSessionAdapter implements KernelTraceSession {
    * event (it fires only at a write to this instance's trace_marker, which
    * nobody makes, and would only disable the event again) arms the event
    * in the kernel's soft mode. Undefined when this kernel has no trigger
-   * there (the caller falls back to a filter no record passes).
+   * there (the caller falls back to a filter no record passes). Measured on
+   * 6.18: 0.15-0.5 us a hit cheaper than that filter; taking the trigger
+   * off at the end waits ~35 ms more than disabling a filtered event (the
+   * trigger's own RCU wait), even from some 100,000 hits on.
    */
   async addCountedEvent(define: string | readonly string[]): Promise<number | undefined> {
     const inst = this.session.instance;
