@@ -25,7 +25,9 @@ function fakeSession(log: string[], opts: { soft: "yes" | "no" | "absent" }): Ke
       return ++handles;
     },
     setEventPids: async () => undefined,
-    setOption: async () => undefined,
+    setOption: async (name, on) => {
+      log.push(`option ${name} ${on}`);
+    },
     disableEvent: async (handle) => {
       log.push(`disable ${handle}`);
     },
@@ -57,10 +59,10 @@ function context(counts: string[]): SourceContext {
   return { fire: () => undefined, batchDone: () => undefined, running: () => true, requestStop: () => undefined, count: (probe, n) => counts.push(`probe ${probe}: ${n}`) };
 }
 
-async function run(soft: "yes" | "no" | "absent"): Promise<{ log: string[]; counts: string[] }> {
+async function run(soft: "yes" | "no" | "absent", plans: KernelEventPlan[] = [countedPlan()]): Promise<{ log: string[]; counts: string[] }> {
   const log: string[] = [];
   const counts: string[] = [];
-  const source = new KernelEventSource([countedPlan()], async () => fakeSession(log, { soft }), { targetPid: () => 0, warn: (m) => log.push(`warn ${m}`) });
+  const source = new KernelEventSource(plans, async () => fakeSession(log, { soft }), { targetPid: () => 0, warn: (m) => log.push(`warn ${m}`) });
   await source.start(context(counts));
   await source.stop();
   await source.release();
@@ -71,6 +73,15 @@ describe("an event counted in the kernel, no target", () => {
   it("is armed soft-disabled, disabled through its own handle before the count is read", async () => {
     const { log, counts } = await run("yes");
     expect(log).toEqual([`soft ${LINE}`, "uprobe_profile 100", "disable 101", "uprobe_profile 1334", "close"]);
+    expect(counts).toEqual(["probe 0: 1234"]);
+  });
+
+  it("records no tgids when every event is counted (its records are only counted), and does otherwise", async () => {
+    expect((await run("yes")).log).not.toContain("option record-tgid true");
+    const exec: KernelEventPlan = { kind: "tracepoint", system: "sched", event: "sched_process_exec", dispatch: [{ how: "direct", probe: 1 }], tracksTasks: true, targetProcess: false };
+    const { log, counts } = await run("yes", [countedPlan(), exec]);
+    expect(log[0]).toBe("option record-tgid true");
+    expect(log.some((l) => l.startsWith("add undefined filter"))).toBe(true);
     expect(counts).toEqual(["probe 0: 1234"]);
   });
 
