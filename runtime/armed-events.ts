@@ -48,15 +48,16 @@ function parseLine(line: string): { head: string; place: string; args: string[] 
 /**
  * What must agree for probes to share an event: the probe type, argument
  * names and types (not their fetch expressions), and how records are kept.
- * Events counted in the kernel share only with probes firing the same
- * listeners: uprobe_profile gives each probe of an event a line with the
- * event's name and file but not its place, so only the event's total count
- * is known for sure.
+ * Events counted in the kernel share only with events counted in the
+ * kernel, whatever their listeners: uprobe_profile gives each probe of an
+ * event a line (with the event's name and file, not its place) in the
+ * order uprobe_events lists the event's probes with their places, so each
+ * probe's count is known (runtime/events/kernel-session.ts uprobeHits).
  */
 function shareKey(p: KernelEventPlan, parsed: { head: string; args: string[] }): string {
   // name=FETCH:TYPE -> name:TYPE (a type holds no ':'; a fetch expression may)
   const sig = parsed.args.map((a) => `${a.slice(0, a.indexOf("="))}:${a.slice(a.lastIndexOf(":") + 1)}`);
-  const counted = p.counted ? JSON.stringify(p.dispatch) : "";
+  const counted = p.counted ? "counted" : "";
   return [parsed.head, sig.join(" "), p.filter ?? "", String(p.targetProcess), String(p.pidScope ?? ""), String(p.userStack ?? false), counted].join("\0");
 }
 

@@ -53,6 +53,8 @@ export interface KernelEventPlan {
    * one) and handed to the listeners' counter functions
    */
   counted?: boolean;
+  /** why an event whose every listener only counts is recorded per hit all the same (said by -p3 and -v) */
+  notCounted?: string;
 }
 
 interface EventDefCommon extends KernelEventPlan {

@@ -69,8 +69,8 @@ export interface KernelTraceSession {
   finish?(): Promise<{ lost: number }>;
   /** stops (unless finished), removes the instance (or hands that to a reaper process: `handedOff`); returns how many events the kernel dropped */
   close(): Promise<{ lost: number; handedOff?: boolean }>;
-  /** the kernel's hit counts of this session's uprobe events (uprobe_profile), by event name */
-  uprobeHits?(): Map<string, number>;
+  /** the kernel's hit counts of this session's uprobe events (uprobe_profile), by event name, then by place (uprobePlaceKey) */
+  uprobeHits?(): Map<string, Map<string, number>>;
 }
 
 export type OpenKernelSession = () => Promise<KernelTraceSession>;
@@ -103,10 +103,14 @@ export class KernelEventSource implements EventSource {
   private armed: ArmedEvent[] = [];
   /** probed files already warned about as changed: once per file */
   private readonly changed = new Set<string>();
-  /** the events counted in the kernel, with the records of outsiders' hits seen so far */
-  private counted: { armed: ArmedEvent; handle: number; outsiders: number }[] = [];
-  /** uprobe_profile's counts of our events when tracing started */
-  private hitsBefore: Map<string, number> = new Map();
+  /** the events counted in the kernel */
+  private counted: CountedEvent[] = [];
+  /** uprobe_profile's counts of our events when tracing started, and when */
+  private hitsBefore: HitsSnapshot = { hits: new Map(), atHrNs: 0n };
+  /** the counts when the run was asked to stop: what the kernel counts after that is not the run's */
+  private hitsAtStop: HitsSnapshot | undefined;
+  /** the begin probes are done and events reach the handlers */
+  private begun = false;
   private ctx: SourceContext | undefined;
 
   constructor(
@@ -217,7 +221,7 @@ export class KernelEventSource implements EventSource {
       }
       handle ??= await s.addEvent(p.system, p.event, undefined, define, laneOf(a.first));
       byHandle.set(handle, a);
-      if (p.counted) this.counted.push({ armed: a, handle, outsiders: 0 });
+      if (p.counted) this.counted.push(countedEvent(a, handle));
     }
     if (this.counted.length > 0) {
       if (!s.uprobeHits || !s.disableEvent) throw new ArmingError("internal: probes counted in the kernel need the session's uprobe_profile and disableEvent");
@@ -238,14 +242,33 @@ export class KernelEventSource implements EventSource {
     // the kernel counts hits from the moment an event is enabled: for an
     // event recording nothing, what it counted before tracing starts is not
     // the run's (one that records outsiders records them from then on too)
-    this.hitsBefore = this.counted.length > 0 ? s.uprobeHits!() : new Map();
+    if (this.counted.length > 0) {
+      this.hitsBefore = { atHrNs: process.hrtime.bigint(), hits: s.uprobeHits!() };
+      // exit() (or -T, a signal, the target's end) drops every event not yet
+      // handled: the counts stop there too. A stop asked during the begin
+      // probes handles no event at all: nothing is counted.
+      ctx.onStopRequest?.(() => {
+        if (this.hitsAtStop !== undefined || this.closed) return;
+        this.hitsAtStop = this.begun ? { atHrNs: process.hrtime.bigint(), hits: s.uprobeHits!() } : this.hitsBefore;
+      });
+    }
+    // an outsider's record counts against the hits up to the stop: by its time, when the trace clock is process.hrtime's
+    const monoClock = s.traceClock === "mono";
     const watchExecs = this.opts.objectChange !== undefined && this.objects().length > 0;
     await s.start((handle, ev) => {
       const a = byHandle.get(handle);
       if (a === undefined) return () => undefined;
       // a counted event's records are hits of processes outside the selection: taken off its count
       const c = this.counted.find((x) => x.handle === handle);
-      if (c) return () => void c.outsiders++;
+      if (c) {
+        const tagged = c.armed.classes.length > 1;
+        return () => {
+          const stop = this.hitsAtStop;
+          if (stop !== undefined && monoClock && ev.tsNs > stop.atHrNs) return;
+          const cls = tagged ? Number(ev.get(SITE_FIELD)) : 0;
+          if (cls >= 0 && cls < c.outsiders.length) c.outsiders[cls]!++;
+        };
+      }
       const p = this.plans[a.first]!;
       if (watchExecs && p.system === "sched" && p.event === "sched_process_exec") {
         // a process starting a program: the moment a probed file replaced since it was armed starts to matter
@@ -268,6 +291,7 @@ export class KernelEventSource implements EventSource {
    * the begin probes are done, before any event recorded since.
    */
   running(): void {
+    this.begun = true;
     const fire = this.fireExisting;
     this.fireExisting = undefined;
     fire?.();
@@ -303,8 +327,9 @@ export class KernelEventSource implements EventSource {
       for (const a of this.armed) {
         const p = this.plans[a.first]!;
         if (p.kind !== "dynamic") continue;
-        const n = hits.get(p.event);
-        if (n === undefined) continue;
+        const byPlace = hits.get(p.event);
+        if (byPlace === undefined) continue;
+        const n = sum(byPlace.values());
         const probes = this.probesOf(a);
         const pps = probes.slice(0, 3).map((probe) => this.opts.ppOf?.(probe) ?? `probe ${probe}`);
         if (probes.length > 3) pps.push(`and ${probes.length - 3} more probe points`);
@@ -370,22 +395,33 @@ export class KernelEventSource implements EventSource {
   }
 
   /**
-   * Each counted event's hits, the kernel's count since tracing started
-   * less the records of processes outside the selection (all delivered by
-   * now), go to its probes' counters, before the end probes run.
+   * Each counted event's hits at each of its places, the kernel's count
+   * since tracing started (up to the stop, when it was asked for) less the
+   * records of processes outside the selection (all delivered by now), go
+   * to the counters of the probes at that place, before the end probes run.
    */
-  private applyCounts(hits: ReadonlyMap<string, number>, lost: number): void {
+  private applyCounts(atEnd: ReadonlyMap<string, ReadonlyMap<string, number>>, lost: number): void {
+    const hits = this.hitsAtStop?.hits ?? atEnd;
     for (const c of this.counted) {
       const p = this.plans[c.armed.first]!;
-      const total = hits.get(p.event);
-      if (total === undefined) {
+      const now = hits.get(p.event);
+      if (now === undefined) {
         this.opts.warn(`uprobe_profile has no count of uprobe ${p.event}: its probes counted nothing`);
         continue;
       }
-      const before = this.scopeOf(c.armed) === undefined ? (this.hitsBefore.get(p.event) ?? 0) : 0;
-      const n = total - before - c.outsiders;
-      if (this.opts.verbose) this.opts.verbose(`uprobe ${p.event}: ${n} hit${n === 1 ? "" : "s"} counted in the kernel${c.outsiders > 0 ? ` (${c.outsiders} more outside the target's process tree, left out)` : ""}`);
-      for (const probe of this.probesOf(c.armed)) this.ctx?.count(probe, Math.max(0, n));
+      const before = this.scopeOf(c.armed) === undefined ? this.hitsBefore.hits.get(p.event) : undefined;
+      const perClass = c.outsiders.map((o) => -o);
+      for (const site of c.sites) perClass[site.cls]! += (now.get(site.place) ?? 0) - (before?.get(site.place) ?? 0);
+      if (this.opts.verbose) {
+        const n = sum(perClass);
+        const outsiders = sum(c.outsiders);
+        const sites = c.sites.length > 1 ? ` at ${c.sites.length} places` : "";
+        this.opts.verbose(`uprobe ${p.event}: ${n} hit${n === 1 ? "" : "s"} counted in the kernel${sites}${outsiders > 0 ? ` (${outsiders} more outside the target's process tree, left out)` : ""}`);
+      }
+      c.armed.classes.forEach((plans, cls) => {
+        const n = Math.max(0, perClass[cls]!);
+        for (const probe of new Set(plans.flatMap((i) => this.plans[i]!.dispatch.map((d) => d.probe)))) this.ctx?.count(probe, n);
+      });
     }
     // a lost record of an outsider's hit stays in the count
     if (lost > 0 && this.counted.some((c) => this.scopeOf(c.armed) !== undefined)) {
@@ -479,3 +515,46 @@ export function eventScopes(plans: readonly KernelEventPlan[], target: number): 
  * pid list leaves out (~4.3 us a hit in all).
  */
 export const RECORD_NOTHING = "common_pid < 0";
+
+/** An event counted in the kernel: its places, and the records of outsiders' hits seen so far. */
+interface CountedEvent {
+  armed: ArmedEvent;
+  handle: number;
+  /** each probe of the event (a line): its place (uprobePlaceKey) and the class of plans it serves */
+  sites: { place: string; cls: number }[];
+  /** per class: records of hits by processes outside the selection */
+  outsiders: number[];
+}
+
+interface HitsSnapshot {
+  hits: Map<string, Map<string, number>>;
+  /** process.hrtime.bigint() when read */
+  atHrNs: bigint;
+}
+
+function countedEvent(armed: ArmedEvent, handle: number): CountedEvent {
+  const sites = (armed.lines ?? []).map((line) => {
+    const words = line.split(" ");
+    const tag = words.find((w) => w.startsWith(`${SITE_FIELD}=`));
+    return { place: uprobePlaceKey(words[1] ?? ""), cls: tag === undefined ? 0 : Number(/\\(\d+)/.exec(tag)?.[1] ?? 0) };
+  });
+  return { armed, handle, sites, outsiders: armed.classes.map(() => 0) };
+}
+
+/**
+ * A uprobe's place as a key: `FILE:OFFSET` with the offset in plain hex,
+ * whether written by tstap (`/bin/x:0x1040(0x88)`) or listed by
+ * uprobe_events (`/bin/x:0x0000000000001040(0x88)`).
+ */
+export function uprobePlaceKey(place: string): string {
+  const at = place.lastIndexOf(":");
+  if (at < 0) return place;
+  const off = /^0x([0-9a-f]+)/i.exec(place.slice(at + 1));
+  return off ? `${place.slice(0, at)}:${BigInt(`0x${off[1]}`).toString(16)}` : place;
+}
+
+function sum(ns: Iterable<number>): number {
+  let t = 0;
+  for (const n of ns) t += n;
+  return t;
+}

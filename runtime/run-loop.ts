@@ -35,6 +35,13 @@ export interface SourceContext {
   requestStop(): void;
   /** a probe counted in the kernel was hit `hits` times: its counter applies them (before the end probes) */
   count(probeId: number, hits: number): void;
+  /**
+   * `listener` runs, synchronously, at the moment the run is asked to stop
+   * (exit() in a handler, -T, a signal, the target's end, an error): from
+   * then on no handler runs, so what the kernel counts after it is not the
+   * run's (kernel-source.ts reads its counts there)
+   */
+  onStopRequest?(listener: () => void): void;
 }
 
 /** Something that fires handlers while the session runs: timers, the kernel event stream, the target command. */
@@ -73,6 +80,7 @@ export class Session {
   readonly messages: Messages;
   private handlers: CompiledHandlers | undefined;
   private stopWaiters: (() => void)[] = [];
+  private stopListeners: (() => void)[] = [];
   private stopRequested = false;
   private flushPending = false;
 
@@ -116,6 +124,7 @@ export class Session {
     if (this.state === "starting" || this.state === "running") this.state = "stopping";
     if (this.stopRequested) return;
     this.stopRequested = true;
+    for (const l of this.stopListeners) l();
     const ws = this.stopWaiters;
     this.stopWaiters = [];
     for (const w of ws) w();
@@ -190,6 +199,7 @@ export class Session {
         const p = this.unit.probes[probeId];
         if (p) this.runCounter(p, hits);
       },
+      onStopRequest: (listener) => void this.stopListeners.push(listener),
     };
   }
 

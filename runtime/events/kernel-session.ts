@@ -4,7 +4,7 @@
 // nothing is copied or allocated per event.
 
 import type { DecodedEvent, FieldValue } from "../probe-context.js";
-import type { KernelTraceSession } from "../kernel-source.js";
+import { uprobePlaceKey, type KernelTraceSession } from "../kernel-source.js";
 import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./session.js";
 import { EventView, faultTesters, type FieldReader } from "./view.js";
 import { CALLER_FIELD, eventOfDefinition, instantiateDefinition } from "../event-def.js";
@@ -189,27 +189,46 @@ class KernelSessionAdapter implements KernelTraceSession {
     return { lost: this.session.close({ keepInstance: true }).lost };
   }
 
-  uprobeHits(): Map<string, number> {
-    const out = new Map<string, number>();
+  uprobeHits(): Map<string, Map<string, number>> {
+    const out = new Map<string, Map<string, number>>();
     // the kernel's event names (unique to the run) back to the plan's (p0, p1 ...)
     const ours = new Map([...this.defined].map(([line, d]) => [d.event, eventOfDefinition(line)]));
     if (ours.size === 0) return out;
-    let text = "";
+    const root = this.session.instance.root;
+    let events = "";
+    let profile = "";
     try {
-      text = readFileSync(join(this.session.instance.root, "uprobe_profile"), "latin1");
+      // uprobe_events first: our probes stay while both are read, another run's may come and go
+      events = readFileSync(join(root, "uprobe_events"), "latin1");
+      profile = readFileSync(join(root, "uprobe_profile"), "latin1");
     } catch {
       return out;
     }
-    // "  FILE EVENT HITS", with no group: our event names carry the run's group (instantiateDefinition), from our files
-    const files = new Set([...this.defined.keys()].map((line) => line.split(" ")[1]!.replace(/:[^:]*$/, "")));
-    for (const l of text.split("\n")) {
+    const group = `${this.session.instance.name}/`;
+    // both list every probe in the same order (the kernel's list of dynamic
+    // events), uprobe_events with its place, uprobe_profile with its hits
+    // ("  FILE EVENT HITS", with no group: our event names carry the run's
+    // group, instantiateDefinition): an event's Nth place has its Nth count
+    const places = new Map<string, string[]>();
+    for (const l of events.split("\n")) {
+      const m = /^[pr]\d*:([^/\s]+)\/(\S+)\s+(\S+)/.exec(l);
+      if (!m || `${m[1]}/` !== group || !ours.has(m[2]!)) continue;
+      places.set(m[2]!, [...(places.get(m[2]!) ?? []), uprobePlaceKey(m[3]!)]);
+    }
+    const seen = new Map<string, number>();
+    for (const l of profile.split("\n")) {
       const m = /^\s*(\S+)\s+(\S+)\s+(\d+)\s*$/.exec(l);
-      if (!m || !files.has(m[1]!)) continue;
-      const group = `${this.session.instance.name}/`;
+      if (!m) continue;
       const ev = m[2]!.startsWith(group) ? m[2]!.slice(group.length) : m[2]!.includes("/") ? undefined : m[2]!;
-      // an event with many probes has a line for each: its hits are their sum
       const plan = ev === undefined ? undefined : ours.get(ev);
-      if (plan !== undefined) out.set(plan, (out.get(plan) ?? 0) + Number(m[3]));
+      if (plan === undefined) continue;
+      const n = seen.get(ev!) ?? 0;
+      seen.set(ev!, n + 1);
+      const place = places.get(ev!)?.[n];
+      const key = place ?? m[1]!;
+      const byPlace = out.get(plan) ?? new Map<string, number>();
+      byPlace.set(key, (byPlace.get(key) ?? 0) + Number(m[3]));
+      out.set(plan, byPlace);
     }
     return out;
   }

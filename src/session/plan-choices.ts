@@ -39,9 +39,11 @@ export function describePlanChoices(plan: Plan, unoptimized: boolean): string[] 
     what.push(e.probes.length > 0 ? `fires probe${e.probes.length === 1 ? "" : "s"} ${e.probes.join(",")}` : "fires no probe");
     if (e.filter !== undefined) what.push(`filter pushed down to the kernel: ${e.filter}`);
     else what.push(`no filter pushed down (${unoptimized ? "-u" : "no condition the kernel can evaluate"})`);
-    if (e.counted) what.push(`counted in the kernel (uprobe_profile), no record per hit${e.targetProcess ? "; only processes outside the target's tree are recorded, their hits taken off the count (set_event_notrace_pid, options/event-fork)" : ""}`);
+    const outside = e.targetProcess ? "the target's tree" : e.pidScope !== undefined ? `process ${e.pidScope}'s tree` : undefined;
+    if (e.counted) what.push(`counted in the kernel (uprobe_profile), no record per hit${outside ? `; only processes outside ${outside} are recorded, their hits taken off the count (set_event_notrace_pid, options/event-fork)` : ""}`);
     else if (e.targetProcess) what.push("target process only (set_event_pid, options/event-fork)");
-    if (e.pidScope !== undefined) what.push(`process ${e.pidScope} only (set_event_pid, options/event-fork)`);
+    if (e.pidScope !== undefined && !e.counted) what.push(`process ${e.pidScope} only (set_event_pid, options/event-fork)`);
+    if (e.notCounted !== undefined) what.push(`recorded per hit, not counted in the kernel: ${e.notCounted}`);
     if (e.tracksTasks) what.push("feeds the task table (pid, ppid, execname, credentials at the event)");
     what.push(stringsOf(e));
     out.push(`event ${eventName(e)}: ${what.join("; ")}`);

@@ -11,6 +11,7 @@ import type { DynamicEventDef, EventDef, KernelDispatch, TracepointEventDef } fr
 import { CALLER_FIELD, GROUP_TOKEN } from "../../runtime/event-def.js";
 import type { EventPlanner } from "../points/family.js";
 import { readTracepointFormat } from "../targets/tracepoints.js";
+import { readFileSync } from "node:fs";
 import { combineFilters, type FilterField, type PushedFilter, pushdownProbe } from "./filter-pushdown.js";
 import { CRED_CONTEXT, CRED_SYSCALLS, TASK_CONTEXT, TASK_EVENTS } from "./task-events.js";
 import { USER_STACK_FUNCTIONS } from "../../runtime/user-stacks.js";
@@ -116,9 +117,10 @@ export class EventPlan implements EventPlanner {
   /**
    * Once every probe is lowered: the task table's events, the filters, the
    * pid selection, and which events are counted in the kernel (those whose
-   * every listener is in `countable`).
+   * every listener is in `countable`), or why one whose listeners only
+   * count is not (`uncounted`: what its probes said).
    */
-  finish(program: Program, countable: ReadonlySet<number> = new Set()): EventDef[] {
+  finish(program: Program, countable: ReadonlySet<number> = new Set(), uncounted: ReadonlyMap<number, string> = new Map()): EventDef[] {
     if (this.events.length === 0) return this.events;
     // Which tasks each event records (set_event_pid, following forks): the
     // target's tree, a process(PID)'s, or every task. set_event_pid is per
@@ -152,7 +154,8 @@ export class EventPlan implements EventPlanner {
     // starts (runtime/kernel-source.ts); not for events counted in the kernel:
     // following execs would take an instance of its own beside the counted
     // events' selection, and the end of the run checks the files anyway
-    const counted = new Set(this.events.filter((d) => countedInKernel(d, this.filters.get(d)!, countable)));
+    const verdicts = new Map(this.events.map((d) => [d, countedInKernel(d, this.filters.get(d)!, countable, uncounted)]));
+    const counted = new Set(this.events.filter((d) => verdicts.get(d) === true));
     if (this.events.some((d) => d.kind === "dynamic" && d.object !== undefined && !counted.has(d))) follow(TASK_EVENTS.exec.system, TASK_EVENTS.exec.event);
     // uid()/gid()... answer for the event's moment: follow the calls that change them
     if (usesContext(program, CRED_CONTEXT)) {
@@ -172,6 +175,8 @@ export class EventPlan implements EventPlanner {
         d.counted = true;
         return;
       }
+      const why = verdicts.get(d);
+      if (typeof why === "string") d.notCounted = why;
       if (userStack) d.userStack = true;
       if (userStack && d.kind === "dynamic" && d.functionEntry) {
         d.fetchArgs.push({ name: CALLER_FIELD, fetch: "$stack0", type: "u64", scriptType: "long" });
@@ -192,14 +197,42 @@ function newTracepoint(system: string, event: string): TracepointEventDef {
  * Whether the kernel's hit count of an event can stand for its records: a
  * uprobe (not a return probe: the kernel counts a return probe's entries,
  * not its returns), fetching nothing, with no filter, whose every listener
- * is a count-only probe fired for every task of its selection (not a
- * process(PID) probe: the kernel's selection of a pid follows its forks,
- * the probe does not).
+ * is a count-only probe fired for every task of its selection (the
+ * target's tree, a process(PID)'s, or every task). Or, when its listeners
+ * only count but it cannot be counted, why (said by -p3 and -v).
  */
-function countedInKernel(d: EventDef, filters: readonly (PushedFilter | undefined)[], countable: ReadonlySet<number>): boolean {
-  if (d.kind !== "dynamic" || d.probeType !== "uprobe" || d.fetchArgs.length > 0 || d.tracksTasks || d.dispatch.length === 0) return false;
-  if (filters.some((f) => f?.filter !== undefined || f?.pidScope !== undefined)) return false;
-  return d.dispatch.every((x) => x.how === "direct" && x.pid === undefined && countable.has(x.probe));
+function countedInKernel(d: EventDef, filters: readonly (PushedFilter | undefined)[], countable: ReadonlySet<number>, uncounted: ReadonlyMap<number, string>): boolean | string {
+  if (d.kind !== "dynamic" || d.tracksTasks || d.dispatch.length === 0) return false;
+  if (!d.dispatch.every((x) => x.how === "direct" && (countable.has(x.probe) || uncounted.has(x.probe)))) return false;
+  const said = d.dispatch.map((x) => uncounted.get(x.probe)).find((why) => why !== undefined);
+  if (said !== undefined) return said;
+  if (d.probeType !== "uprobe" || d.fetchArgs.length > 0 || filters.some((f) => f?.filter !== undefined)) return false;
+  // under a selection the hits of every other task are recorded, to be taken
+  // off: in a file tstap runs itself (libc), tstap's own calls too, and each
+  // read of those records calls it again
+  const scoped = filters.some((f) => f?.targetProcess || f?.pidScope !== undefined);
+  if (scoped && d.object && mappedByTstap(d.object.path)) {
+    return `tstap itself runs ${d.object.path}: counting the target's hits would record every other process's to take them off, tstap's own among them, each read of which calls into it again; the target's hits are recorded instead`;
+  }
+  return true;
+}
+
+let ownMaps: Set<string> | undefined;
+
+/** Whether this process (the compiler runs in the process that runs the script) maps `path`. */
+function mappedByTstap(path: string): boolean {
+  if (ownMaps === undefined) {
+    ownMaps = new Set();
+    try {
+      for (const line of readFileSync("/proc/self/maps", "latin1").split("\n")) {
+        const at = line.indexOf("/");
+        if (at >= 0) ownMaps.add(line.slice(at));
+      }
+    } catch {
+      // no /proc: nothing known to be mapped
+    }
+  }
+  return ownMaps.has(path);
 }
 
 /** The tasks a combined filter selects in the kernel: the target's tree, a pid's, or undefined (every task). */
@@ -229,9 +262,10 @@ export function describeEvent(e: EventDef): string[] {
   if (e.tracksTasks) out.push("#   task table: follows this event");
   if (e.filter !== undefined) out.push(`#   filter: ${e.filter}`);
   if (e.targetProcess && !e.counted) out.push("#   set_event_pid: target process (options/event-fork)");
-  if (e.pidScope !== undefined) out.push(`#   set_event_pid: process ${e.pidScope} (options/event-fork)`);
+  if (e.pidScope !== undefined && !e.counted) out.push(`#   set_event_pid: process ${e.pidScope} (options/event-fork)`);
   if (e.userStack) out.push("#   user stack: recorded after each event (options/userstacktrace)");
-  if (e.counted) out.push(`#   counted in the kernel: hits read from uprobe_profile at the end, no record per hit${e.targetProcess ? " (records only processes outside the target's tree, set_event_notrace_pid, to take off)" : ""}`);
+  if (e.counted) out.push(`#   counted in the kernel: hits read from uprobe_profile at the end, no record per hit${e.targetProcess ? " (records only processes outside the target's tree, set_event_notrace_pid, to take off)" : e.pidScope !== undefined ? ` (records only processes outside process ${e.pidScope}'s tree, set_event_notrace_pid, to take off)` : ""}`);
+  if (e.notCounted !== undefined) out.push(`#   recorded per hit, not counted in the kernel: ${e.notCounted}`);
   return out;
 }
 

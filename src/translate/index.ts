@@ -18,6 +18,7 @@ function limitsOf(defines: ReadonlyMap<string, string>) {
 import { generate } from "./module.js";
 import type { Plan } from "./plan.js";
 import { describeEvent, EventPlan } from "./events.js";
+import { RETURN_NOT_COUNTED } from "./count-only.js";
 
 export type { Plan, ProbeMeta, EventDef, Limits, ProbeKind } from "./plan.js";
 
@@ -41,7 +42,11 @@ export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; di
   let generated;
   try {
     // a count-only probe is counted in the kernel unless -u (no optimization) or -t (each hit timed)
-    const mayCount = (id: number): boolean => planner.events.some((e) => e.kind === "dynamic" && e.probeType === "uprobe" && e.probes.includes(id));
+    const mayCount = (id: number): boolean | string => {
+      const mine = planner.events.filter((e) => e.kind === "dynamic" && e.probes.includes(id));
+      if (mine.some((e) => e.kind === "dynamic" && e.probeType === "uprobe")) return true;
+      return mine.some((e) => e.kind === "dynamic" && e.probeType === "uretprobe") ? RETURN_NOT_COUNTED : false;
+    };
     generated = generate(g, p, planner, opts.unoptimized !== true && opts.timing !== true ? { mayCount } : {});
   } catch (err) {
     diagnostics.push({ severity: "error", kind: "translate error", message: `internal: ${err instanceof Error ? err.message : String(err)}` });
@@ -49,7 +54,7 @@ export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; di
   }
   diagnostics.push(...g.diags);
   if (hasErrors(diagnostics)) return { diagnostics };
-  const events = planner.finish(p, generated.countable);
+  const events = planner.finish(p, generated.countable, generated.uncounted);
   return { plan: { program: p, code: generated.code, probes: generated.probes, events, limits }, diagnostics };
 }
 

@@ -134,9 +134,16 @@ export interface Generated {
   probes: ProbeMeta[];
   /** the probes (ProbeMeta.id) with a counter function: their events may be counted in the kernel (count-only.ts) */
   countable: Set<number>;
+  /** the probes that only count but are recorded per hit all the same, with why (-p3, -v) */
+  uncounted: Map<number, string>;
 }
 
-export function generate(g: Gen, program: Program, planner: EventPlanner, opts: { mayCount?: (id: number) => boolean } = {}): Generated {
+/**
+ * `mayCount(id)`: whether probe `id`'s events may be counted in the kernel
+ * (true), or why not (a string, said by -p3 and -v), or not at all (false:
+ * not a uprobe).
+ */
+export function generate(g: Gen, program: Program, planner: EventPlanner, opts: { mayCount?: (id: number) => boolean | string } = {}): Generated {
   const functions: string[] = [];
   const groups = new Map<string, FunctionGroup>();
   // a function that reads at the event runs as copies made for its calls from probes (function-reads.ts), emitted below
@@ -154,15 +161,25 @@ export function generate(g: Gen, program: Program, planner: EventPlanner, opts: 
     const lowering = lowerProbe(p, id, planner);
     if (lowering) lowered.push({ p, id, lowering });
   }
+  const refused = new Map<ResolvedProbe, string>();
   const counting = opts.mayCount
     ? countOnlyProbes(
         program,
         program.probes.map((p) => lowered.find((l) => l.p === p)?.lowering.trigger),
         g.limits.MAXACTION,
+        refused,
       )
     : new Map();
+  const uncounted = new Map<number, string>();
   // a counter only for probes some of whose events the kernel may count (events.ts decides which)
-  for (const l of lowered) if (counting.has(l.p) && !opts.mayCount!(l.id)) counting.delete(l.p);
+  for (const l of lowered) {
+    if (!counting.has(l.p) && !refused.has(l.p)) continue;
+    const may = opts.mayCount!(l.id);
+    if (may === true && counting.has(l.p)) continue;
+    counting.delete(l.p);
+    // not a uprobe: nothing to say; a return probe: that, whatever its condition
+    if (may !== false) uncounted.set(l.id, typeof may === "string" ? may : refused.get(l.p)!);
+  }
   const counters: string[] = [];
   for (const { p, id, lowering } of lowered) {
     const trigger = lowering.trigger;
@@ -172,7 +189,7 @@ export function generate(g: Gen, program: Program, planner: EventPlanner, opts: 
     probes.push({ id, trigger, pp: p.pp, at: at(p.pos), pos: p.pos, handler: name, interruptible, derivation: (p.derivation ?? p.pp).split(" <- ") });
     const updates = counting.get(p);
     if (updates) {
-      const body = emitCounterBody(g, p, updates);
+      const body = emitCounterBody(g, p, updates, lowering.reads);
       handlers.push([`function $count_${id}($hits) {`, comment(`probe ${p.pp}: counted in the kernel, its updates applied once per hit at the end`), ...body.map((l) => "  " + l), "}"].join("\n"));
       counters.push(`${id}: $count_${id}`);
     }
@@ -212,7 +229,7 @@ export function generate(g: Gen, program: Program, planner: EventPlanner, opts: 
     `return { handlers: [${probes.map((p) => p.handler).join(", ")}]${counters.length ? `, counters: { ${counters.join(", ")} }` : ""} };`,
     "",
   ].join("\n");
-  return { code, probes, countable: new Set(lowered.filter((l) => counting.has(l.p)).map((l) => l.id)) };
+  return { code, probes, countable: new Set(lowered.filter((l) => counting.has(l.p)).map((l) => l.id)), uncounted };
 }
 
 /** Every copy below `calls`, callers first. */

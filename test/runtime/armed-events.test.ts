@@ -18,12 +18,11 @@ describe("armedEvents", () => {
     ]);
   });
 
-  it("merges counted probes only when they fire the same probes: uprobe_profile gives an event's total, not each place's", () => {
+  it("merges counted probes whatever they fire (uprobe_profile lists each probe's count in uprobe_events' order), never with recorded ones", () => {
     const counted = { counted: true };
     const plans = [uprobe("p0", "/lib/c.so:0x10", 0, "", counted), uprobe("p1", "/lib/c.so:0x20", 1, "", counted), uprobe("p2", "/lib/c.so:0x30", 0, "", counted), uprobe("p3", "/lib/c.so:0x40", 0)];
     expect(armedEvents(plans, { multiProbe: true })).toEqual([
-      { first: 0, classes: [[0, 2]], lines: [`p:${G}/p0 /lib/c.so:0x10`, `p:${G}/p0 /lib/c.so:0x30`] },
-      { first: 1, classes: [[1]], lines: [`p:${G}/p1 /lib/c.so:0x20`] },
+      { first: 0, classes: [[0, 2], [1]], lines: [`p:${G}/p0 /lib/c.so:0x10 __site=\\0:u32`, `p:${G}/p0 /lib/c.so:0x20 __site=\\1:u32`, `p:${G}/p0 /lib/c.so:0x30 __site=\\0:u32`] },
       { first: 3, classes: [[3]], lines: [`p:${G}/p3 /lib/c.so:0x40`] },
     ]);
   });
