@@ -9,7 +9,7 @@ import { adoptTarget, kernelRun, realtimeOffset } from "./context-kernel.js";
 import { KernelDispatcher } from "./kernel-dispatch.js";
 import type { DecodedEvent } from "./probe-context.js";
 import { instantiateFilter, type EventDef, type KernelEventPlan, type ProbedObject } from "./event-def.js";
-import { listProcesses, processTree, TaskTable } from "./tasks.js";
+import { listProcesses, processTree, TaskTable, threadsOf } from "./tasks.js";
 import { readFileSync } from "node:fs";
 import { armedEvents, SITE_FIELD, type ArmedEvent } from "./armed-events.js";
 
@@ -105,10 +105,16 @@ export class KernelEventSource implements EventSource {
   private readonly changed = new Set<string>();
   /** the events counted in the kernel */
   private counted: CountedEvent[] = [];
-  /** uprobe_profile's counts of our events when tracing started, and when */
-  private hitsBefore: HitsSnapshot = { hits: new Map(), atHrNs: 0n };
-  /** the counts when the run was asked to stop: what the kernel counts after that is not the run's */
-  private hitsAtStop: HitsSnapshot | undefined;
+  /** uprobe_profile's counts of our events when tracing started */
+  private hitsBefore: Hits = new Map();
+  /**
+   * the counted events were disabled when the run was asked to stop (what
+   * the kernel counts after that is not the run's), with the counts then,
+   * or, asked during the begin probes, "nothing" (no event is handled then)
+   */
+  private stoppedAt: { hits: Hits } | "begin" | undefined;
+  /** disabling the counted events failed: said by stop() */
+  private disableFailed: unknown;
   /** the begin probes are done and events reach the handlers */
   private begun = false;
   private ctx: SourceContext | undefined;
@@ -144,7 +150,10 @@ export class KernelEventSource implements EventSource {
     }
     const { scopes, oneScope, extra } = eventScopes(this.plans, target);
     // a tree (-x PID, process(PID)) as it is now: the process, its descendants, all their threads; event-fork adds what they start
-    const tasksOf = (pid: number): number[] => {
+    const tasksOf = (sel: Selection): number[] => {
+      const pid = sel.pid;
+      // a process(PID) probe counted in the kernel: PID's own threads (its children's hits are recorded and taken off)
+      if (!sel.tree) return threadsOf(pid);
       // the -c command as this run made it, still held: one thread, no children (a scan of /proc, some 5-10 ms, would find just that)
       if (pid === this.opts.heldTarget?.()) return [pid];
       const procs = listProcesses();
@@ -157,8 +166,8 @@ export class KernelEventSource implements EventSource {
       });
     };
     const lanes = new Map<string, number>();
-    if (oneScope !== undefined && !oneScope.except) await s.setEventPids(tasksOf(oneScope.pid), true);
-    else if (oneScope === undefined && s.addScope) for (const k of extra) lanes.set(selectionKey(k)!, await s.addScope(tasksOf(k.pid), true, k.except));
+    if (oneScope !== undefined && !oneScope.except) await s.setEventPids(tasksOf(oneScope), true);
+    else if (oneScope === undefined && s.addScope) for (const k of extra) lanes.set(selectionKey(k)!, await s.addScope(tasksOf(k), k.tree, k.except));
     const laneOf = (i: number): number | undefined => {
       const k = selectionKey(scopes[i]);
       return k === undefined ? undefined : lanes.get(k);
@@ -174,9 +183,9 @@ export class KernelEventSource implements EventSource {
     // task but the target's tree: the hits to take off, tstap's own too (a
     // probe in libc traps in tstap as well).
     if (oneScope?.except) {
-      const excluded = s.excludePids !== undefined && s.recordFromNow !== undefined && (await s.excludePids(tasksOf(oneScope.pid)).catch(() => false));
+      const excluded = s.excludePids !== undefined && s.recordFromNow !== undefined && (await s.excludePids(tasksOf(oneScope)).catch(() => false));
       if (!excluded) throw new ArmingError("this kernel has no set_event_notrace_pid: the probes counted in the kernel cannot leave out the target's process tree");
-      await s.setOption("event-fork", true);
+      if (oneScope.tree) await s.setOption("event-fork", true);
       // the kernel counts hits from when an event is enabled: the outsiders'
       // records to take off start then too (every event here is counted)
       await s.recordFromNow!();
@@ -230,6 +239,21 @@ export class KernelEventSource implements EventSource {
         this.opts.verbose(`Pass 5: counting ${plural(pps.length, "probe")} in the kernel (uprobe_profile), with no record per hit: ${pps.join(", ")}`);
       }
     }
+    // probes that only count, recorded per hit all the same: why (pass 3's reasons, event-def.ts notCounted)
+    if (this.opts.verbose) {
+      const byWhy = new Map<string, Set<number>>();
+      for (const p of this.plans) {
+        if (p.notCounted === undefined) continue;
+        const probes = byWhy.get(p.notCounted) ?? new Set<number>();
+        for (const d of p.dispatch) probes.add(d.probe);
+        byWhy.set(p.notCounted, probes);
+      }
+      for (const [why, probes] of byWhy) {
+        const pps = [...probes].slice(0, 3).map((probe) => this.opts.ppOf?.(probe) ?? `probe ${probe}`);
+        if (probes.size > 3) pps.push(`and ${probes.size - 3} more`);
+        this.opts.verbose(`Pass 5: recording ${plural(probes.size, "probe")} per hit, not counting ${probes.size === 1 ? "it" : "them"} in the kernel: ${pps.join(", ")}: ${why}`);
+      }
+    }
     if (this.opts.verbose && defines.length > 0) {
       const t2 = process.hrtime.bigint();
       const events = armed.filter((a) => a.lines !== undefined).length;
@@ -243,17 +267,17 @@ export class KernelEventSource implements EventSource {
     // event recording nothing, what it counted before tracing starts is not
     // the run's (one that records outsiders records them from then on too)
     if (this.counted.length > 0) {
-      this.hitsBefore = { atHrNs: process.hrtime.bigint(), hits: s.uprobeHits!() };
+      this.hitsBefore = s.uprobeHits!();
       // exit() (or -T, a signal, the target's end) drops every event not yet
-      // handled: the counts stop there too. A stop asked during the begin
-      // probes handles no event at all: nothing is counted.
+      // handled: the counting stops there too, the events disabled at once
+      // (a synchronous write) and their counts read. A stop asked during the
+      // begin probes handles no event at all: nothing is counted.
       ctx.onStopRequest?.(() => {
-        if (this.hitsAtStop !== undefined || this.closed) return;
-        this.hitsAtStop = this.begun ? { atHrNs: process.hrtime.bigint(), hits: s.uprobeHits!() } : this.hitsBefore;
+        if (this.stoppedAt !== undefined || this.closed) return;
+        this.disableCounted();
+        this.stoppedAt = this.begun ? { hits: s.uprobeHits!() } : "begin";
       });
     }
-    // an outsider's record counts against the hits up to the stop: by its time, when the trace clock is process.hrtime's
-    const monoClock = s.traceClock === "mono";
     const watchExecs = this.opts.objectChange !== undefined && this.objects().length > 0;
     await s.start((handle, ev) => {
       const a = byHandle.get(handle);
@@ -262,9 +286,11 @@ export class KernelEventSource implements EventSource {
       const c = this.counted.find((x) => x.handle === handle);
       if (c) {
         const tagged = c.armed.classes.length > 1;
+        const sel = this.scopeOf(c.armed);
+        // process(PID): a thread PID started since arming is recorded (no event-fork), and its hits are PID's
+        const own = sel !== undefined && !sel.tree ? sel.pid : undefined;
         return () => {
-          const stop = this.hitsAtStop;
-          if (stop !== undefined && monoClock && ev.tsNs > stop.atHrNs) return;
+          if (own !== undefined && kernelRun.tasks.tgid(ev.tid) === own) return;
           const cls = tagged ? Number(ev.get(SITE_FIELD)) : 0;
           if (cls >= 0 && cls < c.outsiders.length) c.outsiders[cls]!++;
         };
@@ -310,11 +336,13 @@ export class KernelEventSource implements EventSource {
   async stop(): Promise<void> {
     if (!this.session || this.closed) return;
     this.closed = true;
-    // Counted events are disabled first: once the kernel says so, no hit of
-    // theirs is still being counted or recorded, so the counts read next and
-    // the records drained after them agree exactly.
+    // Counted events are disabled first (unless the stop request did): once
+    // the kernel says so, no hit of theirs is still being counted or
+    // recorded, so the counts read next and the records drained after them
+    // agree exactly.
     try {
-      for (const c of this.counted) await this.session.disableEvent!(c.handle);
+      if (this.stoppedAt === undefined) for (const c of this.counted) await this.session.disableEvent!(c.handle);
+      if (this.disableFailed !== undefined) throw this.disableFailed;
     } catch (err) {
       this.needsClose = true;
       await this.release();
@@ -352,6 +380,15 @@ export class KernelEventSource implements EventSource {
     } catch (err) {
       await this.release();
       throw err;
+    }
+  }
+
+  /** Disables the counted events now: the kernel's writes are synchronous (a failure is said by stop()). */
+  private disableCounted(): void {
+    for (const c of this.counted) {
+      this.session?.disableEvent!(c.handle).catch((err: unknown) => {
+        this.disableFailed ??= err;
+      });
     }
   }
 
@@ -400,8 +437,12 @@ export class KernelEventSource implements EventSource {
    * records of processes outside the selection (all delivered by now), go
    * to the counters of the probes at that place, before the end probes run.
    */
-  private applyCounts(atEnd: ReadonlyMap<string, ReadonlyMap<string, number>>, lost: number): void {
-    const hits = this.hitsAtStop?.hits ?? atEnd;
+  private applyCounts(atEnd: Hits, lost: number): void {
+    if (this.stoppedAt === "begin") {
+      if (this.opts.verbose) this.opts.verbose("the run stopped during the begin probes: no hit is counted");
+      return;
+    }
+    const hits = this.stoppedAt?.hits ?? atEnd;
     for (const c of this.counted) {
       const p = this.plans[c.armed.first]!;
       const now = hits.get(p.event);
@@ -409,14 +450,16 @@ export class KernelEventSource implements EventSource {
         this.opts.warn(`uprobe_profile has no count of uprobe ${p.event}: its probes counted nothing`);
         continue;
       }
-      const before = this.scopeOf(c.armed) === undefined ? this.hitsBefore.hits.get(p.event) : undefined;
+      const before = this.scopeOf(c.armed) === undefined ? this.hitsBefore.get(p.event) : undefined;
       const perClass = c.outsiders.map((o) => -o);
       for (const site of c.sites) perClass[site.cls]! += (now.get(site.place) ?? 0) - (before?.get(site.place) ?? 0);
       if (this.opts.verbose) {
         const n = sum(perClass);
         const outsiders = sum(c.outsiders);
         const sites = c.sites.length > 1 ? ` at ${c.sites.length} places` : "";
-        this.opts.verbose(`uprobe ${p.event}: ${n} hit${n === 1 ? "" : "s"} counted in the kernel${sites}${outsiders > 0 ? ` (${outsiders} more outside the target's process tree, left out)` : ""}`);
+        const sel = this.scopeOf(c.armed);
+        const whose = sel === undefined || sel.tree ? "the target's process tree" : `process ${sel.pid}`;
+        this.opts.verbose(`uprobe ${p.event}: ${n} hit${n === 1 ? "" : "s"} counted in the kernel${sites}${outsiders > 0 ? ` (${outsiders} more outside ${whose}, left out)` : ""}`);
       }
       c.armed.classes.forEach((plans, cls) => {
         const n = Math.max(0, perClass[cls]!);
@@ -481,10 +524,17 @@ function msSince(from: bigint, to: bigint): number {
 export interface Selection {
   pid: number;
   except: boolean;
+  /**
+   * the process tree, following forks; false: the process's own threads
+   * (a process(PID) probe counted in the kernel: the record path's
+   * dispatcher leaves PID's children out, so their hits are recorded and
+   * taken off)
+   */
+  tree: boolean;
 }
 
 function selectionKey(s: Selection | undefined): string | undefined {
-  return s === undefined ? undefined : `${s.except ? "!" : ""}${s.pid}`;
+  return s === undefined ? undefined : `${s.except ? "!" : ""}${s.tree ? "" : "="}${s.pid}`;
 }
 
 /**
@@ -496,8 +546,9 @@ function selectionKey(s: Selection | undefined): string | undefined {
  */
 export function eventScopes(plans: readonly KernelEventPlan[], target: number): { scopes: (Selection | undefined)[]; oneScope?: Selection; extra: Selection[] } {
   const scopes = plans.map((p): Selection | undefined => {
-    const pid = p.targetProcess && target > 0 ? target : p.pidScope;
-    return pid === undefined ? undefined : { pid, except: p.counted === true };
+    const targeted = p.targetProcess && target > 0;
+    const pid = targeted ? target : p.pidScope;
+    return pid === undefined ? undefined : { pid, except: p.counted === true, tree: targeted || p.counted !== true };
   });
   const one = scopes[0];
   if (one !== undefined && scopes.every((k) => selectionKey(k) === selectionKey(one))) return { scopes, oneScope: one, extra: [] };
@@ -526,11 +577,8 @@ interface CountedEvent {
   outsiders: number[];
 }
 
-interface HitsSnapshot {
-  hits: Map<string, Map<string, number>>;
-  /** process.hrtime.bigint() when read */
-  atHrNs: bigint;
-}
+/** uprobe_profile's counts: by event, then by place (uprobePlaceKey) */
+type Hits = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 function countedEvent(armed: ArmedEvent, handle: number): CountedEvent {
   const sites = (armed.lines ?? []).map((line) => {

@@ -42,10 +42,16 @@ export function translate(p: Program, opts: TranslateOptions): { plan?: Plan; di
   let generated;
   try {
     // a count-only probe is counted in the kernel unless -u (no optimization) or -t (each hit timed)
+    // each probe's kinds of dynamic event, once (a glob over libc: thousands of probes and events)
+    let kinds: Map<number, Set<string>> | undefined;
     const mayCount = (id: number): boolean | string => {
-      const mine = planner.events.filter((e) => e.kind === "dynamic" && e.probes.includes(id));
-      if (mine.some((e) => e.kind === "dynamic" && e.probeType === "uprobe")) return true;
-      return mine.some((e) => e.kind === "dynamic" && e.probeType === "uretprobe") ? RETURN_NOT_COUNTED : false;
+      if (kinds === undefined) {
+        kinds = new Map();
+        for (const e of planner.events) if (e.kind === "dynamic") for (const p of e.probes) kinds.set(p, (kinds.get(p) ?? new Set()).add(e.probeType));
+      }
+      const mine = kinds.get(id);
+      if (mine?.has("uprobe")) return true;
+      return mine?.has("uretprobe") ? RETURN_NOT_COUNTED : false;
     };
     generated = generate(g, p, planner, opts.unoptimized !== true && opts.timing !== true ? { mayCount } : {});
   } catch (err) {
