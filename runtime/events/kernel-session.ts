@@ -190,47 +190,18 @@ class KernelSessionAdapter implements KernelTraceSession {
   }
 
   uprobeHits(): Map<string, Map<string, number>> {
-    const out = new Map<string, Map<string, number>>();
     // the kernel's event names (unique to the run) back to the plan's (p0, p1 ...)
     const ours = new Map([...this.defined].map(([line, d]) => [d.event, eventOfDefinition(line)]));
-    if (ours.size === 0) return out;
+    if (ours.size === 0) return new Map();
     const root = this.session.instance.root;
-    let events = "";
-    let profile = "";
     try {
       // uprobe_events first: our probes stay while both are read, another run's may come and go
-      events = readFileSync(join(root, "uprobe_events"), "latin1");
-      profile = readFileSync(join(root, "uprobe_profile"), "latin1");
+      const events = readFileSync(join(root, "uprobe_events"), "latin1");
+      const profile = readFileSync(join(root, "uprobe_profile"), "latin1");
+      return uprobeHitsByPlace(events, profile, this.session.instance.name, ours);
     } catch {
-      return out;
+      return new Map();
     }
-    const group = `${this.session.instance.name}/`;
-    // both list every probe in the same order (the kernel's list of dynamic
-    // events), uprobe_events with its place, uprobe_profile with its hits
-    // ("  FILE EVENT HITS", with no group: our event names carry the run's
-    // group, instantiateDefinition): an event's Nth place has its Nth count
-    const places = new Map<string, string[]>();
-    for (const l of events.split("\n")) {
-      const m = /^[pr]\d*:([^/\s]+)\/(\S+)\s+(\S+)/.exec(l);
-      if (!m || `${m[1]}/` !== group || !ours.has(m[2]!)) continue;
-      places.set(m[2]!, [...(places.get(m[2]!) ?? []), uprobePlaceKey(m[3]!)]);
-    }
-    const seen = new Map<string, number>();
-    for (const l of profile.split("\n")) {
-      const m = /^\s*(\S+)\s+(\S+)\s+(\d+)\s*$/.exec(l);
-      if (!m) continue;
-      const ev = m[2]!.startsWith(group) ? m[2]!.slice(group.length) : m[2]!.includes("/") ? undefined : m[2]!;
-      const plan = ev === undefined ? undefined : ours.get(ev);
-      if (plan === undefined) continue;
-      const n = seen.get(ev!) ?? 0;
-      seen.set(ev!, n + 1);
-      const place = places.get(ev!)?.[n];
-      const key = place ?? m[1]!;
-      const byPlace = out.get(plan) ?? new Map<string, number>();
-      byPlace.set(key, (byPlace.get(key) ?? 0) + Number(m[3]));
-      out.set(plan, byPlace);
-    }
-    return out;
   }
 
   async close(): Promise<{ lost: number; handedOff: boolean }> {
@@ -326,3 +297,36 @@ export async function openKernelTraceSession(opts: TraceSessionOptions = {}): Pr
 }
 
 export { lostEventsWarning };
+
+/**
+ * The hit counts of a group's uprobe events, by event (`ours`: the kernel's
+ * event name → the plan's) and place (uprobePlaceKey). uprobe_events and
+ * uprobe_profile list every probe in the same order (the kernel's list of
+ * dynamic events), the first with its place, the second with its hits
+ * ("  FILE EVENT HITS", with no group: our event names carry the run's
+ * group, instantiateDefinition): an event's Nth place has its Nth count.
+ */
+export function uprobeHitsByPlace(events: string, profile: string, group: string, ours: ReadonlyMap<string, string>): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  const places = new Map<string, string[]>();
+  for (const l of events.split("\n")) {
+    const m = /^[pr]\d*:([^/\s]+)\/(\S+)\s+(\S+)/.exec(l);
+    if (!m || m[1] !== group || !ours.has(m[2]!)) continue;
+    places.set(m[2]!, [...(places.get(m[2]!) ?? []), uprobePlaceKey(m[3]!)]);
+  }
+  const seen = new Map<string, number>();
+  for (const l of profile.split("\n")) {
+    const m = /^\s*(\S+)\s+(\S+)\s+(\d+)\s*$/.exec(l);
+    if (!m) continue;
+    const ev = m[2]!.startsWith(`${group}/`) ? m[2]!.slice(group.length + 1) : m[2]!.includes("/") ? undefined : m[2]!;
+    const plan = ev === undefined ? undefined : ours.get(ev);
+    if (plan === undefined) continue;
+    const n = seen.get(ev!) ?? 0;
+    seen.set(ev!, n + 1);
+    const key = places.get(ev!)?.[n] ?? m[1]!;
+    const byPlace = out.get(plan) ?? new Map<string, number>();
+    byPlace.set(key, (byPlace.get(key) ?? 0) + Number(m[3]));
+    out.set(plan, byPlace);
+  }
+  return out;
+}

@@ -69,3 +69,22 @@ describe("the prepared firer", () => {
     expect(s.timing!.report(s.unit.probes)).toMatch(/timer\.s\(1000\).*hits: 1,/);
   });
 });
+
+describe("the stop request", () => {
+  it("tells the sources at once, inside the handler that stopped the run, and once", async () => {
+    const { s } = await session();
+    const ctx = s.sourceContext();
+    const probe = s.unit.probes.find((p) => p.trigger.kind === "timer")!.id;
+    const seen: string[] = [];
+    ctx.onStopRequest!(() => seen.push(`stop while ${s.state}`));
+    s.state = "running";
+    ctx.fire(probe);
+    ctx.fire(probe);
+    expect(seen).toEqual([]);
+    // the third hit raises an error past MAXERRORS=0: the run stops in that handler
+    ctx.fire(probe);
+    expect(seen).toEqual(["stop while error"]);
+    s.requestStop();
+    expect(seen).toHaveLength(1);
+  });
+});
