@@ -236,7 +236,9 @@ export class KernelEventSource implements EventSource {
       if (!s.uprobeHits || !s.disableEvent) throw new ArmingError("internal: probes counted in the kernel need the session's uprobe_profile and disableEvent");
       if (this.opts.verbose) {
         const pps = [...new Set(this.counted.flatMap((c) => this.probesOf(c.armed)))].map((probe) => this.opts.ppOf?.(probe) ?? `probe ${probe}`);
-        this.opts.verbose(`Pass 5: counting ${plural(pps.length, "probe")} in the kernel (uprobe_profile), with no record per hit: ${pps.join(", ")}`);
+        // a glob over libc is thousands of probe points: the first few, and how many more
+        const named = pps.length > 5 ? [...pps.slice(0, 3), `and ${pps.length - 3} more`] : pps;
+        this.opts.verbose(`Pass 5: counting ${plural(pps.length, "probe")} in the kernel (uprobe_profile), with no record per hit: ${named.join(", ")}`);
       }
     }
     // probes that only count, recorded per hit all the same: why (pass 3's reasons, event-def.ts notCounted)
