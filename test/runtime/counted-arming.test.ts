@@ -5,9 +5,10 @@
 // records what would have reached tracefs.
 
 import { describe, expect, it } from "vitest";
-import { KernelEventSource, RECORD_NOTHING, type KernelTraceSession } from "../../runtime/kernel-source.js";
+import { KernelEventSource, RECORD_NOTHING, uprobePlaceKey, type KernelTraceSession } from "../../runtime/kernel-source.js";
 import { GROUP_TOKEN, type KernelEventPlan } from "../../runtime/event-def.js";
 import type { SourceContext } from "../../runtime/run-loop.js";
+
 
 const LINE = `p:${GROUP_TOKEN}/p0 /bin/true:0x1000`;
 
@@ -36,7 +37,8 @@ function fakeSession(log: string[], opts: { soft: "yes" | "no" | "absent" }): Ke
       const n = hits;
       hits = 1334;
       log.push(`uprobe_profile ${n}`);
-      return new Map([["p0", n]]);
+      // by event, then by place (the one probe of p0 here)
+      return new Map([["p0", new Map([[uprobePlaceKey("/bin/true:0x1000"), n]])]]);
     },
     start: async () => undefined,
     catchUp: () => undefined,
