@@ -9,7 +9,6 @@ import { KernelEventSource, RECORD_NOTHING, uprobePlaceKey, type KernelTraceSess
 import { GROUP_TOKEN, type KernelEventPlan } from "../../runtime/event-def.js";
 import type { SourceContext } from "../../runtime/run-loop.js";
 
-
 const LINE = `p:${GROUP_TOKEN}/p0 /bin/true:0x1000`;
 
 function countedPlan(): KernelEventPlan {
