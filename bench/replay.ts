@@ -16,6 +16,7 @@ import { kernelRun } from "../runtime/context-kernel.js";
 import { EventPipeline, formatReaders, readTracepointFormatAt, type TracepointFormat } from "../runtime/events/index.js";
 import { PageEvent } from "../runtime/events/kernel-session.js";
 import type { DecodedEvent } from "../runtime/context-kernel.js";
+import type { EventListener } from "../runtime/kernel-dispatch.js";
 
 export interface CapturedPage {
   cpu: number;
@@ -40,10 +41,11 @@ class ReplaySession implements KernelTraceSession {
   }
   async setEventPids(): Promise<void> {}
   async setOption(): Promise<void> {}
-  async start(listen: (handle: number, ev: DecodedEvent) => () => void): Promise<void> {
+  async start(listen: (handle: number, ev: DecodedEvent) => EventListener): Promise<void> {
     for (const f of this.formats) {
       const ev = new PageEvent(this.pipeline.view, formatReaders(f), f.fields.map((x) => x.name));
-      this.pipeline.on(f.id, listen(f.id, ev));
+      const l = listen(f.id, ev);
+      this.pipeline.on(f.id, l, l.offHotPath === true);
     }
   }
   catchUp(): void {}

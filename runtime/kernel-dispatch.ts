@@ -22,6 +22,19 @@ export { formatVars } from "./context-kernel.js";
 /** The context handlers of a kernel event see (current.event). */
 export type KernelEvent = KernelEventContext & { ev: DecodedEvent };
 
+/**
+ * What runs for each event of one type. `offHotPath`: the event has work
+ * of its own before its probes (the task table's forks, execs, exits...),
+ * and comes rarely: the decode loop leaves it to a call site of its own
+ * (runtime/events/decode-loop.ts), off the frequent events' type feedback.
+ */
+export type EventListener = (() => void) & { readonly offHotPath?: boolean };
+
+/** A listener for rare events (EventListener's offHotPath). */
+export function offHotPath(f: () => void): EventListener {
+  return Object.assign(f, { offHotPath: true });
+}
+
 /** What a dispatcher fires with: the run loop's SourceContext.fire. */
 export type Fire = (probeId: number, event: KernelEvent) => void;
 
@@ -168,10 +181,11 @@ export class KernelDispatcher {
    * probes (no task bookkeeping, no process matching), a loop straight over
    * its probes; otherwise onEvent.
    */
-  listener(index: number, ev: DecodedEvent): () => void {
+  listener(index: number, ev: DecodedEvent): EventListener {
     const plan = this.events[index];
     if (!plan) return () => undefined;
-    if (this.roles[index] !== EventRole.Plain || plan.dispatch.some((d) => d.how !== "direct" || d.pid !== undefined)) return () => this.onEvent(index, ev);
+    if (this.roles[index] !== EventRole.Plain) return offHotPath(() => this.onEvent(index, ev));
+    if (plan.dispatch.some((d) => d.how !== "direct" || d.pid !== undefined)) return () => this.onEvent(index, ev);
     const probes = plan.dispatch.map((d) => d.probe);
     const ctx = this.ctx;
     if (probes.length === 1) {

@@ -6,7 +6,7 @@
 
 import type { EventSource, SourceContext } from "./run-loop.js";
 import { adoptTarget, kernelRun, realtimeOffset } from "./context-kernel.js";
-import { KernelDispatcher } from "./kernel-dispatch.js";
+import { KernelDispatcher, type EventListener } from "./kernel-dispatch.js";
 import type { DecodedEvent } from "./probe-context.js";
 import { instantiateFilter, type EventDef, type KernelEventPlan, type ProbedObject } from "./event-def.js";
 import { listProcesses, processTree, TaskTable, threadsOf } from "./tasks.js";
@@ -60,7 +60,7 @@ export interface KernelTraceSession {
    * run for each of its events (in timestamp order across all), every event
    * of the handle read through the `ev` given with it
    */
-  start(listen: (handle: number, ev: DecodedEvent) => () => void): Promise<void>;
+  start(listen: (handle: number, ev: DecodedEvent) => EventListener): Promise<void>;
   /** delivers, synchronously, what was recorded before `untilHrNs` (process.hrtime.bigint() time) and is complete */
   catchUp(untilHrNs: bigint): void;
   /** delivers everything recorded up to now */

@@ -227,6 +227,62 @@ describe("the merge, on random pages", () => {
   });
 });
 
+describe("events off the hot path", () => {
+  // type 1 has a call site in the generated loop, type 2 is left to
+  // dispatch() (the task table's events), type 9 has no handler: all come
+  // out in one time order across CPUs, whatever the watermarks
+  it("are delivered in time order with the others, each once", () => {
+    const kinds = fc.constantFrom(1, 2, 9);
+    const cpuEvents = fc.array(fc.record({ type: kinds, delta: fc.integer({ min: 0, max: 300 }), big: fc.boolean() }), { maxLength: 300 });
+    fc.assert(
+      fc.property(fc.array(cpuEvents, { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 20_000 }), { maxLength: 5 }), (cpus, limits) => {
+        const p = new EventPipeline(0n);
+        const all: { ts: number; pid: number; type: number }[] = [];
+        let pid = 1;
+        cpus.forEach((evs, cpu) => {
+          let w = new PageWriter(0n);
+          let ts = 0;
+          for (const e of evs) {
+            if (w.pos > 3900) {
+              p.pushCopy(cpu, w.done());
+              w = new PageWriter(BigInt(ts));
+            }
+            w.data(e.delta, e.type, pid, Buffer.alloc(0), e.big);
+            ts += e.delta;
+            all.push({ ts, pid: pid++, type: e.type });
+          }
+          p.pushCopy(cpu, w.done());
+        });
+        const seen: { ts: number; pid: number; type: number }[] = [];
+        p.on(1, (v) => seen.push({ ts: v.ts, pid: v.pid, type: 1 }));
+        p.on(2, (v) => seen.push({ ts: v.ts, pid: v.pid, type: 2 }), true);
+        let dispatched = 0;
+        for (const l of [...limits].sort((a, b) => a - b)) dispatched += p.dispatch(l);
+        dispatched += p.dispatch();
+        expect(dispatched).toBe(all.length);
+        const handled = all.filter((e) => e.type !== 9);
+        expect(seen.map((e) => e.pid).sort((a, b) => a - b)).toEqual(handled.map((e) => e.pid));
+        for (const e of seen) expect(e).toEqual(handled.find((x) => x.pid === e.pid));
+        const ts = seen.map((e) => e.ts);
+        expect(ts).toEqual([...ts].sort((a, b) => a - b));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a handler added after the first dispatch gets its call site (the loop is made again)", () => {
+    const p = new EventPipeline(0n);
+    const seen: string[] = [];
+    p.on(1, (v) => seen.push(`a${v.pid}`));
+    p.pushCopy(0, new PageWriter(0n).data(1, 1, 1).data(1, 3, 2).done());
+    p.dispatch();
+    p.on(3, (v) => seen.push(`b${v.pid}`));
+    p.pushCopy(0, new PageWriter(10n).data(1, 1, 3).data(1, 3, 4).done());
+    p.dispatch();
+    expect(seen).toEqual(["a1", "a3", "b4"]);
+  });
+});
+
 const FORMAT = `name: demo
 ID: 7
 format:

@@ -5,6 +5,7 @@
 
 import type { DecodedEvent, FieldValue } from "../probe-context.js";
 import { uprobePlaceKey, type KernelTraceSession } from "../kernel-source.js";
+import type { EventListener } from "../kernel-dispatch.js";
 import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./session.js";
 import { EventView, faultTesters, type FieldReader } from "./view.js";
 import { CALLER_FIELD, eventOfDefinition, instantiateDefinition } from "../event-def.js";
@@ -157,9 +158,9 @@ class KernelSessionAdapter implements KernelTraceSession {
     this.session.setOption(name, on);
   }
 
-  async start(listen: (handle: number, ev: DecodedEvent) => () => void): Promise<void> {
+  async start(listen: (handle: number, ev: DecodedEvent) => EventListener): Promise<void> {
     const pipeline = this.session.pipeline;
-    const byId = new Map<number, (() => void)[]>();
+    const byId = new Map<number, EventListener[]>();
     for (const added of this.session.events) {
       const names = added.format.fields.map((f) => f.name);
       // one event object and one listener per event type, made here: nothing per event
@@ -171,7 +172,7 @@ class KernelSessionAdapter implements KernelTraceSession {
     for (const [id, lanes] of byId) {
       const only = lanes.length === 1 ? lanes[0] : undefined;
       // a tracepoint recorded in several instances (each its own selection of tasks): the record's lane says whose listener
-      this.session.on(id, only ?? (() => lanes[pipeline.lane]?.()));
+      this.session.on(id, only ?? (() => lanes[pipeline.lane]?.()), lanes.some((l) => l?.offHotPath === true));
     }
     await this.session.settled();
     this.session.start();

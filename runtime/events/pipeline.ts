@@ -16,10 +16,12 @@
 // runs a k-way merge: take the stream whose next event is earliest, run it
 // while it stays no later than the next stream's head and `limit` (the
 // watermark: no event earlier than it can still arrive on another CPU).
-// The hot loop allocates nothing: one EventView is refilled per event and
-// handlers are found in an array indexed by event type id.
+// That loop is generated for the run's event ids (decode-loop.ts), with a
+// call site per id; it allocates nothing: one EventView is refilled per
+// event. Events registered off the hot path come back here, one by one.
 
 import { EventView } from "./view.js";
+import { compileDecodeLoop, type DecodeLoop } from "./decode-loop.js";
 
 export const PAGE_HEADER = 16;
 const COMMIT_MASK = (1 << 27) - 1;
@@ -44,11 +46,14 @@ class CpuStream {
   head = 0;
   /** byte offset of the next record header in the head page */
   pos = PAGE_HEADER;
+  // times start as doubles (NaN, never read before set): a field first
+  // holding a small integer changes its representation at the first real
+  // time, and code V8 optimized on the old one is thrown away
   /** time of the last record read (ns since base) */
-  ts = 0;
+  ts = NaN;
   /** the next data event, when hasNext */
   hasNext = false;
-  nextTs = 0;
+  nextTs = NaN;
   nextOff = 0;
   nextLen = 0;
   /** start time of the last page queued */
@@ -73,6 +78,10 @@ export class EventPipeline {
   readonly view: EventView;
   /** handlers by event type id */
   readonly handlers: (EventHandler | undefined)[] = [];
+  /** ids whose events the decode loop leaves to dispatch() (on's offHotPath) */
+  private readonly offPath = new Set<number>();
+  /** the loop for the handlers as they are (made at the first dispatch after on()) */
+  private loop: DecodeLoop | undefined;
   private readonly streams: CpuStream[] = [];
   /** the stream whose event is being handled (for followingRecord) */
   private cur: CpuStream | undefined;
@@ -94,13 +103,26 @@ export class EventPipeline {
     return this.cur?.lane ?? 0;
   }
 
-  on(type: number, h: EventHandler): void {
+  /**
+   * H handles the events of type TYPE. `offHotPath`: rare events with work
+   * of their own (the task table's): the decode loop gives them no call site
+   * and leaves them to dispatch(), so that the loop's type feedback is that
+   * of the frequent events alone.
+   */
+  on(type: number, h: EventHandler, offHotPath = false): void {
     // kept dense (no holes): dynamic events have ids in the thousands, past
     // the static ones, and `handlers[2400] = h` on a short array turns it into
-    // a hash table in V8, hashed at every event (a quarter of the reader's CPU
-    // on a uprobe)
+    // a hash table in V8 (the loop reads it once, but dispatch() per event off the hot path)
     while (this.handlers.length < type) this.handlers.push(undefined);
     this.handlers[type] = h;
+    if (offHotPath) this.offPath.add(type);
+    else this.offPath.delete(type);
+    this.loop = undefined;
+  }
+
+  /** The stream of CPU's buffer (of `lane`), made now: a reader adds its streams before the first page, so the loop's merge sees them all from the start. */
+  addStream(cpu: number, lane = 0): void {
+    this.stream(cpu, lane);
   }
 
   private stream(cpu: number, lane: number): CpuStream {
@@ -256,79 +278,46 @@ export class EventPipeline {
 
   /** Dispatches, in time order, every queued event with ts <= limit; returns how many. */
   dispatch(limit = Infinity): number {
-    const streams = this.streams;
-    const view = this.view;
-    const handlers = this.handlers;
+    const loop = (this.loop ??= this.compileLoop());
     let count = 0;
     for (;;) {
-      let best: CpuStream | undefined;
-      let bestTs = Infinity;
-      let second = Infinity;
-      for (let i = 0; i < streams.length; i++) {
-        const s = streams[i]!;
-        if (!s.hasNext) continue;
-        if (s.nextTs < bestTs) {
-          second = bestTs;
-          bestTs = s.nextTs;
-          best = s;
-        } else if (s.nextTs < second) second = s.nextTs;
+      const n = loop(limit);
+      if (n >= 0) {
+        count += n;
+        break;
       }
-      if (best === undefined || bestTs > limit) break;
-      const until = second < limit ? second : limit;
-      view.cpu = best.cpu;
-      this.cur = best;
-      // run this CPU while it stays the earliest, record after record of its
-      // page in this loop; time records, padding and page ends go to advance()
-      while (best.hasNext && best.nextTs <= until) {
-        const p = best.pages[best.head]!;
-        const u32 = p.u32;
-        const end = p.end;
-        view.buf = p.buf;
-        let off = best.nextOff;
-        let len = best.nextLen;
-        let ts = best.nextTs;
-        for (;;) {
-          view.off = off;
-          view.len = len;
-          view.ts = ts;
-          const w = off >>> 2;
-          const type = u32[w]! & 0xffff;
-          view.type = type;
-          view.pid = u32[w + 1]! | 0;
-          // consumed before its handler runs: the view must be read before the next advance(), which may recycle the page
-          const pos = off + len;
-          best.pos = pos;
-          best.ts = ts;
-          count++;
-          const h = handlers[type];
-          if (h !== undefined) h(view);
-          if (pos + 4 <= end) {
-            const hd = u32[pos >>> 2]!;
-            const typeLen = hd & 31;
-            if (typeLen !== 0 && typeLen <= 28) {
-              const next = ts + (hd >>> 5);
-              off = pos + 4;
-              len = typeLen << 2;
-              best.nextTs = next;
-              best.nextOff = off;
-              best.nextLen = len;
-              best.pos = off + len;
-              best.ts = next;
-              if (next > until) break;
-              ts = next;
-              continue;
-            }
-          }
-          best.hasNext = false;
-          this.advance(best);
-          break;
-        }
-      }
+      // an event off the hot path, consumed by the loop and left in the view
+      count += -n;
+      const s = this.cur!;
+      const h = this.handlers[this.view.type];
+      if (h !== undefined) h(this.view);
+      s.hasNext = false;
+      this.advance(s);
     }
     this.stats.events += count;
     // a burst may have filled the free list: keep enough for the next rounds, let the rest go
     if (this.free.length > this.maxFree) this.free.length = this.maxFree;
     return count;
+  }
+
+  private compileLoop(): DecodeLoop {
+    const hot: number[] = [];
+    this.handlers.forEach((h, id) => {
+      if (h !== undefined && !this.offPath.has(id)) hot.push(id);
+    });
+    return compileDecodeLoop(
+      {
+        streams: this.streams,
+        view: this.view,
+        handlers: this.handlers,
+        setCurrent: (s) => {
+          this.cur = s;
+        },
+        advance: (s) => this.advance(s),
+      },
+      hot,
+      [...this.offPath].filter((id) => this.handlers[id] !== undefined),
+    );
   }
 
   /**

@@ -188,8 +188,9 @@ export class TraceSession {
     for (const e of this.events) if (e.id === id) (e.lane ? this.scopes[e.lane - 1]! : this.instance).disableEvent(e.system, e.event);
   }
 
-  on(id: number, handler: EventHandler): void {
-    this.pipeline.on(id, handler);
+  /** `offHotPath`: rare events (pipeline.ts's on()) */
+  on(id: number, handler: EventHandler, offHotPath = false): void {
+    this.pipeline.on(id, handler, offHotPath);
   }
 
   /** set_event_pid (+ event-fork). */
@@ -257,6 +258,7 @@ export class TraceSession {
       for (const cpu of inst.cpus()) {
         const path = join(inst.dir, "per_cpu", `cpu${cpu}`, "trace_pipe_raw");
         this.readers.push({ cpu, fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), lane });
+        this.pipeline.addStream(cpu, lane);
       }
     });
     for (const inst of this.instances) inst.tracingOn(true);

@@ -16,8 +16,8 @@ export class EventView {
   /** common_type: the event's id (events/S/E/id) */
   type = 0;
   cpu = 0;
-  /** trace-clock ns since the pipeline's base (`base`, a bigint) */
-  ts = 0;
+  /** trace-clock ns since the pipeline's base (`base`, a bigint); a double from the start (pipeline.ts's CpuStream says why) */
+  ts = NaN;
   /** common_pid (the task's tid) */
   pid = 0;
   /** the page holding the payload; payload = buf[off, off + len) */
