@@ -56,8 +56,8 @@ try {
       },
     ],
   });
-  // bin/tstap runs the blob with the same V8 flags (they are part of the snapshot's tag)
-  execFileSync(process.execPath, ["--stack-size=6000", "--no-concurrent-recompilation", "--snapshot-blob", blob, "--build-snapshot", bundle], {
+  // bin/tstap runs the blob with the same V8 flags (--stack-size and --no-lazy-feedback-allocation are part of the snapshot's tag)
+  execFileSync(process.execPath, ["--stack-size=6000", "--no-concurrent-recompilation", "--no-lazy-feedback-allocation", "--snapshot-blob", blob, "--build-snapshot", bundle], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },
