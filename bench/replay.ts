@@ -13,7 +13,7 @@ import { load } from "../src/load/index.js";
 import { Session } from "../runtime/run-loop.js";
 import { KernelEventSource, type KernelTraceSession } from "../runtime/kernel-source.js";
 import { kernelRun } from "../runtime/context-kernel.js";
-import { EventPipeline, formatReaders, readTracepointFormatAt, type TracepointFormat } from "../runtime/events/index.js";
+import { EventPipeline, compileFieldGetter, readTracepointFormatAt, type TracepointFormat } from "../runtime/events/index.js";
 import { PageEvent } from "../runtime/events/kernel-session.js";
 import type { DecodedEvent } from "../runtime/context-kernel.js";
 import type { EventListener } from "../runtime/kernel-dispatch.js";
@@ -43,7 +43,7 @@ class ReplaySession implements KernelTraceSession {
   async setOption(): Promise<void> {}
   async start(listen: (handle: number, ev: DecodedEvent) => EventListener): Promise<void> {
     for (const f of this.formats) {
-      const ev = new PageEvent(this.pipeline.view, formatReaders(f), f.fields.map((x) => x.name));
+      const ev = new PageEvent(this.pipeline.view, compileFieldGetter(f), f.fields.map((x) => x.name));
       const l = listen(f.id, ev);
       this.pipeline.on(f.id, l, l.offHotPath === true);
     }

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { EventPipeline, EventView, fieldReader, formatReaders, parseTracepointFormat } from "../runtime/events/index.js";
+import { EventPipeline, EventView, compileFieldGetter, fieldReader, formatReaders, parseTracepointFormat } from "../runtime/events/index.js";
 
 /** Builds one page: records are [kind, ...] written after the 16-byte header. */
 class PageWriter {
@@ -341,24 +341,30 @@ describe("field readers", () => {
     v.off = 12;
     v.len = 144;
     const r = formatReaders(fmt);
-    const get = (n: string): unknown => r.get(n)!(v);
-    expect([get("common_type"), get("common_pid"), get("common_flags")]).toEqual([7, -5, 0]);
-    expect([get("a"), get("b"), get("c"), get("d"), get("e"), get("f")]).toEqual([-2, 250, -300, 65000, -70000, 4000000000]);
-    expect(get("g")).toBe(-(2n ** 62n));
-    // every long is signed 64-bit: an unsigned 64-bit field above 2^63 reads negative
-    expect(get("h")).toBe(-1);
-    // a field stored wider than its C type reads as that type
-    expect(fmt.fields.find((f) => f.name === "dfd")!.narrow).toEqual({ bytes: 4, signed: true });
-    expect([get("dfd"), get("mode")]).toEqual([-100, 0o644]);
-    expect(get("comm")).toBe("bash");
-    expect(get("name")).toBe("/bin/ls");
-    expect(get("rel")).toBe("rel\xe9");
-    expect(get("args")).toEqual([1, 0xffffffff]);
-    expect(get("raw")).toBe("\x01\x02\x00\x03");
-    // small 64-bit values stay numbers
-    b.writeBigInt64LE(-3n, 24);
-    v.buf = Buffer.concat([Buffer.alloc(12), b]);
-    expect(get("g")).toBe(-3);
+    const compiled = compileFieldGetter(fmt);
+    // the readers by name, and the generated getter PageEvent.get calls: the same values
+    for (const get of [(n: string): unknown => r.get(n)!(v), (n: string): unknown => compiled(v, n)]) {
+      b.writeBigInt64LE(-(2n ** 62n), 24);
+      v.buf = Buffer.concat([Buffer.alloc(12), b]);
+      expect([get("common_type"), get("common_pid"), get("common_flags")]).toEqual([7, -5, 0]);
+      expect([get("a"), get("b"), get("c"), get("d"), get("e"), get("f")]).toEqual([-2, 250, -300, 65000, -70000, 4000000000]);
+      expect(get("g")).toBe(-(2n ** 62n));
+      // every long is signed 64-bit: an unsigned 64-bit field above 2^63 reads negative
+      expect(get("h")).toBe(-1);
+      // a field stored wider than its C type reads as that type
+      expect(fmt.fields.find((f) => f.name === "dfd")!.narrow).toEqual({ bytes: 4, signed: true });
+      expect([get("dfd"), get("mode")]).toEqual([-100, 0o644]);
+      expect(get("comm")).toBe("bash");
+      expect(get("name")).toBe("/bin/ls");
+      expect(get("rel")).toBe("rel\xe9");
+      expect(get("args")).toEqual([1, 0xffffffff]);
+      expect(get("raw")).toBe("\x01\x02\x00\x03");
+      // small 64-bit values stay numbers
+      b.writeBigInt64LE(-3n, 24);
+      v.buf = Buffer.concat([Buffer.alloc(12), b]);
+      expect(get("g")).toBe(-3);
+    }
+    expect(compiled(v, "no_such_field")).toBeUndefined();
     expect(fieldReader(fmt.fields[0]!)(v)).toBe(-2);
   });
 });

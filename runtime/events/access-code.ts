@@ -5,7 +5,8 @@
 // $long64, which returns a bigint beyond 2^53), strings are latin1 byte
 // strings cut at the first NUL.
 
-import type { TracepointField } from "./format.js";
+import type { TracepointField, TracepointFormat } from "./format.js";
+import type { EventView, FieldValue } from "./view.js";
 
 /** Helpers the expressions call, to be in scope of the generated code. */
 export const ACCESS_HELPERS = {
@@ -62,4 +63,36 @@ export function fieldAccessCode(f: TracepointField, view: string, index?: number
     default:
       return f.narrow ? intExpr(view, f.offset, f.narrow.bytes, f.narrow.signed) : intExpr(view, f.offset, f.size, f.signed);
   }
+}
+
+/** Every field of one event format read from a view by name: what PageEvent.get calls. */
+export type FieldGetter = (v: EventView, name: string) => FieldValue | undefined;
+
+/**
+ * The source of a FieldGetter for FMT (its common_* fields too): a case per
+ * field name, each reading the page at the offset the format gives, so a
+ * handler's `$field` is a string switch and a read, with no map lookup and
+ * no reader closure per field.
+ */
+export function fieldGetterSource(fmt: TracepointFormat): string {
+  const cases = [...(fmt.common ?? []), ...fmt.fields].map((f) => {
+    const read = f.shape === "int-array" ? `[${Array.from({ length: f.arrayLen ?? 0 }, (_, i) => fieldAccessCode(f, "v", i)).join(", ")}]` : fieldAccessCode(f, "v");
+    return `    case ${JSON.stringify(f.name)}:\n      return ${read};`;
+  });
+  return `"use strict";
+// the fields of ${fmt.system}:${fmt.event} (id ${fmt.id})
+const { $long64, $cstr, $dyn } = helpers;
+return function get(v, name) {
+  switch (name) {
+${cases.join("\n")}
+  }
+  return undefined;
+};
+`;
+}
+
+/** Compiles fieldGetterSource(fmt). */
+export function compileFieldGetter(fmt: TracepointFormat): FieldGetter {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function("helpers", fieldGetterSource(fmt))(ACCESS_HELPERS) as FieldGetter;
 }

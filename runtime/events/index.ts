@@ -35,6 +35,9 @@
 // openKernelTraceSession(opts): the KernelTraceSession of runtime/kernel-source.ts.
 // fieldAccessCode(field, "v", index?): JS expression text reading a field from view `v`
 //   (for pass 3 to inline reads); it calls ACCESS_HELPERS ($long64, $cstr, $dyn).
+// compileFieldGetter(format) -> (view, name) => value: every field of a format by
+//   name, at its fixed offset (PageEvent.get, what handlers' $field reads call).
+// decode-loop.ts: the dispatch loop, generated per run for its event ids (pipeline.ts).
 
 export { TraceSession, lostEventsWarning, type TraceEventSpec, type TraceSessionOptions, type AddedEvent, type LostReport } from "./session.js";
 export { EventPipeline, PAGE_HEADER, type EventHandler, type PipelineStats } from "./pipeline.js";
@@ -42,4 +45,4 @@ export { EventView, fieldReader, intReader, formatReaders, type FieldReader, typ
 export { parseTracepointFormat, readTracepointFormatAt, type TracepointField, type TracepointFormat } from "./format.js";
 export { openKernelTraceSession } from "./kernel-session.js";
 export { openTraceSession, type OpenTraceSessionOptions } from "./open.js";
-export { fieldAccessCode, ACCESS_HELPERS } from "./access-code.js";
+export { fieldAccessCode, ACCESS_HELPERS, compileFieldGetter, fieldGetterSource, type FieldGetter } from "./access-code.js";

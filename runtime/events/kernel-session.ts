@@ -7,7 +7,8 @@ import type { DecodedEvent, FieldValue } from "../probe-context.js";
 import { uprobePlaceKey, type KernelTraceSession } from "../kernel-source.js";
 import type { EventListener } from "../kernel-dispatch.js";
 import { TraceSession, lostEventsWarning, type TraceSessionOptions } from "./session.js";
-import { EventView, faultTesters, type FieldReader } from "./view.js";
+import { EventView, faultTesters } from "./view.js";
+import { compileFieldGetter, type FieldGetter } from "./access-code.js";
 import { CALLER_FIELD, eventOfDefinition, instantiateDefinition } from "../event-def.js";
 import { readFileSync } from "node:fs";
 import { readText } from "../tracefs/tracefs.js";
@@ -161,10 +162,13 @@ class KernelSessionAdapter implements KernelTraceSession {
   async start(listen: (handle: number, ev: DecodedEvent) => EventListener): Promise<void> {
     const pipeline = this.session.pipeline;
     const byId = new Map<number, EventListener[]>();
+    const getters = new Map<number, FieldGetter>();
     for (const added of this.session.events) {
       const names = added.format.fields.map((f) => f.name);
+      let get = getters.get(added.id);
+      if (get === undefined) getters.set(added.id, (get = compileFieldGetter(added.format)));
       // one event object and one listener per event type, made here: nothing per event
-      const ev = new PageEvent(pipeline.view, added.readers, names, faultTesters(added.format), this.userStack && { pipeline, rec: this.userStack });
+      const ev = new PageEvent(pipeline.view, get, names, faultTesters(added.format), this.userStack && { pipeline, rec: this.userStack });
       const lanes = byId.get(added.id) ?? [];
       lanes[added.lane] = listen(handleOf(added), ev);
       byId.set(added.id, lanes);
@@ -220,7 +224,8 @@ class KernelSessionAdapter implements KernelTraceSession {
 export class PageEvent implements DecodedEvent {
   constructor(
     private readonly view: EventView,
-    private readonly readers: Map<string, FieldReader>,
+    /** the format's fields at their offsets (access-code.ts) */
+    private readonly field: FieldGetter,
     private readonly fieldNames: readonly string[],
     private readonly faults: ReadonlyMap<string, (v: EventView) => boolean> = new Map(),
     private readonly stacks?: { pipeline: EventPipeline; rec: UserStackRecord },
@@ -229,7 +234,7 @@ export class PageEvent implements DecodedEvent {
   /** the user stack recorded after this event: read from the page when a handler asks (undefined when the run records none) */
   get ustack(): number[] | undefined {
     if (!this.stacks) return undefined;
-    const caller = this.readers.get(CALLER_FIELD)?.(this.view);
+    const caller = this.field(this.view, CALLER_FIELD);
     return userStackOf(this.stacks.pipeline, this.view, this.stacks.rec, typeof caller === "bigint" ? Number(BigInt.asUintN(64, caller)) : typeof caller === "number" ? caller : undefined);
   }
 
@@ -247,8 +252,7 @@ export class PageEvent implements DecodedEvent {
   }
 
   get(name: string): FieldValue | undefined {
-    const r = this.readers.get(name);
-    return r ? r(this.view) : undefined;
+    return this.field(this.view, name);
   }
 
   names(): readonly string[] {
