@@ -10,7 +10,8 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { EventPipeline, PAGE_HEADER } from "../runtime/events/index.js";
 import { TraceInstance } from "../runtime/tracefs/index.js";
 import { reapLeftovers } from "../runtime/tracefs/reap.js";
@@ -128,12 +129,31 @@ function batchPages(pageSize: number): number {
   return Math.max(1, Math.floor((1 << 20) / pageSize));
 }
 
+/** The script's first pass over the pages in a fresh node run as bin/tstap runs one (bench/cold-pass.ts). */
+function coldPass(cap: Captured): string {
+  const dir = mkdtempSync(join(tmpdir(), "tstap-cold-"));
+  try {
+    const file = join(dir, "pages");
+    writeFileSync(file, Buffer.concat(cap.pages.map((p) => p.buf.subarray(0, cap.pageSize))));
+    const script = join(dirname(fileURLToPath(import.meta.url)), "cold-pass.js");
+    const args = ["--no-concurrent-recompilation", "--no-lazy-feedback-allocation", script, file, String(cap.pageSize), String(cap.pid), cap.pages.map((p) => p.cpu).join(",")];
+    const r = spawnSync(process.execPath, args, { encoding: "latin1" });
+    const m = /^(\d+) (\S+) (\d+)$/.exec(r.stdout.trim());
+    if (r.status !== 0 || !m) return `failed (${r.stderr.trim().split("\n").slice(-1)[0] ?? r.status})`;
+    if (m[3] !== String(EVENTS)) return `counted ${m[3]} of the program's ${EVENTS} events: wrong`;
+    return `${m[2]} ns/event over ${m[1]} events`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export const COUNT_SCRIPT = 'global n; probe kernel.trace("syscalls:sys_enter_getppid") { if (pid() == target()) n++ } probe end { println(n) }';
 
 export async function benchFirehose(): Promise<string[]> {
   const cap = capture();
   const total = bareDecode(cap.pages).events;
   if (total < EVENTS) throw new Error(`captured only ${total} of ${EVENTS} events (lost?)`);
+  const cold = coldPass(cap);
   let counted = 0;
   const pipeline = new EventPipeline(0n, cap.pageSize);
   pipeline.on(cap.id, (v) => {
@@ -171,6 +191,7 @@ export async function benchFirehose(): Promise<string[]> {
     `bare decode loop:                     ${(bare.perSec / 1e6).toFixed(1)} M events/s (${ns(bare)})`,
     `pipeline to a counting callback:      ${(piped.perSec / 1e6).toFixed(1)} M events/s (${ns(piped)}; a pass counts ${per}, expected ${EVENTS})`,
     `compiled script, live path from page: ${(script.perSec / 1e6).toFixed(1)} M events/s (${ns(script)}; ${passes} passes counted ${printed}, expected ${expected})`,
+    `compiled script, first pass cold:     ${cold} (a node of its own with bin/tstap's V8 flags: the warm-up a live run's first events pay)`,
     `ratios to the bare loop: pipeline ${(piped.perSec / bare.perSec).toFixed(2)}, script ${(script.perSec / bare.perSec).toFixed(2)}`,
   ];
 }
