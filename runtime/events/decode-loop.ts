@@ -16,8 +16,11 @@
 //     from its own call site (an id with no handler, such as the user stack
 //     record that follows each event under options/userstacktrace, is
 //     counted and stepped over in the loop);
-//   - time extends, padding, long records and page ends go to advance(), a
-//     call made at every page end, so warm from the first page;
+//   - so do time extends, padding, long records and page ends (dispatch()
+//     calls advance() for them);
+//   - a call handles about a thousand events (`max`): V8 optimizes the loop
+//     at a call, once, rather than inside a long call first (on-stack
+//     replacement) and at a call again;
 //   - the merge makes the same operations whether one CPU or all have
 //     events (an empty stream's head is Infinity);
 //   - stream state is stored at every event, not only where the loop
@@ -34,30 +37,43 @@ export interface DecodeLoopEnv<S> {
   handlers: readonly (((v: EventView) => void) | undefined)[];
   /** the stream being dispatched becomes the pipeline's current one (followingRecord) */
   setCurrent(s: S): void;
-  /** after a record that is not a plain data event, or a page end: find the stream's next data event */
-  advance(s: S): void;
+}
+
+/** Why the loop returned (DecodeLoop's `stop()`). */
+export const enum LoopStop {
+  /** every event up to the limit went out, or about `max` of them */
+  Done = 0,
+  /** at an event it leaves to the caller (offPath), consumed: the view holds it, the stream's position is past it */
+  OffPath = 1,
+  /** the current stream is at a page end or a record that is not a plain data event: advance() reads it */
+  AtRecord = 2,
 }
 
 /**
- * A dispatch loop's result: n >= 0 when every event up to the limit went
- * out (n of them); -1 - n when it stopped after n at an event it leaves to
- * the caller (offPath), which is consumed: view holds it, the stream's
- * position is past it.
+ * A dispatch loop: `run` dispatches the events up to `limit`, at most
+ * about `max` of them (it may stop at max, or run on to the end of what one
+ * CPU has before the next CPU's event), and returns how many; `stop()`
+ * says why it returned. (Said through a variable of the loop's closure:
+ * a store there needs no type feedback, where arithmetic on the returned
+ * count, made only on a rare path, would.)
  */
-export type DecodeLoop = (limit: number) => number;
+export interface DecodeLoop {
+  run(limit: number, max: number): number;
+  stop(): LoopStop;
+}
 
 /** The loop's source: readable, as -p3 output is (`hot` and `offPath`: event ids). */
 export function decodeLoopSource(hot: readonly number[], offPath: readonly number[]): string {
   const consts = hot.map((id, i) => `const h${i} = env.handlers[${id}];`);
   const cases = hot.map((id, i) => `        case ${id}:\n          h${i}(view);\n          break;`);
-  if (offPath.length > 0) cases.push(`${offPath.map((id) => `        case ${id}:`).join("\n")}\n          return -1 - count;`);
+  if (offPath.length > 0) cases.push(`${offPath.map((id) => `        case ${id}:`).join("\n")}\n          stop = ${LoopStop.OffPath};\n          return count;`);
   return `"use strict";
 // event ids with a handler of their own: ${hot.length > 0 ? hot.join(", ") : "none"}; left to dispatch(): ${offPath.length > 0 ? offPath.join(", ") : "none"}
 const { streams, view } = env;
 const setCurrent = (s) => env.setCurrent(s);
-const advance = (s) => env.advance(s);
 ${consts.join("\n")}
-return function decode(limit) {
+let stop = ${LoopStop.Done};
+function decode(limit, max) {
   let count = 0;
   for (;;) {
     // the stream with the earliest next event; \`second\`: the next-earliest head
@@ -76,7 +92,10 @@ return function decode(limit) {
         best = s;
       } else if (runnerUp) second = t;
     }
-    if (best === null || bestTs > limit) return count;
+    if (best === null || bestTs > limit || count >= max) {
+      stop = ${LoopStop.Done};
+      return count;
+    }
     const until = second < limit ? second : limit;
     setCurrent(best);
     view.cpu = best.cpu;
@@ -118,16 +137,21 @@ ${cases.join("\n")}
           best.nextLen = len;
           // another CPU's event comes first: this one waits at the stream's head
           if (next > until) break;
+          if (count >= max) {
+            stop = ${LoopStop.Done};
+            return count;
+          }
           ts = next;
           continue;
         }
       }
-      best.hasNext = false;
-      advance(best);
-      break;
+      // a page end, or a record that is not a plain data event: the caller advances the stream
+      stop = ${LoopStop.AtRecord};
+      return count;
     }
   }
-};
+}
+return { run: decode, stop: () => stop };
 `;
 }
 
@@ -146,6 +170,6 @@ const PRIMING_CALLS = 64;
 export function compileDecodeLoop<S>(env: DecodeLoopEnv<S>, hot: readonly number[], offPath: readonly number[]): DecodeLoop {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const loop = new Function("env", decodeLoopSource(hot, offPath))(env) as DecodeLoop;
-  for (let i = 0; i < PRIMING_CALLS; i++) loop(-Infinity);
+  for (let i = 0; i < PRIMING_CALLS; i++) loop.run(-Infinity, 0);
   return loop;
 }

@@ -21,13 +21,21 @@
 // event. Events registered off the hot path come back here, one by one.
 
 import { EventView } from "./view.js";
-import { compileDecodeLoop, type DecodeLoop } from "./decode-loop.js";
+import { compileDecodeLoop, LoopStop, type DecodeLoop } from "./decode-loop.js";
 
 export const PAGE_HEADER = 16;
 const COMMIT_MASK = (1 << 27) - 1;
 const MISSED_EVENTS = 0x80000000;
 const MISSED_STORED = 0x40000000;
 const TS_SHIFT = 134217728; // 2^27
+/**
+ * Events the decode loop handles per call, about. A burst of a million
+ * events in one call would have V8 optimize the loop twice: inside the call
+ * (on-stack replacement), then again for the calls that follow (some 14 ms
+ * each, inlined handlers included). Short calls are optimized once, at a
+ * call, and cost a return and a merge per thousand events.
+ */
+const EVENTS_PER_CALL = 1024;
 /** page buffers kept for reuse after a burst, in bytes (pages are 4 KiB or, with larger sub-buffers, more) */
 const MAX_FREE_BYTES = 1 << 20;
 
@@ -63,7 +71,14 @@ class CpuStream {
   constructor(
     readonly cpu: number,
     readonly lane: number,
-  ) {}
+  ) {
+    // `head` first moves at a page end, thousands of events after V8 may
+    // have optimized the loop on the assumption that it never changes (a
+    // field written only once is taken for a constant): moved here, it is
+    // never taken for one
+    this.head = 1;
+    this.head = 0;
+  }
 }
 
 export interface PipelineStats {
@@ -281,16 +296,20 @@ export class EventPipeline {
     const loop = (this.loop ??= this.compileLoop());
     let count = 0;
     for (;;) {
-      const n = loop(limit);
-      if (n >= 0) {
-        count += n;
-        break;
+      const n = loop.run(limit, EVENTS_PER_CALL);
+      count += n;
+      const stop = loop.stop();
+      if (stop === LoopStop.Done) {
+        if (n < EVENTS_PER_CALL) break;
+        continue;
       }
-      // an event off the hot path, consumed by the loop and left in the view
-      count += -n;
       const s = this.cur!;
-      const h = this.handlers[this.view.type];
-      if (h !== undefined) h(this.view);
+      if (stop === LoopStop.OffPath) {
+        // an event off the hot path, consumed by the loop and left in the view
+        count++;
+        const h = this.handlers[this.view.type];
+        if (h !== undefined) h(this.view);
+      }
       s.hasNext = false;
       this.advance(s);
     }
@@ -313,7 +332,6 @@ export class EventPipeline {
         setCurrent: (s) => {
           this.cur = s;
         },
-        advance: (s) => this.advance(s),
       },
       hot,
       [...this.offPath].filter((id) => this.handlers[id] !== undefined),
