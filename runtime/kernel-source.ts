@@ -6,7 +6,7 @@
 
 import type { EventSource, SourceContext } from "./run-loop.js";
 import { adoptTarget, kernelRun, realtimeOffset } from "./context-kernel.js";
-import { KernelDispatcher, type EventListener } from "./kernel-dispatch.js";
+import { KernelDispatcher, offHotPath, type EventListener } from "./kernel-dispatch.js";
 import type { DecodedEvent } from "./probe-context.js";
 import { instantiateFilter, type EventDef, type KernelEventPlan, type ProbedObject } from "./event-def.js";
 import { listProcesses, processTree, TaskTable, threadsOf } from "./tasks.js";
@@ -300,11 +300,12 @@ export class KernelEventSource implements EventSource {
       const p = this.plans[a.first]!;
       if (watchExecs && p.system === "sched" && p.event === "sched_process_exec") {
         // a process starting a program: the moment a probed file replaced since it was armed starts to matter
+        // (an exec is rare: off the decode loop's hot path, as the task table's own events are)
         const inner = dispatcher.listener(a.first, ev);
-        return () => {
+        return offHotPath(() => {
           this.checkObjects(ev);
           inner();
-        };
+        });
       }
       if (a.classes.length === 1) return dispatcher.listener(a.classes[0]![0]!, ev);
       // probes of one event that fire different listeners: __site says whose
