@@ -4,12 +4,11 @@
 // except after SIGKILL, where the next run's reaper removes it, and never
 // removes a live run's.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reapLeftovers } from "../../runtime/tracefs/index.js";
-import { compiledRuntime, getppidProgram, mainOffset, requireTracefs, ROOT, tracefsState } from "./support.js";
+import { compiledRuntime, exited, getppidProgram, leftovers, mainOffset, requireTracefs, startSessionChild, tracefsState } from "./support.js";
 
 let child = "";
 let before = "";
@@ -44,35 +43,8 @@ afterAll(() => {
   expect(tracefsState()).toBe(before);
 });
 
-function start(how: string): Promise<{ p: ChildProcess; name: string }> {
-  const p = spawn(process.execPath, [child, how], { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    p.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\S+)\n/.exec(out);
-      if (m) resolve({ p, name: m[1]! });
-    });
-    p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("exit", (code) => reject(new Error(`child exited (${code}) before ready: ${err}`)));
-  });
-}
-
-function exited(p: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve({ code: p.exitCode, signal: p.signalCode });
-  return new Promise((resolve) => p.on("exit", (code, signal) => resolve({ code, signal })));
-}
-
-function leftovers(name: string): string[] {
-  const out: string[] = [];
-  if (existsSync(join(ROOT, "instances", name))) out.push(`instances/${name}`);
-  if (tracefsDyn().some((l) => l.includes(`${name}/`))) out.push(`dynamic events of ${name}`);
-  return out;
-}
-
-function tracefsDyn(): string[] {
-  return readFileSync(join(ROOT, "dynamic_events"), "latin1").split("\n");
+function start(how: string): ReturnType<typeof startSessionChild> {
+  return startSessionChild(child, how);
 }
 
 describe("cleanup on every way out", () => {

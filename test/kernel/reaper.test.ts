@@ -6,13 +6,13 @@
 // is gone, by the next stale reaping, which leaves a live reaper's names
 // alone.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reapLeftovers } from "../../runtime/tracefs/index.js";
 import { namesBeingReaped, REAPER_TAG, reaperAvailable, waitForReapers } from "../../runtime/tracefs/reaper.js";
-import { compiledRuntime, getppidProgram, mainOffset, requireTracefs, ROOT, tracefsState } from "./support.js";
+import { compiledRuntime, exited, getppidProgram, leftovers, mainOffset, requireTracefs, ROOT, startSessionChild, tracefsState } from "./support.js";
 
 let child = "";
 let before = "";
@@ -47,31 +47,8 @@ afterAll(() => {
   expect(tracefsState()).toBe(before);
 });
 
-function start(how: string, env: Record<string, string> = {}): Promise<{ p: ChildProcess; name: string; out: () => string }> {
-  const p = spawn(process.execPath, [child, how], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  let out = "";
-  return new Promise((resolve, reject) => {
-    let err = "";
-    p.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\S+)\n/.exec(out);
-      if (m) resolve({ p, name: m[1]!, out: () => out });
-    });
-    p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("exit", (code) => reject(new Error(`child exited (${code}) before ready: ${err}`)));
-  });
-}
-
-function exited(p: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve({ code: p.exitCode, signal: p.signalCode });
-  return new Promise((resolve) => p.on("exit", (code, signal) => resolve({ code, signal })));
-}
-
-function leftovers(name: string): string[] {
-  const out: string[] = [];
-  if (existsSync(join(ROOT, "instances", name))) out.push(`instances/${name}`);
-  if (readFileSync(join(ROOT, "dynamic_events"), "latin1").includes(`${name}/`)) out.push(`dynamic events of ${name}`);
-  return out;
+function start(how: string, env: Record<string, string> = {}): ReturnType<typeof startSessionChild> {
+  return startSessionChild(child, how, env);
 }
 
 describe("teardown handed to a reaper", () => {

@@ -3,7 +3,7 @@
 // calls getppid() N times, and a snapshot of the tracefs state the suite
 // must leave unchanged.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ownerPid } from "../../runtime/tracefs/names.js";
@@ -92,5 +92,38 @@ export function compiledRuntime(): string {
   if (!existsSync(join(out, "runtime", "events", "index.js"))) throw new Error("could not compile runtime/events for the child process test");
   writeFileSync(join(out, "package.json"), '{"type":"module"}');
   writeFileSync(stamp, String(Date.now()));
+  return out;
+}
+
+/**
+ * Starts `node CHILD HOW` (a script that opens a session and says "ready
+ * GROUP"), resolved once it is ready; out() is all it has written so far.
+ */
+export function startSessionChild(child: string, how: string, env: Record<string, string> = {}): Promise<{ p: ChildProcess; name: string; out: () => string }> {
+  const p = spawn(process.execPath, [child, how], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    let err = "";
+    p.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /ready (\S+)\n/.exec(out);
+      if (m) resolve({ p, name: m[1]!, out: () => out });
+    });
+    p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    p.on("exit", (code) => reject(new Error(`child exited (${code}) before ready: ${err}`)));
+  });
+}
+
+/** How a child process ended, once it has. */
+export function exited(p: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve({ code: p.exitCode, signal: p.signalCode });
+  return new Promise((resolve) => p.on("exit", (code, signal) => resolve({ code, signal })));
+}
+
+/** What tracefs still holds of a session's group NAME: its instance, its dynamic events. */
+export function leftovers(name: string): string[] {
+  const out: string[] = [];
+  if (existsSync(join(ROOT, "instances", name))) out.push(`instances/${name}`);
+  if (readFileSync(join(ROOT, "dynamic_events"), "latin1").includes(`${name}/`)) out.push(`dynamic events of ${name}`);
   return out;
 }
