@@ -80,7 +80,7 @@ export function fieldGetterSource(fmt: TracepointFormat): string {
     return `    case ${JSON.stringify(f.name)}:\n      return ${read};`;
   });
   return `"use strict";
-// the fields of ${fmt.system}:${fmt.event} (id ${fmt.id})
+// the fields of ${`${fmt.system}:${fmt.event}`.replace(/[^\w:.-]/g, "?")} (id ${Number(fmt.id)})
 const { $long64, $cstr, $dyn } = helpers;
 return function get(v, name) {
   switch (name) {
