@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
-import { gunzipSync } from "node:zlib";
+import { kernelConfigText } from "./kernel-config.js";
 import { type Long, big, norm } from "./int64.js";
 import { monotonicNs } from "./clock.js";
 import { truncateString } from "./limits.js";
@@ -78,17 +78,7 @@ let hz: number | undefined;
 /** CONFIG_HZ as the timer.jiffies probes read it (/boot/config-RELEASE, then /proc/config.gz); 250 when unknown. */
 export function kernelHz(): number {
   if (hz !== undefined) return hz;
-  let text = "";
-  try {
-    text = readFileSync(`/boot/config-${release()}`, "latin1");
-  } catch {
-    try {
-      text = gunzipSync(readFileSync("/proc/config.gz")).toString("latin1");
-    } catch {
-      text = "";
-    }
-  }
-  const m = /^CONFIG_HZ=(\d+)$/m.exec(text);
+  const m = /^CONFIG_HZ=(\d+)$/m.exec(kernelConfigText(release()) ?? "");
   hz = m && Number(m[1]) > 0 ? Number(m[1]) : 250;
   return hz;
 }

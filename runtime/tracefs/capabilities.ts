@@ -3,8 +3,7 @@
 // kernel config when /proc/config.gz is readable. `tstap --check` and `-v`
 // print formatCapabilities().
 
-import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
+import { procConfigText } from "../kernel-config.js";
 import { newRunName } from "./names.js";
 import { safeDynamicEventLine, safeRemoveLine } from "./safe-text.js";
 import { assertWritable, exists, findTracefs, readText, TraceFsError, writeControl } from "./tracefs.js";
@@ -44,20 +43,13 @@ export interface Capabilities {
   notes: string[];
 }
 
-function kernelConfig(): Map<string, string> | undefined {
-  try {
-    const text = gunzipSync(readFileSync("/proc/config.gz")).toString("latin1");
-    const m = new Map<string, string>();
-    for (const l of text.split("\n")) {
-      const kv = /^(CONFIG_\w+)=(.*)$/.exec(l);
-      if (kv) m.set(kv[1]!, kv[2]!);
-      const off = /^# (CONFIG_\w+) is not set$/.exec(l);
-      if (off) m.set(off[1]!, "n");
-    }
-    return m;
-  } catch {
-    return undefined;
-  }
+/** A CONFIG_ option's value in /proc/config.gz ("n" when "is not set"), undefined when the file cannot be read or does not name it. */
+function kernelConfigOption(name: string): string | undefined {
+  const text = procConfigText();
+  if (text === undefined) return undefined;
+  const set = new RegExp(`^${name}=(.*)$`, "m").exec(text);
+  if (set) return set[1];
+  return new RegExp(`^# ${name} is not set$`, "m").test(text) ? "n" : undefined;
 }
 
 function emptyCaps(unusable: string, root?: string): Capabilities {
@@ -106,14 +98,13 @@ export function probeCapabilities(): Capabilities {
     caps.unusable = err instanceof TraceFsError ? err.message : String(err);
   }
   const readme = readText(root, "README");
-  const config = kernelConfig();
   caps.instances = exists(root, "instances");
   caps.tracePipeRaw = exists(root, "per_cpu/cpu0/trace_pipe_raw");
   caps.dynamicEvents = exists(root, "dynamic_events");
   caps.kprobeEvents = exists(root, "kprobe_events");
   caps.uprobeEvents = exists(root, "uprobe_events");
   // the README lists the `e:` syntax whatever the config: trust the config when we can read it
-  const eprobeConfig = config?.get("CONFIG_EPROBE_EVENTS");
+  const eprobeConfig = kernelConfigOption("CONFIG_EPROBE_EVENTS");
   if (eprobeConfig !== undefined) {
     caps.eventProbes = eprobeConfig === "y" && caps.dynamicEvents;
     caps.notes.push(`event probes: CONFIG_EPROBE_EVENTS=${eprobeConfig} (/proc/config.gz)`);

@@ -9,6 +9,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, re
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { printable, safeRelPath } from "./safe-text.js";
+import { onForget } from "../host-state.js";
 
 export const TRACEFS_CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] as const;
 
@@ -39,6 +40,9 @@ function isMountPoint(dir: string): boolean {
 }
 
 let cachedRoot: string | undefined;
+onForget(() => {
+  cachedRoot = undefined;
+});
 
 /**
  * The tracefs root: /sys/kernel/tracing, else /sys/kernel/debug/tracing.

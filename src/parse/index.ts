@@ -4,7 +4,6 @@
 import { readFileSync, readdirSync, existsSync, statSync } from "node:fs";
 import { machine, release } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import type { IToken } from "chevrotain";
 import { error, type Diagnostic } from "../diagnostic.js";
 import type { ScriptFile } from "./ast.js";
@@ -15,6 +14,8 @@ import { lex } from "./lexer.js";
 import { describeToken } from "./parse-errors.js";
 import { Preprocessor, tokPos, type MacroTable } from "./preprocess.js";
 import type { Tok } from "./tokens.js";
+import { hostCache } from "../../runtime/host-state.js";
+import { kernelConfigText } from "../../runtime/kernel-config.js";
 
 export type { MacroTable, MacroDecl } from "./preprocess.js";
 
@@ -52,33 +53,57 @@ export function stapArch(m: string = machine()): string {
   return m;
 }
 
-let configCache: Map<string, Map<string, string>> | undefined;
+const configCache = hostCache<string, Map<string, string>>();
 
 /** CONFIG_* from /boot/config-RELEASE or /proc/config.gz; empty if neither is readable. */
 export function readKernelConfig(kernelRelease: string = release()): Map<string, string> {
-  configCache ??= new Map();
   const cached = configCache.get(kernelRelease);
   if (cached) return cached;
-  let text = "";
-  try {
-    text = readFileSync(`/boot/config-${kernelRelease}`, "utf8");
-  } catch {
-    try {
-      text = gunzipSync(readFileSync("/proc/config.gz")).toString("utf8");
-    } catch {
-      text = "";
-    }
-  }
   const cfg = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const m = /^(CONFIG_\w+)=(.*)$/.exec(line);
-    if (!m) continue;
+  for (const m of (kernelConfigText(kernelRelease) ?? "").matchAll(/^(CONFIG_\w+)=(.*)$/gm)) {
     let v = m[2]!;
     if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
     cfg.set(m[1]!, v);
   }
   configCache.set(kernelRelease, cfg);
   return cfg;
+}
+
+/**
+ * The kernel config, read at its first use: most scripts and every tapset
+ * shipped never test a CONFIG_ value, and reading it (a gunzip of
+ * /proc/config.gz) is a good part of a short script's pass 1.
+ */
+class KernelConfigOnDemand implements ReadonlyMap<string, string> {
+  private loaded?: ReadonlyMap<string, string>;
+  constructor(private readonly kernelRelease: string) {}
+  private get map(): ReadonlyMap<string, string> {
+    return (this.loaded ??= readKernelConfig(this.kernelRelease));
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  get(key: string): string | undefined {
+    return this.map.get(key);
+  }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  forEach(fn: (value: string, key: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
+    this.map.forEach((v, k) => fn.call(thisArg, v, k, this));
+  }
+  entries(): MapIterator<[string, string]> {
+    return this.map.entries();
+  }
+  keys(): MapIterator<string> {
+    return this.map.keys();
+  }
+  values(): MapIterator<string> {
+    return this.map.values();
+  }
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.map[Symbol.iterator]();
+  }
 }
 
 export function defaultParseOptions(over: Partial<ParseOptions> = {}): ParseOptions {
@@ -91,7 +116,7 @@ export function defaultParseOptions(over: Partial<ParseOptions> = {}): ParseOpti
     runtime: "kernel",
     systemtapVersion: "5.0",
     privilege: "stapdev",
-    kernelConfig: over.kernelConfig ?? readKernelConfig(kernelRelease),
+    kernelConfig: over.kernelConfig ?? new KernelConfigOnDemand(kernelRelease),
     macros: new Map(),
     defines: new Map(),
     ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)),

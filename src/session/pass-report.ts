@@ -8,6 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { onForget } from "../../runtime/host-state.js";
 
 /** A point in time a pass's cost is measured from. */
 export interface PassClock {
@@ -54,6 +55,9 @@ export function memoryUsage(): string {
 }
 
 let pageBytes: number | undefined;
+onForget(() => {
+  pageBytes = undefined;
+});
 
 /** The page size statm counts in: VmSize (kB) over statm's total pages. */
 function pageSize(): number {

@@ -14,9 +14,13 @@
 // names stay mangled and demanglerProblem() says why.
 
 import { spawnSync } from "node:child_process";
+import { hostCache, onForget } from "../../runtime/host-state.js";
 
-const cache = new Map<string, string>();
+const cache = hostCache<string, string>();
 let problem: string | undefined;
+onForget(() => {
+  problem = undefined;
+});
 
 /** Whether `name` is an Itanium-mangled C++ name (what c++filt would change). */
 export function isMangled(name: string): boolean {

@@ -7,6 +7,7 @@ import { findDebugFile } from "./elf/debugfile.js";
 import { readSymbols, versionedName, type ElfSymbol, type SymbolBind } from "./elf/symbols.js";
 import { globToRegExp, isGlob } from "./glob.js";
 import { countAtOrBelow } from "./sorted.js";
+import { hostCache } from "../../runtime/host-state.js";
 
 export interface FunctionSymbol {
   /** the symbol's name as stored, without version (mangled for C++) */
@@ -54,7 +55,7 @@ interface FunctionIndex {
   sorted: FunctionSymbol[];
 }
 
-const cache = new Map<string, FunctionIndex>();
+const cache = hostCache<string, FunctionIndex>();
 
 /**
  * Every defined function symbol (FUNC and GNU_IFUNC, nonzero address) of

@@ -2,6 +2,7 @@
 
 import { readFileSync, statSync } from "node:fs";
 import { TargetError } from "./errors.js";
+import { hostCache } from "../../runtime/host-state.js";
 
 export interface LdCacheEntry {
   /** the soname or file name the linker looks up (`libc.so.6`) */
@@ -60,7 +61,7 @@ export function isX8664Entry(e: LdCacheEntry): boolean {
   return (e.flags & 0xff) === FLAG_ELF_LIBC6 && (e.flags & 0xff00) === FLAG_X8664_LIB64;
 }
 
-const cache = new Map<string, { mtimeMs: number; size: number; entries: LdCacheEntry[] }>();
+const cache = hostCache<string, { mtimeMs: number; size: number; entries: LdCacheEntry[] }>();
 
 /**
  * The x86-64 entries of a system's ld.so.cache (`root` prefixes it, for a

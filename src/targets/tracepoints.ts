@@ -25,6 +25,7 @@ export const TRACEFS = "/sys/kernel/tracing";
 export type { TracepointField, TracepointFormat } from "../../runtime/events/format.js";
 export { parseTracepointFormat } from "../../runtime/events/format.js";
 import { parseTracepointFormat, type TracepointField, type TracepointFormat } from "../../runtime/events/format.js";
+import { hostCache, onForget } from "../../runtime/host-state.js";
 
 export interface TracepointName {
   system: string;
@@ -49,6 +50,9 @@ export function tracepointsProblem(): string | undefined {
   return problem;
 }
 let problem: string | undefined | null = null;
+onForget(() => {
+  problem = null;
+});
 
 export function listTracepoints(tracefs = TRACEFS): TracepointName[] {
   const out: TracepointName[] = [];
@@ -97,7 +101,7 @@ export function matchTracepoints(pattern: string, all?: readonly TracepointName[
   return all.filter((t) => (sys === undefined || sys.test(t.system)) && ev.test(t.event));
 }
 
-const formatCache = new Map<string, TracepointFormat | undefined>();
+const formatCache = hostCache<string, TracepointFormat | undefined>();
 
 /** The parsed `format` of SYSTEM:EVENT, undefined when it does not exist. */
 export function readTracepointFormat(system: string, event: string, tracefs = TRACEFS): TracepointFormat | undefined {

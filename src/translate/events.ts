@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs";
 import { combineFilters, type FilterField, type PushedFilter, pushdownProbe } from "./filter-pushdown.js";
 import { CRED_CONTEXT, CRED_SYSCALLS, TASK_CONTEXT, TASK_EVENTS } from "./task-events.js";
 import { USER_STACK_FUNCTIONS } from "../../runtime/user-stacks.js";
+import { onForget } from "../../runtime/host-state.js";
 
 export interface EventPlanOptions {
   unoptimized: boolean;
@@ -218,6 +219,9 @@ function countedInKernel(d: EventDef, filters: readonly (PushedFilter | undefine
 }
 
 let ownMaps: Set<string> | undefined;
+onForget(() => {
+  ownMaps = undefined;
+});
 
 /** Whether this process (the compiler runs in the process that runs the script) maps `path`. */
 function mappedByTstap(path: string): boolean {

@@ -4,6 +4,7 @@
 
 import { probeCapabilities, type Capabilities } from "../../../runtime/tracefs/capabilities.js";
 import { safeDynamicEventLine, safeFilter, UnsafeTextError } from "../../../runtime/tracefs/safe-text.js";
+import { onForget } from "../../../runtime/host-state.js";
 
 export { probeCapabilities, formatCapabilities, type Capabilities } from "../../../runtime/tracefs/capabilities.js";
 export { reapLeftovers } from "../../../runtime/tracefs/reap.js";
@@ -11,6 +12,9 @@ export { waitForReapers } from "../../../runtime/tracefs/reaper.js";
 export { UnsafeTextError } from "../../../runtime/tracefs/safe-text.js";
 
 let cached: Capabilities | undefined;
+onForget(() => {
+  cached = undefined;
+});
 
 /** Capabilities probed once per process. */
 export function capabilities(): Capabilities {

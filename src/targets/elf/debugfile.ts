@@ -5,11 +5,12 @@ import { dirname, join } from "node:path";
 import { TargetError } from "../errors.js";
 import { BoundedFile, withFile } from "./file.js";
 import { readElf, type Elf } from "./elf.js";
+import { hostCache } from "../../../runtime/host-state.js";
 
 /** Where distributions install debug files (Debian's *-dbg/-dbgsym packages, Fedora's debuginfo). */
 export const DEBUG_ROOT = "/usr/lib/debug";
 
-const cache = new Map<string, Elf | null>();
+const cache = hostCache<string, Elf | null>();
 
 /**
  * The separate debug file of `elf`, found as gdb and stap find it:

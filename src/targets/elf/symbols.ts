@@ -4,6 +4,7 @@ import { TargetError } from "../errors.js";
 import { cstring, u64OrUndefined, withFile, type BoundedFile } from "./file.js";
 import { SHT_DYNSYM, SHT_GNU_verdef, SHT_GNU_verneed, SHT_GNU_versym, SHT_SYMTAB, elfCacheKey, reopen, sectionData, type Elf, type Section } from "./elf.js";
 import { countAtOrBelow } from "../sorted.js";
+import { hostCache } from "../../../runtime/host-state.js";
 
 export type SymbolType = "NOTYPE" | "OBJECT" | "FUNC" | "SECTION" | "FILE" | "COMMON" | "TLS" | "GNU_IFUNC" | "OTHER";
 export type SymbolBind = "LOCAL" | "GLOBAL" | "WEAK" | "GNU_UNIQUE" | "OTHER";
@@ -54,7 +55,7 @@ export function versionedName(s: Pick<ElfSymbol, "name" | "version" | "defaultVe
   return `${s.name}${s.defaultVersion ? "@@" : "@"}${s.version}`;
 }
 
-const cache = new Map<string, SymbolTables>();
+const cache = hostCache<string, SymbolTables>();
 
 /** Every symbol of both tables (cached per file version). A stripped object gives its .dynsym alone. */
 export function readSymbols(elf: Elf): SymbolTables {
@@ -225,7 +226,7 @@ function readVersions(f: BoundedFile, elf: Elf, dynsym: Section): Versions | und
   return { versym, defs, needs };
 }
 
-const dataIndex = new Map<string, ElfSymbol[]>();
+const dataIndex = hostCache<string, ElfSymbol[]>();
 
 /**
  * The data symbol (OBJECT, TLS excluded, COMMON) whose [value, value+size)

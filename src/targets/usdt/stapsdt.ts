@@ -5,6 +5,7 @@ import { readSymbols } from "../elf/symbols.js";
 import { TargetError } from "../errors.js";
 import { globToRegExp, isGlob } from "../glob.js";
 import { parseUsdtArg, splitUsdtArgs, type UsdtArg } from "./args.js";
+import { hostCache } from "../../../runtime/host-state.js";
 
 /** One call site of a marker (a marker used in several places has one per place). */
 export interface UsdtMarker {
@@ -27,7 +28,7 @@ export interface UsdtMarker {
 
 const NT_STAPSDT = 3;
 
-const cache = new Map<string, UsdtMarker[]>();
+const cache = hostCache<string, UsdtMarker[]>();
 
 /**
  * Every marker call site of an object, in note order (cached per file
