@@ -1,5 +1,6 @@
 // The entry point of tstap's startup snapshot (src/cli/build-snapshot.ts):
-// at build time it loads every module and builds the parser; a run started
+// at build time it loads every module, builds the parser and runs passes 1-4
+// on a few scripts (warm.ts), so that their code is compiled; a run started
 // from the snapshot (bin/tstap) only re-pairs the clocks and goes.
 //
 // A run gets `node --snapshot-blob BLOB -- ROOT ARGS...`: process.argv is
@@ -11,6 +12,7 @@ import { runCli } from "./main.js";
 import { defaultParseOptions, parse } from "../parse/index.js";
 import { resetClockBase } from "../../runtime/clock.js";
 import { resetRunStart } from "../../runtime/natives-system.js";
+import { warmPasses } from "./warm.js";
 
 declare global {
   // where the bundle stands in for import.meta.url (see src/cli/build-snapshot.ts)
@@ -27,4 +29,11 @@ function startFromSnapshot(): void {
 
 // Build the parser now, so that runs start with it built.
 parse({ file: "<snapshot>", text: "probe begin { printf(\"%d\\n\", 1) }", isTapset: false }, defaultParseOptions({ args: [] }));
-if (startupSnapshot.isBuildingSnapshot()) startupSnapshot.setDeserializeMainFunction(startFromSnapshot);
+if (startupSnapshot.isBuildingSnapshot()) {
+  startupSnapshot.setDeserializeMainFunction(startFromSnapshot);
+  // node takes the snapshot once this is done (its event loop is then empty); the build runs in the checkout.
+  // The parse above read the kernel config: the warm-up forgets it with the rest of this host.
+  void warmPasses(process.cwd()).then((notes) => {
+    for (const n of notes) process.stderr.write(`tstap snapshot: ${n}\n`);
+  });
+}

@@ -1,0 +1,101 @@
+// Warming the startup snapshot (src/cli/snapshot.ts): while the snapshot is
+// built, passes 1-4 run on a few small scripts, so that the functions they
+// call are compiled when the heap is saved and a run finds them ready. Cold,
+// a one-line kernel script's passes 2-4 spend more time compiling tstap's
+// own code than running it.
+//
+// What a run learns of its host (tracefs, the kernel config, /proc/self,
+// ELF files) is forgotten afterwards (runtime/host-state.ts): a run started
+// from the snapshot, on another machine or kernel, asks its own. The warm-up
+// never writes to tracefs and never mounts it: pass 2 reads the tracepoints
+// only where tracefs is already mounted and readable, and pass 4 checks the
+// plan against a fixed set of capabilities instead of probing this kernel.
+// A script that fails here (no tracefs on the build host) only leaves its
+// code cold.
+
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { defaultParseOptions, parse } from "../parse/index.js";
+import { elaborate } from "../elaborate/index.js";
+import { translate } from "../translate/index.js";
+import { load } from "../load/index.js";
+import type { Capabilities } from "../load/tracefs/index.js";
+import { TRACEFS_CANDIDATES } from "../../runtime/tracefs/tracefs.js";
+import { forgetHostState } from "../../runtime/host-state.js";
+
+/** What pass 4 checks the warm-up's plans against: a kernel with everything (only the root is this host's). */
+const WARM_CAPABILITIES: Capabilities = {
+  writable: true,
+  instances: true,
+  tracePipeRaw: true,
+  dynamicEvents: true,
+  kprobeEvents: true,
+  uprobeEvents: true,
+  eventProbes: true,
+  histTriggers: true,
+  triggers: true,
+  userStackTrace: true,
+  recordTgid: true,
+  eventFork: true,
+  setEventPid: true,
+  setEventNotracePid: true,
+  uprobeProfile: true,
+  bufferPercent: true,
+  subbufSize: true,
+  clocks: ["local", "global", "mono"],
+  currentClock: "local",
+  notes: [],
+};
+
+/** The scripts warmed: hello world, and the kernel script of the e2e bench as `-c CMD` runs it. */
+const WARM_SCRIPTS: { text: string; kernel: boolean }[] = [
+  { text: 'probe begin { println("hello") exit() }', kernel: false },
+  { text: 'global n; probe kernel.trace("syscalls:sys_enter_getppid") { if (pid() == target()) n++ } probe end { println(n) }', kernel: true },
+];
+
+/** Runs passes 1-4 on one script; undefined when it went through, else the pass that stopped it. */
+async function warmOne(text: string, tapsets: string, tracefs: string | undefined): Promise<number | undefined> {
+  const parseOptions = defaultParseOptions({ args: [] });
+  const parsed = parse({ file: "<warm-up>", text, isTapset: false }, parseOptions);
+  if (!parsed.file || parsed.diagnostics.length > 0) return 1;
+  const sources = new Map<string, string>();
+  const elaborated = elaborate(parsed.file, {
+    tapsetDirs: [],
+    unoptimized: false,
+    suppressWarnings: false,
+    guru: false,
+    args: [],
+    defines: new Map(),
+    parseOptions,
+    sources,
+    builtinTapsets: tapsets,
+  });
+  if (!elaborated.program) return 2;
+  const translated = translate(elaborated.program, { hasTargetCommand: true });
+  if (!translated.plan) return 3;
+  const loaded = await load(translated.plan, { capabilities: { ...WARM_CAPABILITIES, root: tracefs } });
+  return loaded.unit ? undefined : 4;
+}
+
+/**
+ * Warms passes 1-4 with tstap's checkout at `root` (its tapsets/), then
+ * forgets the host. Returns a line for each script that did not go through.
+ */
+export async function warmPasses(root: string): Promise<string[]> {
+  const tapsets = join(root, "tapsets");
+  const tracefs = TRACEFS_CANDIDATES.find((d) => existsSync(join(d, "README")) && existsSync(join(d, "events")));
+  const notes: string[] = [];
+  try {
+    for (const s of WARM_SCRIPTS) {
+      if (s.kernel && tracefs === undefined) {
+        notes.push(`not warmed (no readable tracefs here): ${s.text}`);
+        continue;
+      }
+      const stopped = await warmOne(s.text, tapsets, tracefs);
+      if (stopped !== undefined) notes.push(`pass ${stopped} stopped the warm-up of: ${s.text}`);
+    }
+  } finally {
+    forgetHostState();
+  }
+  return notes;
+}
