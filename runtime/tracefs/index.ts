@@ -6,7 +6,8 @@
 //                                         throws TraceFsError naming what is missing
 //   assertWritable(root)                  throws TraceFsError (not root, locked down)
 //   probeCapabilities(): Capabilities     kprobe/uprobe/dynamic events, eprobes, hist
-//                                         triggers, instances, userstacktrace, clocks...
+//                                         triggers, instances, userstacktrace...
+//   traceClocks(root): string[]           trace_clock choices (read apart: it waits on instance creation)
 //   formatCapabilities(c): string         the report `tstap --check` / `-v` print
 //   TraceInstance.create({bufferKb, clock})
 //                                         instances/tstap_<pid>_<n>: trace_clock mono,
@@ -23,7 +24,7 @@
 // Most callers want runtime/events (TraceSession) which wraps a TraceInstance.
 
 export { findTracefs, assertWritable, TraceFsError, kernelErrorFor, TRACEFS_CANDIDATES } from "./tracefs.js";
-export { probeCapabilities, formatCapabilities, type Capabilities } from "./capabilities.js";
+export { probeCapabilities, formatCapabilities, traceClocks, type Capabilities } from "./capabilities.js";
 export { TraceInstance, DEFAULT_BUFFER_KB, type InstanceOptions } from "./instance.js";
 export { reapLeftovers, tstapDynamicEvents } from "./reap.js";
 export { waitForReapers, reaperAvailable } from "./reaper.js";

@@ -42,8 +42,6 @@ const WARM_CAPABILITIES: Capabilities = {
   uprobeProfile: true,
   bufferPercent: true,
   subbufSize: true,
-  clocks: ["local", "global", "mono"],
-  currentClock: "local",
   notes: [],
 };
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TraceSession } from "../../runtime/events/index.js";
-import { formatCapabilities, probeCapabilities, TraceFsError, TraceInstance, UnsafeTextError } from "../../runtime/tracefs/index.js";
+import { formatCapabilities, probeCapabilities, traceClocks, TraceFsError, TraceInstance, UnsafeTextError } from "../../runtime/tracefs/index.js";
 import { SUBBUF_KB } from "../../runtime/tracefs/instance.js";
 import { compiledRuntime, requireTracefs, ROOT, tracefsState } from "./support.js";
 
@@ -32,7 +32,7 @@ describe("capabilities", () => {
     // CONFIG_EPROBE_EVENTS is not set on this kernel, though its README lists the e: syntax
     expect(c.eventProbes).toBe(false);
     expect(c.userStackTrace).toBe(existsSync(join(ROOT, "options/userstacktrace")));
-    expect(c.clocks).toContain("mono");
+    expect(traceClocks(ROOT)).toContain("mono");
     const report = formatCapabilities(c);
     expect(report).toMatch(/^tracefs: \/sys\/kernel\/tracing \(writable\)\n/);
     expect(report).toMatch(/\n {2}kprobe_events +no /);
