@@ -24,9 +24,6 @@ const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
   dynamicEvents: true,
   kprobeEvents: false,
   uprobeEvents: true,
-  eventProbes: false,
-  histTriggers: false,
-  triggers: true,
   userStackTrace: true,
   recordTgid: true,
   eventFork: true,
@@ -35,8 +32,6 @@ const caps = (over: Partial<Capabilities> = {}): Capabilities => ({
   uprobeProfile: true,
   bufferPercent: true,
   subbufSize: false,
-  clocks: ["mono"],
-  notes: [],
   ...over,
 });
 

@@ -1,7 +1,8 @@
 // What this kernel's tracefs can do (DESIGN decision 7), probed without
-// changing anything: files that exist, the README's syntax summary, and the
-// kernel config when /proc/config.gz is readable. `tstap --check` and `-v`
-// print formatCapabilities().
+// changing anything: what a run needs is files that exist (pass 4 asks, in
+// every run); what only `tstap --check` reports (formatCapabilities) adds
+// the README's syntax summary and the kernel config when /proc/config.gz is
+// readable.
 
 import { procConfigText } from "../kernel-config.js";
 import { newRunName } from "./names.js";
@@ -21,11 +22,6 @@ export interface Capabilities {
   dynamicEvents: boolean;
   kprobeEvents: boolean;
   uprobeEvents: boolean;
-  /** `e:` event probes (CONFIG_EPROBE_EVENTS) */
-  eventProbes: boolean;
-  /** `hist:` triggers (CONFIG_HIST_TRIGGERS) */
-  histTriggers: boolean;
-  triggers: boolean;
   userStackTrace: boolean;
   recordTgid: boolean;
   eventFork: boolean;
@@ -36,8 +32,6 @@ export interface Capabilities {
   uprobeProfile: boolean;
   bufferPercent: boolean;
   subbufSize: boolean;
-  /** where each answer came from when it was not a plain file test */
-  notes: string[];
 }
 
 /** A CONFIG_ option's value in /proc/config.gz ("n" when "is not set"), undefined when the file cannot be read or does not name it. */
@@ -59,9 +53,6 @@ function emptyCaps(unusable: string, root?: string): Capabilities {
     dynamicEvents: false,
     kprobeEvents: false,
     uprobeEvents: false,
-    eventProbes: false,
-    histTriggers: false,
-    triggers: false,
     userStackTrace: false,
     recordTgid: false,
     eventFork: false,
@@ -70,7 +61,6 @@ function emptyCaps(unusable: string, root?: string): Capabilities {
     uprobeProfile: false,
     bufferPercent: false,
     subbufSize: false,
-    notes: [],
   };
 }
 
@@ -93,24 +83,11 @@ export function probeCapabilities(): Capabilities {
   } catch (err) {
     caps.unusable = err instanceof TraceFsError ? err.message : String(err);
   }
-  const readme = readText(root, "README");
   caps.instances = exists(root, "instances");
   caps.tracePipeRaw = exists(root, "per_cpu/cpu0/trace_pipe_raw");
   caps.dynamicEvents = exists(root, "dynamic_events");
   caps.kprobeEvents = exists(root, "kprobe_events");
   caps.uprobeEvents = exists(root, "uprobe_events");
-  // the README lists the `e:` syntax whatever the config: trust the config when we can read it
-  const eprobeConfig = kernelConfigOption("CONFIG_EPROBE_EVENTS");
-  if (eprobeConfig !== undefined) {
-    caps.eventProbes = eprobeConfig === "y" && caps.dynamicEvents;
-    caps.notes.push(`event probes: CONFIG_EPROBE_EVENTS=${eprobeConfig} (/proc/config.gz)`);
-  } else if (caps.writable && caps.dynamicEvents) {
-    // the README lists `e:` on kernels without eprobes too: define one in a group of our own and remove it at once
-    caps.eventProbes = tryEventProbe(root);
-    caps.notes.push("event probes: tried defining one (no /proc/config.gz)");
-  }
-  caps.triggers = exists(root, "events/sched/sched_switch/trigger");
-  caps.histTriggers = exists(root, "events/sched/sched_switch/hist") || /\bhist trigger/i.test(readme.replace(/\s+/g, " ")) || /\bhist:/.test(readme);
   caps.userStackTrace = exists(root, "options/userstacktrace");
   caps.recordTgid = exists(root, "options/record-tgid");
   caps.eventFork = exists(root, "options/event-fork");
@@ -120,6 +97,42 @@ export function probeCapabilities(): Capabilities {
   caps.bufferPercent = exists(root, "buffer_percent");
   caps.subbufSize = exists(root, "buffer_subbuf_size_kb");
   return caps;
+}
+
+/** What only `tstap --check` reports: no run uses it, and finding it out costs a run's pass 4 time or a write. */
+export interface ReportedCapabilities {
+  /** `e:` event probes (CONFIG_EPROBE_EVENTS) */
+  eventProbes: boolean;
+  /** `hist:` triggers (CONFIG_HIST_TRIGGERS) */
+  histTriggers: boolean;
+  triggers: boolean;
+  /** where each answer came from when it was not a plain file test */
+  notes: string[];
+}
+
+/**
+ * Probes what only the report shows, on a usable tracefs: the kernel config
+ * (a gunzip of /proc/config.gz), the README, and without the config a
+ * trial event probe defined and removed at once.
+ */
+export function probeReportedCapabilities(c: Capabilities): ReportedCapabilities {
+  const r: ReportedCapabilities = { eventProbes: false, histTriggers: false, triggers: false, notes: [] };
+  const root = c.root;
+  if (root === undefined) return r;
+  const readme = readText(root, "README");
+  // the README lists the `e:` syntax whatever the config: trust the config when we can read it
+  const eprobeConfig = kernelConfigOption("CONFIG_EPROBE_EVENTS");
+  if (eprobeConfig !== undefined) {
+    r.eventProbes = eprobeConfig === "y" && c.dynamicEvents;
+    r.notes.push(`event probes: CONFIG_EPROBE_EVENTS=${eprobeConfig} (/proc/config.gz)`);
+  } else if (c.writable && c.dynamicEvents) {
+    // the README lists `e:` on kernels without eprobes too: define one in a group of our own and remove it at once
+    r.eventProbes = tryEventProbe(root);
+    r.notes.push("event probes: tried defining one (no /proc/config.gz)");
+  }
+  r.triggers = exists(root, "events/sched/sched_switch/trigger");
+  r.histTriggers = exists(root, "events/sched/sched_switch/hist") || /\bhist trigger/i.test(readme.replace(/\s+/g, " ")) || /\bhist:/.test(readme);
+  return r;
 }
 
 /**
@@ -164,22 +177,23 @@ export function formatCapabilities(c: Capabilities): string {
   const row = (name: string, ok: boolean, what: string): void => {
     lines.push(`  ${name.padEnd(18)} ${yes(ok).padEnd(4)} ${what}`);
   };
+  const r = probeReportedCapabilities(c);
   row("instances", c.instances, "private buffers per run (instances/)");
   row("trace_pipe_raw", c.tracePipeRaw, "binary per-CPU event stream");
   row("tracepoints", exists(c.root, "events"), "kernel.trace(), syscall.*, process.* probes");
   row("uprobe_events", c.uprobeEvents, "process(...).function/.statement/.mark probes");
   row("kprobe_events", c.kprobeEvents, "kernel.function()/module() probes");
   row("dynamic_events", c.dynamicEvents, "generic dynamic event control file");
-  row("event probes", c.eventProbes, "e: probes (fields of one event re-read)");
-  row("triggers", c.triggers, "events/*/trigger");
-  row("hist triggers", c.histTriggers, "in-kernel aggregation (hist:)");
+  row("event probes", r.eventProbes, "e: probes (fields of one event re-read)");
+  row("triggers", r.triggers, "events/*/trigger");
+  row("hist triggers", r.histTriggers, "in-kernel aggregation (hist:)");
   row("userstacktrace", c.userStackTrace, "ubacktrace() (frame-pointer user stacks)");
   row("record-tgid", c.recordTgid, "tid -> tgid map (saved_tgids)");
   row("event-fork", c.eventFork, "-c/-x follow children (set_event_pid)");
   row("buffer_percent", c.bufferPercent, "reader wake-up threshold");
   const clocks = traceClocks(c.root);
   lines.push(`  ${"trace clocks".padEnd(18)} ${clocks.join(" ")}${clocks.includes("mono") ? " (tstap uses mono)" : ""}`);
-  for (const n of c.notes) lines.push(`  note: ${n}`);
+  for (const n of r.notes) lines.push(`  note: ${n}`);
   const missing: string[] = [];
   if (!c.kprobeEvents) missing.push("kernel.function() and module() probes need kprobe_events (CONFIG_KPROBE_EVENTS)");
   if (!c.uprobeEvents) missing.push("process() function/statement/mark probes need uprobe_events (CONFIG_UPROBE_EVENTS)");

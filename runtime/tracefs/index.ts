@@ -5,8 +5,9 @@
 //   findTracefs(): string                 the root; mounts tracefs when root and unmounted;
 //                                         throws TraceFsError naming what is missing
 //   assertWritable(root)                  throws TraceFsError (not root, locked down)
-//   probeCapabilities(): Capabilities     kprobe/uprobe/dynamic events, eprobes, hist
-//                                         triggers, instances, userstacktrace...
+//   probeCapabilities(): Capabilities     kprobe/uprobe/dynamic events, instances,
+//                                         userstacktrace... (what runs need)
+//   probeReportedCapabilities(c)          eprobes, hist triggers (only --check shows them)
 //   traceClocks(root): string[]           trace_clock choices (read apart: it waits on instance creation)
 //   formatCapabilities(c): string         the report `tstap --check` / `-v` print
 //   TraceInstance.create({bufferKb, clock})
@@ -24,7 +25,7 @@
 // Most callers want runtime/events (TraceSession) which wraps a TraceInstance.
 
 export { findTracefs, assertWritable, TraceFsError, kernelErrorFor, TRACEFS_CANDIDATES } from "./tracefs.js";
-export { probeCapabilities, formatCapabilities, traceClocks, type Capabilities } from "./capabilities.js";
+export { probeCapabilities, probeReportedCapabilities, formatCapabilities, traceClocks, type Capabilities, type ReportedCapabilities } from "./capabilities.js";
 export { TraceInstance, DEFAULT_BUFFER_KB, type InstanceOptions } from "./instance.js";
 export { reapLeftovers, tstapDynamicEvents } from "./reap.js";
 export { waitForReapers, reaperAvailable } from "./reaper.js";

@@ -31,9 +31,6 @@ const WARM_CAPABILITIES: Capabilities = {
   dynamicEvents: true,
   kprobeEvents: true,
   uprobeEvents: true,
-  eventProbes: true,
-  histTriggers: true,
-  triggers: true,
   userStackTrace: true,
   recordTgid: true,
   eventFork: true,
@@ -42,7 +39,6 @@ const WARM_CAPABILITIES: Capabilities = {
   uprobeProfile: true,
   bufferPercent: true,
   subbufSize: true,
-  notes: [],
 };
 
 /** The scripts warmed: hello world, and the kernel script of the e2e bench as `-c CMD` runs it. */
