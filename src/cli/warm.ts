@@ -2,7 +2,9 @@
 // built, passes 1-4 run on a few small scripts, so that the functions they
 // call are compiled when the heap is saved and a run finds them ready. Cold,
 // a one-line kernel script's passes 2-4 spend more time compiling tstap's
-// own code than running it.
+// own code than running it. The shipped tapsets are read and parsed here
+// too (prepareTapsets): a run takes a file's parse when its text is the
+// same.
 //
 // What a run learns of its host (tracefs, the kernel config, /proc/self,
 // ELF files) is forgotten afterwards (runtime/host-state.ts): a run started
@@ -17,6 +19,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultParseOptions, parse } from "../parse/index.js";
 import { elaborate } from "../elaborate/index.js";
+import { prepareTapsets } from "../elaborate/library.js";
 import { translate } from "../translate/index.js";
 import { load } from "../load/index.js";
 import type { Capabilities } from "../load/tracefs/index.js";
@@ -88,6 +91,8 @@ export async function warmPasses(root: string): Promise<string[]> {
       const stopped = await warmOne(s.text, tapsets, tracefs);
       if (stopped !== undefined) notes.push(`pass ${stopped} stopped the warm-up of: ${s.text}`);
     }
+    // after the warm-up, whose elaboration may change the trees it was given
+    prepareTapsets([tapsets], defaultParseOptions({ args: [] }));
   } finally {
     forgetHostState();
   }

@@ -35,6 +35,8 @@ interface TapsetFile {
   /** first components of the alias names it seems to declare */
   aliasHeads: string[];
   parsed?: ScriptFile | null;
+  /** its parse, prepared before the run (prepareTapsets) */
+  ready?: ReturnType<typeof parse>;
 }
 
 export interface Defined<T> {
@@ -68,6 +70,57 @@ export function tapsetFiles(roots: readonly string[], opts: Pick<ParseOptions, "
   return out;
 }
 
+/** A tapset file read, indexed and parsed while the startup snapshot was built (src/cli/warm.ts). */
+interface PreparedTapset {
+  text: string;
+  words: Set<string>;
+  aliasHeads: string[];
+  /** handed out once: elaboration may change the tree it is given */
+  parsed?: ReturnType<typeof parse>;
+}
+
+const prepared = new Map<string, PreparedTapset>();
+
+/**
+ * Whether a tapset parses the same in every run: no `%( %)` conditional
+ * (kernel version, config, architecture...), script argument or macro
+ * definition in its text (library macros are checked where it is used).
+ */
+function parsesAlone(text: string): boolean {
+  return !/%\(|[$@][0-9#]|@define/.test(text);
+}
+
+function aliasHeadsOf(text: string): string[] {
+  const heads: string[] = [];
+  for (const m of text.matchAll(ALIAS)) for (const n of m[1]!.split(",")) heads.push(n.trim().split(".")[0]!);
+  return heads;
+}
+
+/**
+ * Reads, indexes and parses the tapsets under these roots ahead of any run
+ * (at the snapshot's build). A run uses what was prepared of a file only
+ * when the file's text is still what was read here, and the parse only for
+ * files that parse alone, without library macros, once.
+ */
+export function prepareTapsets(roots: readonly string[], parseOptions: ParseOptions): void {
+  prepared.clear();
+  for (const path of tapsetFiles(roots, parseOptions)) {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      continue;
+    }
+    const alone = parsesAlone(text) && parseOptions.macros.size === 0;
+    prepared.set(path, {
+      text,
+      words: new Set(text.match(WORD) ?? []),
+      aliasHeads: aliasHeadsOf(text),
+      ...(alone ? { parsed: parse({ file: path, text, isTapset: true }, parseOptions) } : {}),
+    });
+  }
+}
+
 export class TapsetLibrary {
   private readonly files: TapsetFile[] = [];
   readonly diagnostics: Diagnostic[] = [];
@@ -87,9 +140,14 @@ export class TapsetLibrary {
       } catch {
         continue;
       }
-      const aliasHeads: string[] = [];
-      for (const m of text.matchAll(ALIAS)) for (const n of m[1]!.split(",")) aliasHeads.push(n.trim().split(".")[0]!);
-      this.files.push({ path, text, words: new Set(text.match(WORD) ?? []), aliasHeads });
+      const ready = prepared.get(path);
+      if (ready?.text === text) {
+        const parsed = this.parseOptions.macros.size === 0 ? ready.parsed : undefined;
+        if (parsed) ready.parsed = undefined;
+        this.files.push({ path, text, words: ready.words, aliasHeads: ready.aliasHeads, ...(parsed ? { ready: parsed } : {}) });
+        continue;
+      }
+      this.files.push({ path, text, words: new Set(text.match(WORD) ?? []), aliasHeads: aliasHeadsOf(text) });
     }
   }
 
@@ -100,7 +158,8 @@ export class TapsetLibrary {
 
   private load(f: TapsetFile): ScriptFile | undefined {
     if (f.parsed !== undefined) return f.parsed ?? undefined;
-    const r = parse({ file: f.path, text: f.text, isTapset: true }, this.parseOptions);
+    const r = f.ready ?? parse({ file: f.path, text: f.text, isTapset: true }, this.parseOptions);
+    f.ready = undefined;
     this.sources?.set(f.path, f.text);
     this.diagnostics.push(...r.diagnostics);
     f.parsed = r.file ?? null;
