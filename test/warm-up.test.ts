@@ -56,7 +56,7 @@ describe("the snapshot's warm-up", () => {
     const fresh = await hostReads();
     // what the passes ask of this host: the tracepoint, its format and the capabilities
     expect(fresh).toContain("/sys/kernel/tracing/events/syscalls/sys_enter_getppid/format readFileSync");
-    expect(fresh).toContain("/sys/kernel/tracing/README readFileSync");
+    expect(fresh).toContain("/sys/kernel/tracing/set_event_pid existsSync");
     expect(await warmPasses(checkout)).toEqual([]);
     expect(await hostReads()).toEqual(fresh);
   });
