@@ -17,10 +17,13 @@ export interface PassClock {
   realMs: number;
 }
 
-export function startClock(): PassClock {
+/** The clock a pass report measures from; `reported` false (no -v for that pass) reads nothing. */
+export function startClock(reported = true): PassClock {
+  if (!reported) return { userUs: 0, systemUs: 0, realMs: 0 };
   const r = process.resourceUsage();
   // the -c command and other children count too, as stap's tms_cutime does
-  return { userUs: r.userCPUTime + childCpu().user, systemUs: r.systemCPUTime + childCpu().system, realMs: performance.now() };
+  const children = childCpu();
+  return { userUs: r.userCPUTime + children.user, systemUs: r.systemCPUTime + children.system, realMs: performance.now() };
 }
 
 /** CPU time of reaped children, in µs (from /proc/self/stat's cutime/cstime). */

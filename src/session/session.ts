@@ -126,7 +126,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
 async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?: ReturnType<typeof prepareKernelInstance> }): Promise<number> {
   const verbose = (pass: number): number => opts.perPassVerbose[pass - 1] ?? opts.verbose;
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  let clock = startClock();
+  let clock = startClock(verbose(1) > 0);
   rep.report(opts.optionWarnings.map((w) => warning(w)));
   const usedArgs = new Set<number>();
   const parseOptions = defaultParseOptions({ args: opts.args, guru: opts.guru, defines: opts.defines, usedArgs, systemtapVersion: opts.compatible });
@@ -144,7 +144,6 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
       }
     }
   }
-  const libraryScripts = tapsetFiles(roots, parseOptions).length - brokenTapsets.size;
   const script = opts.dump ? { file: "<input>", text: "" } : readScript(opts);
   let parsed: ReturnType<typeof parse> | undefined;
   if (typeof script === "string") {
@@ -160,7 +159,10 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     if (parseErrors > 0) process.stderr.write(`${parseErrors} parse error${parseErrors === 1 ? "" : "s"}.\n`);
     if (parsed.empty) process.stderr.write(`Input file '${script.file}' is ${parsed.empty}.\n`);
   }
-  if (verbose(1) > 0) say(`Pass 1: parsed user script and ${count(libraryScripts, "library script", "library scripts")} ${memoryUsage()}${timesSince(clock)}`);
+  if (verbose(1) > 0) {
+    const libraryScripts = tapsetFiles(roots, parseOptions).length - brokenTapsets.size;
+    say(`Pass 1: parsed user script and ${count(libraryScripts, "library script", "library scripts")} ${memoryUsage()}${timesSince(clock)}`);
+  }
   if (opts.dump === "probe-aliases" || opts.dump === "functions") {
     const { dumpAliases, dumpFunctions } = await import("./dump.js");
     const library = new TapsetLibrary(roots, parseOptions, rep.sources, brokenTapsets);
@@ -181,7 +183,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
   if (opts.lastPass === 5 && opts.bufferMb === undefined && !opts.listProbes && mayArmKernelEvents(parsed.file)) early.instance = prepareKernelInstance();
 
   // Pass 2
-  clock = startClock();
+  clock = startClock(verbose(2) > 0);
   const elaborated = elaborate(parsed.file, {
     tapsetDirs: opts.includeDirs,
     unoptimized: opts.unoptimized,
@@ -224,7 +226,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
   if (early.instance) await loopTurn();
 
   // Pass 3
-  clock = startClock();
+  clock = startClock(verbose(3) > 0);
   const translated = translate(program, {
     unoptimized: opts.unoptimized,
     defines: opts.defines,
@@ -250,7 +252,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
   if (early.instance) await loopTurn();
 
   // Pass 4
-  clock = startClock();
+  clock = startClock(verbose(4) > 0);
   const loaded = await load(plan, { defines: opts.defines, verbose: verbose(4) });
   rep.report(loaded.diagnostics);
   const moduleName = opts.moduleName ?? `tstap_${process.pid}`;
@@ -259,7 +261,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
   if (opts.lastPass === 4) return 0;
 
   // Pass 5
-  clock = startClock();
+  clock = startClock(verbose(5) > 0);
   if (verbose(5) > 0) say("Pass 5: starting run.");
   const status = await run(loaded.unit, {
     outputFile: opts.outputFile,
