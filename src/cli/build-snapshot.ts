@@ -37,7 +37,7 @@ try {
     target: "node20",
     logLevel: "error",
     // the bundle finds tapsets/ from the root bin/tstap passes (snapshot.ts)
-    define: { "import.meta.url": "globalThis.__TSTAP_MODULE_URL__" },
+    define: { "import.meta.url": "globalThis.__TSTAP_MODULE_URL__", "import.meta.dirname": "globalThis.__TSTAP_MODULE_DIR__" },
     plugins: [
       {
         // chevrotain.js loads the package's single-file build with a

@@ -6,6 +6,7 @@
 // A run gets `node --snapshot-blob BLOB -- ROOT ARGS...`: process.argv is
 // [node, ROOT, ARGS...], ROOT being the checkout (for tapsets/).
 
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startupSnapshot } from "node:v8";
 import { runCli } from "./main.js";
@@ -15,15 +16,18 @@ import { resetRunStart } from "../../runtime/natives-system.js";
 import { warmPasses } from "./warm.js";
 
 declare global {
-  // where the bundle stands in for import.meta.url (see src/cli/build-snapshot.ts)
+  // where the bundle stands in for import.meta.url and import.meta.dirname (see src/cli/build-snapshot.ts)
   var __TSTAP_MODULE_URL__: string | undefined;
+  var __TSTAP_MODULE_DIR__: string | undefined;
 }
 
 function startFromSnapshot(): void {
   resetClockBase();
   resetRunStart();
   const root = process.argv[1] ?? ".";
-  globalThis.__TSTAP_MODULE_URL__ = pathToFileURL(`${root}/dist/src/elaborate/library.js`).href;
+  // as dist/src/elaborate/library.js would see them (a path: no URL to make and take apart at every start)
+  globalThis.__TSTAP_MODULE_DIR__ = resolve(root, "dist/src/elaborate");
+  Object.defineProperty(globalThis, "__TSTAP_MODULE_URL__", { get: () => pathToFileURL(`${root}/dist/src/elaborate/library.js`).href, configurable: true });
   runCli(process.argv.slice(2));
 }
 

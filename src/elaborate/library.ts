@@ -5,19 +5,19 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Diagnostic } from "../diagnostic.js";
 import type { AliasDecl, FunctionDecl, GlobalVar, ScriptFile } from "../parse/ast.js";
 import { parse, tapsetSearchDirs, type ParseOptions } from "../parse/index.js";
 
 /**
  * tstap's tapsets/ folder. This module runs as src/elaborate/library.ts
- * under vitest and as dist/src/elaborate/library.js after a build.
+ * under vitest and as dist/src/elaborate/library.js after a build (in the
+ * snapshot's bundle, import.meta.dirname is the path bin/tstap gave).
  */
 export function builtinTapsetDir(): string | undefined {
-  for (const rel of ["../../tapsets/", "../../../tapsets/"]) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(dir) && statSync(dir).isDirectory()) return dir.replace(/\/$/, "");
+  for (const rel of ["../../tapsets", "../../../tapsets"]) {
+    const dir = join(import.meta.dirname, rel);
+    if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
   }
   return undefined;
 }
