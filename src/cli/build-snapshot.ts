@@ -36,6 +36,9 @@ try {
     format: "cjs",
     target: "node20",
     logLevel: "error",
+    // the bundle's source text is part of the saved heap: without its comments and blanks the blob is
+    // 1.3 MB smaller (7.7 -> 6.4 MB), less to read at every start; names stay as they are
+    minifyWhitespace: true,
     // the bundle finds tapsets/ from the root bin/tstap passes (snapshot.ts)
     define: { "import.meta.url": "globalThis.__TSTAP_MODULE_URL__", "import.meta.dirname": "globalThis.__TSTAP_MODULE_DIR__" },
     plugins: [
