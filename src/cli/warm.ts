@@ -44,14 +44,33 @@ const WARM_CAPABILITIES: Capabilities = {
   subbufSize: true,
 };
 
-/** The scripts warmed: hello world, and the kernel script of the e2e bench as `-c CMD` runs it. */
-const WARM_SCRIPTS: { text: string; kernel: boolean }[] = [
-  { text: 'probe begin { println("hello") exit() }', kernel: false },
-  { text: 'global n; probe kernel.trace("syscalls:sys_enter_getppid") { if (pid() == target()) n++ } probe end { println(n) }', kernel: true },
+/**
+ * The scripts warmed: hello world, the kernel script of the e2e bench as
+ * `-c CMD` runs it, and what examples/ do most (a timer, arrays, foreach,
+ * statistics, printf, a tracepoint's fields) without a target.
+ */
+const WARM_SCRIPTS: { text: string; kernel: boolean; target: boolean }[] = [
+  { text: 'probe begin { println("hello") exit() }', kernel: false, target: false },
+  { text: 'global n; probe kernel.trace("syscalls:sys_enter_getppid") { if (pid() == target()) n++ } probe end { println(n) }', kernel: true, target: true },
+  {
+    text: `global calls, since, off
+probe kernel.trace("sched:sched_switch") {
+  now = gettimeofday_us(); since[$prev_pid] = now
+  if ($next_pid in since) { off <<< now - since[$next_pid]; delete since[$next_pid] }
+}
+probe kernel.trace("raw_syscalls:sys_enter") { calls[execname(), cpu()]++ }
+probe timer.s(5) { exit() }
+probe end {
+  foreach ([name, c] in calls- limit 10) printf("%-20s %3d %10d\\n", name, c, calls[name, c])
+  printf("count=%d avg=%d max=%d\\n", @count(off), @avg(off), @max(off)); print(@hist_log(off))
+}`,
+    kernel: true,
+    target: false,
+  },
 ];
 
 /** Runs passes 1-4 on one script; undefined when it went through, else the pass that stopped it. */
-async function warmOne(text: string, tapsets: string, tracefs: string | undefined): Promise<number | undefined> {
+async function warmOne(text: string, target: boolean, tapsets: string, tracefs: string | undefined): Promise<number | undefined> {
   const parseOptions = defaultParseOptions({ args: [] });
   const parsed = parse({ file: "<warm-up>", text, isTapset: false }, parseOptions);
   if (!parsed.file || parsed.diagnostics.length > 0) return 1;
@@ -68,7 +87,7 @@ async function warmOne(text: string, tapsets: string, tracefs: string | undefine
     builtinTapsets: tapsets,
   });
   if (!elaborated.program) return 2;
-  const translated = translate(elaborated.program, { hasTargetCommand: true });
+  const translated = translate(elaborated.program, { hasTargetCommand: target });
   if (!translated.plan) return 3;
   const loaded = await load(translated.plan, { capabilities: { ...WARM_CAPABILITIES, root: tracefs } });
   return loaded.unit ? undefined : 4;
@@ -88,7 +107,7 @@ export async function warmPasses(root: string): Promise<string[]> {
         notes.push(`not warmed (no readable tracefs here): ${s.text}`);
         continue;
       }
-      const stopped = await warmOne(s.text, tapsets, tracefs);
+      const stopped = await warmOne(s.text, s.target, tapsets, tracefs);
       if (stopped !== undefined) notes.push(`pass ${stopped} stopped the warm-up of: ${s.text}`);
     }
     // after the warm-up, whose elaboration may change the trees it was given
