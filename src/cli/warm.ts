@@ -22,6 +22,7 @@ import { elaborate } from "../elaborate/index.js";
 import { prepareTapsets } from "../elaborate/library.js";
 import { translate } from "../translate/index.js";
 import { load } from "../load/index.js";
+import { readCommandLine } from "./main.js";
 import type { Capabilities } from "../load/tracefs/index.js";
 import { TRACEFS_CANDIDATES } from "../../runtime/tracefs/tracefs.js";
 import { forgetHostState } from "../../runtime/host-state.js";
@@ -102,6 +103,8 @@ export async function warmPasses(root: string): Promise<string[]> {
   const tracefs = TRACEFS_CANDIDATES.find((d) => existsSync(join(d, "README")) && existsSync(join(d, "events")));
   const notes: string[] = [];
   try {
+    // the command line as a run reads it first (getopt and the options table: pure)
+    for (const s of WARM_SCRIPTS) readCommandLine(["-v", "-e", s.text, ...(s.target ? ["-c", "true"] : ["-T", "1"])]);
     for (const s of WARM_SCRIPTS) {
       if (s.kernel && tracefs === undefined) {
         notes.push(`not warmed (no readable tracefs here): ${s.text}`);
