@@ -11,7 +11,8 @@
 // from the snapshot, on another machine or kernel, asks its own. The warm-up
 // never writes to tracefs and never mounts it: pass 2 reads the tracepoints
 // only where tracefs is already mounted and readable, and pass 4 checks the
-// plan against a fixed set of capabilities instead of probing this kernel.
+// plan against a fixed set of capabilities instead of probing this kernel;
+// of pass 5, only the code that turns formats into readers and source runs.
 // A script that fails here (no tracefs on the build host) only leaves its
 // code cold.
 
@@ -24,7 +25,10 @@ import { translate } from "../translate/index.js";
 import { load } from "../load/index.js";
 import { readCommandLine } from "./main.js";
 import type { Capabilities } from "../load/tracefs/index.js";
+import { readTracepointFormat } from "../targets/tracepoints.js";
 import { TRACEFS_CANDIDATES } from "../../runtime/tracefs/tracefs.js";
+import { compileFieldGetter, formatReaders } from "../../runtime/events/index.js";
+import { decodeLoopSource } from "../../runtime/events/decode-loop.js";
 import { forgetHostState } from "../../runtime/host-state.js";
 
 /** What pass 4 checks the warm-up's plans against: a kernel with everything (only the root is this host's). */
@@ -91,7 +95,18 @@ async function warmOne(text: string, target: boolean, tapsets: string, tracefs: 
   const translated = translate(elaborated.program, { hasTargetCommand: target });
   if (!translated.plan) return 3;
   const loaded = await load(translated.plan, { capabilities: { ...WARM_CAPABILITIES, root: tracefs } });
-  return loaded.unit ? undefined : 4;
+  if (!loaded.unit) return 4;
+  // what pass 5 makes of the formats as it arms, with no tracefs write: pure code generation
+  const ids: number[] = [];
+  for (const e of translated.plan.events) {
+    const fmt = e.kind === "tracepoint" ? readTracepointFormat(e.system, e.event) : undefined;
+    if (!fmt) continue;
+    formatReaders(fmt);
+    compileFieldGetter(fmt);
+    ids.push(fmt.id);
+  }
+  decodeLoopSource(ids, []);
+  return undefined;
 }
 
 /**
