@@ -4,6 +4,7 @@
 // API:
 //   setEventTime({ realtimeNs, monotonicNs, cpu? })   the dispatcher, before a handler
 //   clearEventTime()                                  after it (begin/end/timers: now)
+//   setEventTimeSource(() => EventTime | undefined)   once: asked when none is set (kernel events)
 //   realtimeNs(): bigint        wall clock, ns since the epoch (gettimeofday_*)
 //   monotonicNs(cpu?): bigint   ns on the kernel's monotonic clock (local_clock_*, cpu_clock_*)
 //
@@ -22,6 +23,13 @@ export interface EventTime {
 }
 
 let eventTime: EventTime | undefined;
+
+/**
+ * Where the time of the running handler's event is found when none was set
+ * with setEventTime: the kernel event dispatcher's context (installed once,
+ * so that a million events pay nothing for it; only a time function asks).
+ */
+let eventTimeSource: (() => EventTime | undefined) | undefined;
 
 /** wall clock minus monotonic clock, ns; undefined until first needed */
 let offsetNs: bigint | undefined;
@@ -62,6 +70,15 @@ export function resetClockBase(): void {
   offsetNs = undefined;
 }
 
+export function setEventTimeSource(source: () => EventTime | undefined): void {
+  eventTimeSource = source;
+}
+
+/** The event time set, else the source's. */
+function eventNow(): EventTime | undefined {
+  return eventTime ?? eventTimeSource?.();
+}
+
 export function setEventTime(t: EventTime): void {
   eventTime = t;
 }
@@ -71,12 +88,14 @@ export function clearEventTime(): void {
 }
 
 export function realtimeNs(): bigint {
-  if (eventTime) return eventTime.realtimeNs;
+  const t = eventNow();
+  if (t) return t.realtimeNs;
   return process.hrtime.bigint() + realtimeOffsetNs();
 }
 
 /** The monotonic clock; stap's cpu_clock_ns(cpu) reads that CPU's clock, the same one here. */
 export function monotonicNs(_cpu?: number): bigint {
-  if (eventTime) return eventTime.monotonicNs;
+  const t = eventNow();
+  if (t) return t.monotonicNs;
   return process.hrtime.bigint();
 }

@@ -1,7 +1,7 @@
 // Context functions that answer for the event being handled: its task (from
 // the task table, as it was when the event fired) and its CPU. (The time
 // functions are runtime/natives-time.ts, which read runtime/clock.ts: the
-// kernel source sets the event's time there with `enterEvent`.)
+// event's time comes from here, through clock.ts's event time source.)
 //
 // The kernel event source sets `current.event` to a KernelEventContext
 // before running a handler. Outside kernel events (begin, end, timers) these
@@ -10,7 +10,7 @@
 
 import { readFileSync } from "node:fs";
 import { current, currentKernelEvent, type DecodedEvent, type FieldValue, type KernelEventContext } from "./probe-context.js";
-import { clearEventTime, realtimeOffsetNs, setEventTime, type EventTime } from "./clock.js";
+import { realtimeOffsetNs, setEventTimeSource, type EventTime } from "./clock.js";
 import type { Long } from "./int64.js";
 import type { NativeDef, NativeValue } from "./natives.js";
 import { TaskTable } from "./tasks.js";
@@ -80,15 +80,16 @@ class KernelEventTime implements EventTime {
 
 const eventTime = new KernelEventTime();
 
-/** Before a handler runs for `e`: its time is what the time functions answer. */
-export function enterEvent(e: KernelEventContext): void {
+// A handler fired by a kernel event answers the time functions with the
+// event's time: read from the run loop's current.event when a time function
+// asks (every handler sets current.event, undefined outside kernel events),
+// so the dispatcher sets and clears nothing per event.
+setEventTimeSource(() => {
+  const e = ev();
+  if (e === undefined) return undefined;
   eventTime.e = e;
-  setEventTime(eventTime);
-}
-
-export function leaveEvent(): void {
-  clearEventTime();
-}
+  return eventTime;
+});
 
 const idCache = new Map<number, { uid: number; euid: number; gid: number; egid: number }>();
 

@@ -6,7 +6,7 @@
 // The event plans are runtime/event-def.ts's EventDefs (pass 3 makes them,
 // pass 4 checks them); this file only reads what KernelEventPlan says.
 
-import { credentialCall, enterEvent, isCredentialCall, inheritIds, refreshIds, kernelRun, leaveEvent } from "./context-kernel.js";
+import { credentialCall, isCredentialCall, inheritIds, refreshIds, kernelRun } from "./context-kernel.js";
 import type { DecodedEvent, KernelEventContext } from "./probe-context.js";
 import type { KernelDispatch, KernelEventPlan } from "./event-def.js";
 import { readlinkSync, realpathSync } from "node:fs";
@@ -167,12 +167,8 @@ export class KernelDispatcher {
     const ctx = this.ctx;
     ctx.tid = tid;
     ctx.ev = ev;
-    enterEvent(ctx);
-    try {
-      this.fire(probe, ctx);
-    } finally {
-      leaveEvent();
-    }
+    // the event's time is read from the context the handler is fired with (context-kernel.ts)
+    this.fire(probe, ctx);
   }
 
   /**
@@ -187,19 +183,15 @@ export class KernelDispatcher {
     if (this.roles[index] !== EventRole.Plain) return offHotPath(() => this.onEvent(index, ev));
     if (plan.dispatch.some((d) => d.how !== "direct" || d.pid !== undefined)) return () => this.onEvent(index, ev);
     const probes = plan.dispatch.map((d) => d.probe);
-    const ctx = this.ctx;
     if (probes.length === 1) {
-      // the common case, and the one a firehose runs: as few calls per event as can be
+      // the common case, and the one a firehose runs: as few calls and stores per event as can be
+      // (a context of its own, its event set once; the same class as the shared one, so pid() and the like see one shape)
       const go = this.firer(probes[0]!);
+      const ctx = new EventContext();
+      ctx.ev = ev;
       return () => {
         ctx.tid = ev.tid;
-        ctx.ev = ev;
-        enterEvent(ctx);
-        try {
-          go(ctx);
-        } finally {
-          leaveEvent();
-        }
+        go(ctx);
       };
     }
     return () => {

@@ -7,6 +7,7 @@ import { current } from "../runtime/context.js";
 import { contextNatives, kernelRun } from "../runtime/context-kernel.js";
 import { formatVars, KernelDispatcher, type DecodedEvent, type KernelEvent, type KernelEventPlan } from "../runtime/kernel-dispatch.js";
 import { TaskTable } from "../runtime/tasks.js";
+import { gettimeofday_ns, local_clock_ns } from "../runtime/natives-time.js";
 
 const FORK = 0x1200011;
 const THREAD = 0x3d0f00;
@@ -108,5 +109,38 @@ describe("$$vars", () => {
     expect(formatVars(ev(1, { nr: 110, neg: -1, comm: "bash", args: [1, 255] }))).toBe(
       'nr=0x6e neg=0xffffffffffffffff comm="bash" args=[0x1,0xff]',
     );
+  });
+});
+
+describe("the event's time", () => {
+  const direct = (event: string, probes: number[]): KernelEventPlan => ({
+    kind: "tracepoint",
+    system: "syscalls",
+    event,
+    tracksTasks: false,
+    targetProcess: false,
+    dispatch: probes.map((probe) => ({ how: "direct" as const, probe })),
+  });
+
+  it("is the event's in every handler it fires (one probe, several, onEvent), and now outside them", () => {
+    kernelRun.realtimeOffsetNs = 1_000_000_000n;
+    const seen: string[] = [];
+    const cpu = contextNatives.cpu![0]!.fn;
+    const d = new KernelDispatcher([direct("sys_enter_getppid", [7]), direct("sys_enter_getpid", [8, 9])], (probe, e: KernelEvent) => {
+      current.event = e;
+      seen.push(`${probe}: ${local_clock_ns()} ${gettimeofday_ns()} cpu ${cpu()}`);
+      current.event = undefined;
+    });
+    const first = ev(100, {}, 5000n);
+    const one = d.listener(0, first);
+    one();
+    d.listener(1, ev(100, {}, 6000n))();
+    d.onEvent(0, ev(100, {}, 7000n));
+    // the same listener, its event read again: the time follows the event
+    one.call(undefined);
+    const before = process.hrtime.bigint();
+    const now = BigInt(local_clock_ns());
+    expect(seen).toEqual(["7: 5000 1000005000 cpu 1", "8: 6000 1000006000 cpu 1", "9: 6000 1000006000 cpu 1", "7: 7000 1000007000 cpu 1", "7: 5000 1000005000 cpu 1"]);
+    expect(now >= before).toBe(true);
   });
 });
