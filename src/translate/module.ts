@@ -7,7 +7,7 @@ import type { CallExpr, Expr, Pos } from "../parse/ast.js";
 import { at, identifierAt } from "./near.js";
 import { Gen, longLiteral, stringLiteral } from "./gen-context.js";
 import { emitExpr } from "./expr.js";
-import { defaultValue, StmtWriter } from "./stmt.js";
+import { boundedActions, defaultValue, StmtWriter } from "./stmt.js";
 import type { Limits, ProbeKind, ProbeMeta } from "./plan.js";
 import { autoprintBodies } from "./autoprint.js";
 import { walk, walkProgram, type Node } from "../elaborate/walk.js";
@@ -89,11 +89,17 @@ function emitProbe(g: Gen, p: ResolvedProbe, lowering: Lowering, name: string, i
   g.reads = lowering.reads;
   g.calls = lowering.calls;
   g.loops = 0;
-  const w = new StmtWriter(g, 1);
+  const budget = interruptible ? g.limits.MAXACTION_INTERRUPTIBLE : g.limits.MAXACTION;
+  // a body that can never spend its budget (no loop, no script function, fewer statements than MAXACTION)
+  // counts nothing: the same outcome in every run, and a handler that a million events run costs less
+  const actions = boundedActions(p.condition ? [p.body, p.condition] : [p.body]);
+  const counted = actions === undefined || actions >= budget;
+  const w = new StmtWriter(g, 1, counted);
   if (p.condition) w.line(`if (!(${emitExpr(g, p.condition)})) return;`);
   w.block(p.body);
   const head = [`function ${name}() {`, comment(`probe ${p.pp} at ${at(p.pos)}`)];
-  head.push(`  $act = ${interruptible ? g.limits.MAXACTION_INTERRUPTIBLE : g.limits.MAXACTION};`, "  $depth = 0;");
+  if (counted) head.push(`  $act = ${budget};`, "  $depth = 0;");
+  else head.push(`  // at most ${actions} of ${interruptible ? "MAXACTION_INTERRUPTIBLE" : "MAXACTION"}=${budget} actions (no loop, no function call): none counted`);
   const decl = localDecls(p.locals);
   if (decl) head.push("  " + decl);
   const temps = g.declareTemps();

@@ -12,6 +12,8 @@ import type { GlobalSym, LocalSym } from "../elaborate/program.js";
 import { Gen } from "./gen-context.js";
 import { compositeKeyCode, emitCond, emitExpr, noteHist, statObject } from "./expr.js";
 import { statementToken } from "./near.js";
+import { walk, type Node } from "../elaborate/walk.js";
+import { calledFunctions } from "../points/function-reads.js";
 
 export class StmtWriter {
   readonly lines: string[] = [];
@@ -20,6 +22,8 @@ export class StmtWriter {
   constructor(
     readonly g: Gen,
     indent: number,
+    /** false: the body can never spend its budget (boundedActions), so no action is counted or checked */
+    private readonly counted = true,
   ) {
     this.depth = indent;
   }
@@ -29,16 +33,17 @@ export class StmtWriter {
   }
 
   private budget(_s: Stmt): void {
-    this.line("--$act;");
+    if (this.counted) this.line("--$act;");
   }
 
   /** Spend this statement's action and check the budget, near the statement's token. */
   private budgetChecked(s: Stmt): void {
-    this.line(`if (--$act <= 0) $maxaction(${this.g.near(statementToken(s))});`);
+    if (this.counted) this.line(`if (--$act <= 0) $maxaction(${this.g.near(statementToken(s))});`);
   }
 
   /** Check the budget at the end of a branch, near the branch's first token. */
   private flush(body: Stmt): void {
+    if (!this.counted) return;
     this.depth++;
     this.line(`if ($act <= 0) $maxaction(${this.g.near(statementToken(body))});`);
     this.depth--;
@@ -282,6 +287,42 @@ export class StmtWriter {
 }
 
 /** Whether a branch executes statements (an empty branch records no actions in stap). */
+/**
+ * The most actions a probe's body can spend, when that is known from its
+ * text alone: a body with no loop and no call of a script function runs
+ * each statement at most once (undefined otherwise). Every statement but a
+ * block counts, whether or not it spends an action: an upper bound.
+ */
+export function boundedActions(roots: readonly Node[]): number | undefined {
+  let n = 0;
+  let bounded = true;
+  for (const root of roots) {
+    walk(root, (x) => {
+      switch (x.kind) {
+        case "while":
+        case "for":
+        case "foreach":
+        case "embedded-stmt":
+          bounded = false;
+          return;
+        case "call":
+          if (calledFunctions(x).length > 0) bounded = false;
+          return;
+        case "expr":
+        case "if":
+        case "break":
+        case "continue":
+        case "next":
+        case "return":
+        case "delete":
+        case "try":
+          n++;
+      }
+    });
+  }
+  return bounded ? n : undefined;
+}
+
 function hasActions(s: Stmt): boolean {
   if (s.kind === "empty") return false;
   if (s.kind === "block") return s.stmts.some(hasActions);
