@@ -26,6 +26,7 @@
 //   - stream state is stored at every event, not only where the loop
 //     leaves a stream.
 
+import { setFlagsFromString } from "node:v8";
 import type { EventView } from "./view.js";
 
 /** What the generated loop reads and calls (pipeline.ts's internals). */
@@ -166,8 +167,23 @@ return { run: decode, stop: () => stop };
  */
 const PRIMING_CALLS = 64;
 
+/**
+ * From the run's first events on, V8 optimizes no function early for being
+ * small (on its first tick, under 81 bytes of bytecode): the per-event glue
+ * (a listener, the run loop's firer) is that small, and was optimized on its
+ * own, with the handler and natives it inlines, a few hundred events before
+ * the loop that calls it, which then inlines all of it again (measured: a
+ * 5-6 ms compile thrown away in a 1M-event run, no other compile changed).
+ * The passes are done by then: their tiering is left as it was.
+ */
+function noEarlySmallFunctionOptimization(): void {
+  // V8 prints an unknown flag on stderr rather than throwing: only where it was measured (Node 20's V8 11.3)
+  if (process.versions.v8.startsWith("11.")) setFlagsFromString("--max-bytecode-size-for-early-opt=0");
+}
+
 /** Compiles the loop for these ids. */
 export function compileDecodeLoop<S>(env: DecodeLoopEnv<S>, hot: readonly number[], offPath: readonly number[]): DecodeLoop {
+  noEarlySmallFunctionOptimization();
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const loop = new Function("env", decodeLoopSource(hot, offPath))(env) as DecodeLoop;
   for (let i = 0; i < PRIMING_CALLS; i++) loop.run(-Infinity, 0);
