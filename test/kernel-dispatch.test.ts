@@ -4,7 +4,7 @@
 
 import { beforeEach, describe, expect, it } from "vitest";
 import { current } from "../runtime/context.js";
-import { contextNatives, kernelRun } from "../runtime/context-kernel.js";
+import { contextNatives, kernelFieldNatives, kernelRun } from "../runtime/context-kernel.js";
 import { formatVars, KernelDispatcher, type DecodedEvent, type KernelEvent, type KernelEventPlan } from "../runtime/kernel-dispatch.js";
 import { TaskTable } from "../runtime/tasks.js";
 import { gettimeofday_ns, local_clock_ns } from "../runtime/natives-time.js";
@@ -142,5 +142,41 @@ describe("the event's time", () => {
     const now = BigInt(local_clock_ns());
     expect(seen).toEqual(["7: 5000 1000005000 cpu 1", "8: 6000 1000006000 cpu 1", "9: 6000 1000006000 cpu 1", "7: 7000 1000007000 cpu 1", "7: 5000 1000005000 cpu 1"]);
     expect(now >= before).toBe(true);
+  });
+});
+
+describe("one-probe listeners", () => {
+  it("each answer for their own event, interleaved with another event type's and the onEvent path", () => {
+    const plain = (event: string, probe: number): KernelEventPlan => ({
+      kind: "tracepoint",
+      system: "syscalls",
+      event,
+      tracksTasks: false,
+      targetProcess: false,
+      dispatch: [{ how: "direct", probe }],
+    });
+    const nat = (n: string) => contextNatives[n]![0]!.fn;
+    const field = kernelFieldNatives.__kernel_field![0]!.fn;
+    const seen: string[] = [];
+    const d = new KernelDispatcher([plain("sys_enter_read", 1), plain("sys_enter_write", 2)], (probe, e: KernelEvent) => {
+      current.event = e;
+      seen.push(`${probe}: ${nat("pid")()}/${nat("tid")()} fd=${field("fd")} cpu ${nat("cpu")()}`);
+      current.event = undefined;
+    });
+    // each listener reads its event object (the same object for every event of its type, refilled)
+    const fields = { read: { fd: 3 } as Record<string, unknown>, write: { fd: 4 } as Record<string, unknown> };
+    let readTid = 100;
+    const readEv: DecodedEvent = { get tid() { return readTid; }, cpu: 0, tsNs: 1n, get: (n) => fields.read[n] as never, names: () => ["fd"] };
+    const writeEv = ev(101, fields.write);
+    const onRead = d.listener(0, readEv);
+    const onWrite = d.listener(1, writeEv);
+    onRead();
+    onWrite();
+    readTid = 101;
+    fields.read.fd = 5;
+    onRead();
+    d.onEvent(1, ev(100, { fd: 6 }));
+    onWrite();
+    expect(seen).toEqual(["1: 100/100 fd=3 cpu 0", "2: 100/101 fd=4 cpu 1", "1: 100/101 fd=5 cpu 0", "2: 100/100 fd=6 cpu 1", "2: 100/101 fd=4 cpu 1"]);
   });
 });
