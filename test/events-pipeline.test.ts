@@ -337,7 +337,7 @@ describe("field readers", () => {
     b.writeBigUInt64LE(0xffffff9cn, 128); // AT_FDCWD passed as an int: upper register half zero
     b.writeBigUInt64LE(0xdead000001a4n, 136);
     const v = new EventView(0n);
-    v.buf = Buffer.concat([Buffer.alloc(12), b]);
+    v.setPage(Buffer.concat([Buffer.alloc(12), b]));
     v.off = 12;
     v.len = 144;
     const r = formatReaders(fmt);
@@ -345,7 +345,7 @@ describe("field readers", () => {
     // the readers by name, and the generated getter PageEvent.get calls: the same values
     for (const get of [(n: string): unknown => r.get(n)!(v), (n: string): unknown => compiled(v, n)]) {
       b.writeBigInt64LE(-(2n ** 62n), 24);
-      v.buf = Buffer.concat([Buffer.alloc(12), b]);
+      v.setPage(Buffer.concat([Buffer.alloc(12), b]));
       expect([get("common_type"), get("common_pid"), get("common_flags")]).toEqual([7, -5, 0]);
       expect([get("a"), get("b"), get("c"), get("d"), get("e"), get("f")]).toEqual([-2, 250, -300, 65000, -70000, 4000000000]);
       expect(get("g")).toBe(-(2n ** 62n));
@@ -361,7 +361,7 @@ describe("field readers", () => {
       expect(get("raw")).toBe("\x01\x02\x00\x03");
       // small 64-bit values stay numbers
       b.writeBigInt64LE(-3n, 24);
-      v.buf = Buffer.concat([Buffer.alloc(12), b]);
+      v.setPage(Buffer.concat([Buffer.alloc(12), b]));
       expect(get("g")).toBe(-3);
     }
     expect(compiled(v, "no_such_field")).toBeUndefined();
@@ -386,14 +386,14 @@ describe("inlined field access code", () => {
     b.writeBigUInt64LE(0xfffffffffffffff0n, 128);
     b.writeBigUInt64LE(0x1ffffn, 136);
     const v = new EventView(0n);
-    v.buf = b;
+    v.setPage(b);
     v.len = 144;
     const readers = formatReaders(fmt);
     for (const f of fmt.fields) {
       const idx = f.shape === "int-array" ? 1 : undefined;
       const code = fieldAccessCode(f, "v", idx);
-      const fn = new Function("v", "$long64", "$cstr", "$dyn", `return ${code};`) as (...a: unknown[]) => unknown;
-      const got = fn(v, ACCESS_HELPERS.$long64, ACCESS_HELPERS.$cstr, ACCESS_HELPERS.$dyn);
+      const fn = new Function("v", "$long64", "$long64w", "$cstr", "$dyn", `return ${code};`) as (...a: unknown[]) => unknown;
+      const got = fn(v, ACCESS_HELPERS.$long64, ACCESS_HELPERS.$long64w, ACCESS_HELPERS.$cstr, ACCESS_HELPERS.$dyn);
       const want = readers.get(f.name)!(v);
       expect(got, f.name).toEqual(idx === undefined ? want : (want as unknown[])[idx]);
     }

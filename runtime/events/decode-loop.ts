@@ -104,6 +104,7 @@ function decode(limit, max) {
     const u32 = p.u32;
     const end = p.end;
     view.buf = p.buf;
+    view.u32 = u32;
     let off = best.nextOff;
     let len = best.nextLen;
     let ts = best.nextTs;

@@ -34,7 +34,7 @@
 // EventPipeline: pushCopy(cpu, page) + dispatch(limit) to feed captured pages (bench).
 // openKernelTraceSession(opts): the KernelTraceSession of runtime/kernel-source.ts.
 // fieldAccessCode(field, "v", index?): JS expression text reading a field from view `v`
-//   (for pass 3 to inline reads); it calls ACCESS_HELPERS ($long64, $cstr, $dyn).
+//   (for pass 3 to inline reads); it calls ACCESS_HELPERS ($long64, $long64w, $cstr, $dyn).
 // compileFieldGetter(format) -> (view, name) => value: every field of a format by
 //   name, at its fixed offset (PageEvent.get, what handlers' $field reads call).
 // decode-loop.ts: the dispatch loop, generated per run for its event ids (pipeline.ts).

@@ -11,6 +11,7 @@ type Long = number | bigint;
 export type FieldValue = Long | string | readonly Long[];
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_WORDS = new Uint32Array(0);
 
 export class EventView {
   /** common_type: the event's id (events/S/E/id) */
@@ -22,12 +23,22 @@ export class EventView {
   pid = 0;
   /** the page holding the payload; payload = buf[off, off + len) */
   buf: Buffer = EMPTY;
+  /** the same page as 32-bit words (buf's bytes, little-endian here): aligned int fields read from it in one load */
+  u32: Uint32Array = EMPTY_WORDS;
+  /** a multiple of 4, as every ring-buffer record's payload is: a field at an offset that is one too is word-aligned */
   off = 0;
   len = 0;
   constructor(
     /** trace-clock ns of ts == 0 */
     public base: bigint = 0n,
   ) {}
+
+  /** Points the view at BUF (its words made here, BUF copied when not word-aligned): for views filled by hand, not the decode loop. */
+  setPage(buf: Buffer): void {
+    const b = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
+    this.buf = b;
+    this.u32 = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  }
 
   /** The absolute trace-clock time (allocates a bigint: not for the hot path). */
   tsNs(): bigint {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { compileFieldGetter, fieldGetterSource } from "../../runtime/events/access-code.js";
 import { parseTracepointFormat } from "../../runtime/events/format.js";
+import { EventView } from "../../runtime/events/view.js";
 
 const FORMAT = `name: x
 ID: 77
@@ -25,7 +26,11 @@ describe("a format's field getter", () => {
     const page = Buffer.alloc(16);
     page.writeInt32LE(4242, 4);
     page.writeBigInt64LE(-5n, 8);
-    expect(Number(get({ buf: page, off: 0, len: 16 } as never, "common_pid"))).toBe(4242);
-    expect(get({ buf: page, off: 0, len: 16 } as never, "no such field")).toBeUndefined();
+    const v = new EventView();
+    v.setPage(page);
+    v.len = 16;
+    expect(Number(get(v, "common_pid"))).toBe(4242);
+    expect(get(v, "a")).toBe(-5);
+    expect(get(v, "no such field")).toBeUndefined();
   });
 });
