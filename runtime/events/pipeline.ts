@@ -291,6 +291,16 @@ export class EventPipeline {
     return false;
   }
 
+  /**
+   * Makes the decode loop now, with the handlers as they are (it is
+   * otherwise made at the first dispatch): a session calls it once tracing
+   * is on, while it waits for its first events, so that the first dispatch
+   * (at a -c command's exit, for a short one) does not wait for it.
+   */
+  prepare(): void {
+    this.loop ??= this.compileLoop();
+  }
+
   /** Dispatches, in time order, every queued event with ts <= limit; returns how many. */
   dispatch(limit = Infinity): number {
     const loop = (this.loop ??= this.compileLoop());

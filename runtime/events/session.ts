@@ -263,6 +263,12 @@ export class TraceSession {
     });
     for (const inst of this.instances) inst.tracingOn(true);
     if (opts.poll !== false) this.schedule(this.pollMs);
+    // the decode loop is made at the next turn of the event loop, while the
+    // run waits (a -c command released meanwhile runs beside it): the first
+    // dispatch, at the command's exit for a short one, need not wait for it
+    setImmediate(() => {
+      if (!this.closed) this.pipeline.prepare();
+    });
   }
 
   private schedule(ms: number): void {
@@ -356,11 +362,18 @@ export class TraceSession {
     }
   }
 
-  /** Delivers every event recorded before this call, in order. */
+  /**
+   * Delivers every event recorded before this call, in order. No wait
+   * first: the reads go on until the kernel says every CPU's buffer is
+   * empty (or holds only later events). What it still writes at this
+   * instant (a writer commits with preemption off, within microseconds of
+   * taking its time stamp) may miss the cut, as an event just after the
+   * call would; an event of a task that has exited (the -c command) was
+   * committed before its exit.
+   */
   async drain(): Promise<void> {
     if (!this.started || this.closed) return;
     const until = Number(process.hrtime.bigint() - this.base);
-    await new Promise((r) => setTimeout(r, COMMIT_SLACK_NS / 1e6 + 1));
     const mono = this.instance.clock === "mono";
     while (!this.closed) {
       const complete = this.readAll();
