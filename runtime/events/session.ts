@@ -5,7 +5,13 @@
 // Reading: non-blocking reads of every CPU's trace_pipe_raw in rounds, on a
 // timer (pollMs, default 50 ms) when idle and again at once while pages keep
 // coming, so an idle run costs a few failed reads per interval and a burst
-// is drained as fast as handlers go. The trace clock is `mono`
+// is drained as fast as handlers go. Nothing ever waits on the buffers (no
+// poll, no blocking read), so the kernel never queues a wake-up (an
+// irq_work on the writing CPU, the traced program's): measured, 10 IRQ-work
+// interrupts in a whole 1M-event -c run, and an idle -T run uses no tick of
+// CPU in 5 s. The price is latency: a live script's output comes out within
+// pollMs (+ the commit slack) while events come, within 4 x pollMs after
+// some seconds idle (the back-off below). The trace clock is `mono`
 // (CLOCK_MONOTONIC, what process.hrtime reads), so the watermark of a round
 // is simply "now, taken before the round, minus a small commit slack": no
 // event earlier than it can still arrive from another CPU. Wall-clock time
