@@ -302,16 +302,24 @@ function argvBytes(argv: string[]): string[] {
  * own output is written synchronously): the run is over, and Node's natural
  * exit, which frees the heap and closes every handle first, takes some 7 ms
  * more (measured on a -c true run, from its last write to exit_group). The
- * exit handlers (tracefs/guard.ts) still run. A stray handle never keeps
- * the process alive; a reader that takes no more output gets 2 s.
+ * exit handlers (tracefs/guard.ts) still run. A command a handler started
+ * (system(), spawned at the next turn of the event loop) is waited for as
+ * before, by Node's own exit, for 2 s at most; so is a reader that takes no
+ * more output.
  */
 function exitOnceWritten(status: number): void {
-  const written = (): boolean => process.stdout.writableLength === 0 && process.stderr.writableLength === 0;
-  if (written()) process.exit(status);
-  const started = Date.now();
-  setInterval(() => {
-    if (written() || Date.now() - started > 2000) process.exit(status);
-  }, 1);
+  setImmediate(() => {
+    const deadline = Date.now() + 2000;
+    if (process.getActiveResourcesInfo().includes("ProcessWrap")) {
+      setTimeout(() => process.exit(status), 2000).unref();
+      return;
+    }
+    const written = (): boolean => process.stdout.writableLength === 0 && process.stderr.writableLength === 0;
+    if (written()) process.exit(status);
+    setInterval(() => {
+      if (written() || Date.now() > deadline) process.exit(status);
+    }, 1);
+  });
 }
 
 /** Runs tstap with these arguments and sets the exit status; never a stack trace. */
