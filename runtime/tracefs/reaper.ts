@@ -4,7 +4,13 @@
 // the user's shell need not wait for it. Once a run's output is flushed,
 // tracing off and its trace fds closed, a small `sh` (the reaper, under
 // flock(1)) removes the instances and dynamic event groups, in close()'s
-// order, and tstap exits at once.
+// order, and tstap exits at once. It is started then, after tracing is
+// off, though its fork and exec (some 3 ms of the main thread) fall on the
+// run's end: started while tracing is on (tried: a sh waiting on a pipe
+// from the run), its own start is recorded like any process's, and a
+// script probing every task counts it (dash's getppid, its exec); started
+// before, it is still a process that process.begin's snapshot of the
+// running processes would report.
 //
 // What makes that safe:
 // - A killed reaper leaves what a killed run leaves: the names carry a dead
