@@ -113,8 +113,14 @@ function ids(tid: number): { uid: number; euid: number; gid: number; egid: numbe
 }
 
 /** The -c command and the -x process: their task entry and credentials, read while they are alive. */
-export function adoptTarget(pid: number): void {
+export function adoptTarget(pid: number, heldShell?: string): void {
   if (pid <= 0) return;
+  // the -c command still held: a shell of ours, with our credentials (tasks.ts adoptHeld)
+  if (heldShell !== undefined) {
+    kernelRun.tasks.adoptHeld(pid, heldShell);
+    idCache.set(pid, { uid: process.getuid?.() ?? -1, euid: process.geteuid?.() ?? -1, gid: process.getgid?.() ?? -1, egid: process.getegid?.() ?? -1 });
+    return;
+  }
   kernelRun.tasks.adopt(pid);
   ids(pid);
 }

@@ -10,6 +10,7 @@ import { KernelDispatcher, offHotPath, type EventListener } from "./kernel-dispa
 import type { DecodedEvent } from "./probe-context.js";
 import { instantiateFilter, type EventDef, type KernelEventPlan, type ProbedObject } from "./event-def.js";
 import { listProcesses, processTree, TaskTable, threadsOf } from "./tasks.js";
+import { HOLD_SHELL } from "./target.js";
 import { readFileSync } from "node:fs";
 import { armedEvents, SITE_FIELD, type ArmedEvent } from "./armed-events.js";
 
@@ -134,7 +135,7 @@ export class KernelEventSource implements EventSource {
     this.ctx = ctx;
     kernelRun.tasks = new TaskTable();
     const target = this.opts.targetPid();
-    adoptTarget(target);
+    adoptTarget(target, target > 0 && target === this.opts.heldTarget?.() ? HOLD_SHELL : undefined);
     for (const p of this.plans) for (const d of p.dispatch) if (d.pn !== undefined) kernelRun.pnByProbe.set(d.probe, d.pn);
     const s = await this.open();
     this.session = s;
@@ -198,8 +199,9 @@ export class KernelEventSource implements EventSource {
       if (why !== undefined) throw new ArmingError(`Build-id mismatch [man error::buildid]: ${why}; its probes were not armed`);
     }
     // thousands of uprobes (a marker's call sites, a glob's functions) are
-    // defined in a few writes, as few events as the kernel allows
-    const armed = armedEvents(this.plans, { multiProbe: s.multiProbeEvents === true });
+    // defined in a few writes, as few events as the kernel allows (the
+    // README, which says whether the kernel can, read only for those)
+    const armed = armedEvents(this.plans, { multiProbe: this.plans.some((p) => p.kind === "dynamic") && s.multiProbeEvents === true });
     this.armed = armed;
     const defines = armed.flatMap((a) => a.lines ?? []);
     const t0 = process.hrtime.bigint();

@@ -18,6 +18,8 @@ const HOLD_SCRIPT = 'read -r _ <&3 || exit 1; exec 3<&-; eval "exec $TSTAP_TARGE
 // `sh -c`: the shell stays, and is target().
 const HOLD_SHELL_SCRIPT = 'read -r _ <&3 || exit 1; exec 3<&-; eval "$TSTAP_TARGET_COMMAND"';
 const SHELL_SYNTAX = /[|&;<>(){}\n]/;
+/** the shell that holds the command (what target() is until the command runs) */
+export const HOLD_SHELL = "/bin/sh";
 
 /**
  * Why the command cannot start, or undefined: its program (the first word)
@@ -61,7 +63,7 @@ export class TargetCommand implements EventSource {
 
   /** Creates the held process; returns its pid (undefined if it could not start). */
   create(): number | undefined {
-    this.child = spawn("/bin/sh", ["-c", SHELL_SYNTAX.test(this.command) ? HOLD_SHELL_SCRIPT : HOLD_SCRIPT], {
+    this.child = spawn(HOLD_SHELL, ["-c", SHELL_SYNTAX.test(this.command) ? HOLD_SHELL_SCRIPT : HOLD_SCRIPT], {
       stdio: ["inherit", "inherit", "inherit", "pipe"],
       env: { ...process.env, TSTAP_TARGET_COMMAND: this.command },
     });

@@ -12,7 +12,7 @@
 // instance's options/record-tgid and the top level's record-cmd), then /proc
 // as the last resort, and cached.
 
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 
 export const CLONE_PARENT = 0x8000;
 export const CLONE_THREAD = 0x10000;
@@ -127,6 +127,17 @@ export class TaskTable {
     else this.ppid(tid);
   }
 
+  /**
+   * The -c command while tstap holds it (runtime/target.ts): a shell tstap
+   * itself just started, so what /proc would say is known already (four
+   * reads of /proc on the startup path, one of them waiting for the new
+   * process's memory map while it loads).
+   */
+  adoptHeld(tid: number, shell: string): void {
+    this.lastTid = -1;
+    this.tasks.set(tid, { tid, tgid: tid, comm: shell.slice(shell.lastIndexOf("/") + 1).slice(0, 15), ppid: process.pid, exe: realOr(shell), alive: true });
+  }
+
   /** The task as it is now in event order, learning it from the fallbacks on first sight. */
   get(tid: number): TaskInfo {
     if (tid === this.lastTid) return this.last!;
@@ -223,6 +234,15 @@ function parsePairs(text: string, intValue: boolean): Map<number, string> {
     m.set(k, v);
   }
   return m;
+}
+
+/** The file a path names (what /proc/PID/exe shows of a process running it). */
+function realOr(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
 }
 
 function readOr(path: string): string | undefined {

@@ -182,7 +182,7 @@ export class TraceSession {
     if (!fmt) throw new TraceFsError(`no event ${system}:${event} in this kernel`, "ENOENT");
     const inst = spec.lane ? this.scopes[spec.lane - 1] : this.instance;
     if (!inst) throw new TraceFsError(`internal: no event lane ${spec.lane}`);
-    const id = inst.enableEvent(system, event, spec.filter);
+    const id = inst.enableEvent(system, event, spec.filter, fmt.id);
     const added: AddedEvent = { id, system, event, format: fmt, readers: formatReaders(fmt), lane: spec.lane ?? 0 };
     this.events.push(added);
     if (handler) this.pipeline.on(id, handler);

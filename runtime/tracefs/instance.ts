@@ -269,14 +269,23 @@ export class TraceInstance {
     writeControl(this.root, `${this.rel}/${rel}`, text);
   }
 
-  /** Enables SYSTEM:EVENT in this instance with an optional filter; returns its type id. */
-  enableEvent(system: string, event: string, filter?: string): number {
+  /**
+   * Enables SYSTEM:EVENT in this instance with an optional filter; returns
+   * its type id (`id`: already known from the event's format, not read again).
+   */
+  enableEvent(system: string, event: string, filter?: string, id?: number): number {
     const ev = `events/${safeEventName("event system", system)}/${safeEventName("event name", event)}`;
-    if (!this.has(ev)) throw new TraceFsError(`no tracepoint ${system}:${event} in this kernel (${this.dir}/${ev} does not exist)`, "ENOENT");
-    if (filter !== undefined && filter.trim() !== "") this.write(`${ev}/filter`, safeFilter("event filter", filter));
-    this.write(`${ev}/enable`, "1");
+    const safe = filter !== undefined && filter.trim() !== "" ? safeFilter("event filter", filter) : undefined;
+    // no existence check first: a missing event is the first write's ENOENT (arming is on the startup path)
+    try {
+      if (safe !== undefined) this.write(`${ev}/filter`, safe);
+      this.write(`${ev}/enable`, "1");
+    } catch (err) {
+      if (err instanceof TraceFsError && err.code === "ENOENT" && !this.has(ev)) throw new TraceFsError(`no tracepoint ${system}:${event} in this kernel (${this.dir}/${ev} does not exist)`, "ENOENT");
+      throw err;
+    }
     this.enabled.push({ system, event });
-    return Number(this.read(`${ev}/id`).trim());
+    return id !== undefined && id >= 0 ? id : Number(this.read(`${ev}/id`).trim());
   }
 
   /** Disables SYSTEM:EVENT in this instance (for a uprobe, the kernel waits until no handler of it runs). */

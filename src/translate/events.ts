@@ -13,7 +13,7 @@ import type { EventPlanner } from "../points/family.js";
 import { readTracepointFormat } from "../targets/tracepoints.js";
 import { readFileSync } from "node:fs";
 import { combineFilters, type FilterField, type PushedFilter, pushdownProbe } from "./filter-pushdown.js";
-import { CRED_CONTEXT, CRED_SYSCALLS, TASK_CONTEXT, TASK_EVENTS } from "./task-events.js";
+import { CRED_CONTEXT, CRED_SYSCALLS, TASK_CONTEXT, TASK_EVENTS, taskEventsFor } from "./task-events.js";
 import { USER_STACK_FUNCTIONS } from "../../runtime/user-stacks.js";
 import { onForget } from "../../runtime/host-state.js";
 
@@ -142,8 +142,10 @@ export class EventPlan implements EventPlanner {
       if (!readTracepointFormat(system, event)) return;
       this.placed(system, event, shared).tracksTasks = true;
     };
-    if (processProbes || usesContext(program, TASK_CONTEXT) || userStack) {
-      for (const t of [TASK_EVENTS.newtask, TASK_EVENTS.exec, TASK_EVENTS.exit, TASK_EVENTS.rename]) {
+    // (process probes and user stacks: all four; else what the context functions called need)
+    const all = [TASK_EVENTS.newtask, TASK_EVENTS.exec, TASK_EVENTS.exit, TASK_EVENTS.rename];
+    if (processProbes || userStack || usesContext(program, TASK_CONTEXT)) {
+      for (const t of processProbes || userStack ? all : taskEventsFor(contextUsed(program, TASK_CONTEXT))) {
         follow(t.system, t.event);
         // A selection's own copy of a task event (its lifecycle probes fire
         // there) may be handled before the copy that records every task:
@@ -242,6 +244,15 @@ function mappedByTstap(path: string): boolean {
 /** The tasks a combined filter selects in the kernel: the target's tree, a pid's, or undefined (every task). */
 function scopeKey(f: PushedFilter | undefined): ScopeKey {
   return f?.targetProcess ? "target" : f?.pidScope;
+}
+
+/** Which of `names` the program calls. */
+function contextUsed(program: Program, names: ReadonlySet<string>): Set<string> {
+  const used = new Set<string>();
+  walkProgram(program, (n) => {
+    if (n.kind === "call" && names.has(n.name)) used.add(n.name);
+  });
+  return used;
 }
 
 function usesContext(program: Program, names: ReadonlySet<string>): boolean {
