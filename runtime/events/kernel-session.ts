@@ -18,6 +18,7 @@ import { userStackOf, userStackRecord, type UserStackRecord } from "./user-stack
 import { join } from "node:path";
 import { TraceInstance } from "../tracefs/instance.js";
 import { reapLeftovers } from "../tracefs/reap.js";
+import { reaperAvailable, startReaper } from "../tracefs/reaper.js";
 
 /**
  * An event's handle: its type id, told apart by lane when one tracepoint
@@ -278,6 +279,18 @@ export function prepareKernelInstance(opts: { bufferKb?: number } = {}): TraceIn
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Gives up an instance prepareKernelInstance made for a run that turned out
+ * to need none (a guess from the script's text, before it was parsed): its
+ * removal (some 100 ms of kernel waits, its slow writes still running) is
+ * handed to a reaper process where one can start, else done here.
+ */
+export function discardKernelInstance(inst: TraceInstance): void {
+  const items = inst.teardownItems();
+  if (reaperAvailable() && startReaper(inst.root, items)) inst.handedOff();
+  else inst.close();
 }
 
 /** Opens a session for the run loop (OpenKernelSession of runtime/kernel-source.ts). */

@@ -11,7 +11,7 @@ import { elaborate, formatProgram, probeTypes, tapsetRoots } from "../elaborate/
 import { TapsetLibrary, tapsetFiles } from "../elaborate/library.js";
 import { translate, formatPlan } from "../translate/index.js";
 import { load } from "../load/index.js";
-import { prepareKernelInstance, run } from "../../runtime/index.js";
+import { discardKernelInstance, prepareKernelInstance, run } from "../../runtime/index.js";
 import type { ScriptFile } from "../parse/ast.js";
 import { count, memoryUsage, startClock, timesSince } from "./pass-report.js";
 import { describePlanChoices } from "./plan-choices.js";
@@ -106,6 +106,26 @@ function mayArmKernelEvents(file: ScriptFile): boolean {
   return file.decls.some((d) => d.kind === "probe" && d.points.some((p) => !RUN_ONLY_HEADS.has(p.components[0]?.name ?? "")));
 }
 
+/**
+ * The same guess from the script's text, before pass 1 (which takes some
+ * ms the kernel's slow setup can use): comments and strings dropped, the
+ * first name of each probe point (the words between `probe` and `{`,
+ * split at `,` and an alias's `=`). A preprocessor conditional or a macro
+ * can fool it either way: a wrong "yes" is undone after pass 1 (the
+ * instance handed to a reaper), a wrong "no" leaves the instance to be
+ * made after pass 1. Hello world (`probe begin {...}`) makes none.
+ */
+export function textMayArmKernelEvents(text: string): boolean {
+  const code = text.replace(/"(?:[^"\\\n]|\\.)*"|\/\*[\s\S]*?\*\/|\/\/[^\n]*|#[^\n]*/g, (m) => (m.startsWith('"') ? '""' : " "));
+  for (const m of code.matchAll(/\bprobe\s+([^{;]*)\{/g)) {
+    for (const point of m[1]!.split(/[,=]/)) {
+      const head = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(point)?.[1];
+      if (head !== undefined && !RUN_ONLY_HEADS.has(head)) return true;
+    }
+  }
+  return false;
+}
+
 function loopTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -116,8 +136,8 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   try {
     return await runPasses(opts, rep, early);
   } finally {
-    // unused (a later pass failed): removed; after a run, already closed
-    early.instance?.close();
+    // unused (a later pass failed): given up (to a reaper); after a run, already closed
+    if (early.instance) discardKernelInstance(early.instance);
     // stap's note about repeated warnings it held back comes last
     process.stderr.write(suppressedWarningsNote(rep.printState));
   }
@@ -145,6 +165,12 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     }
   }
   const script = opts.dump ? { file: "<input>", text: "" } : readScript(opts);
+  // A run that will arm kernel events: its instance is made now, and the
+  // kernel's slow part of that (tens of ms of RCU waits) overlaps passes
+  // 1-4; guessed from the text here, checked on the parsed script below.
+  const armsKernel = opts.lastPass === 5 && opts.bufferMb === undefined && !opts.listProbes && !opts.dump;
+  if (armsKernel && typeof script !== "string" && textMayArmKernelEvents(script.text)) early.instance = prepareKernelInstance();
+  const libraryScripts = tapsetFiles(roots, parseOptions).length - brokenTapsets.size;
   let parsed: ReturnType<typeof parse> | undefined;
   if (typeof script === "string") {
     process.stderr.write(`${script}\n`);
@@ -178,9 +204,12 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     process.stdout.write(Buffer.from(printScript(parsed.file), "latin1"));
     return 0;
   }
-  // A run that will arm kernel events: its instance is made now, and the
-  // kernel's slow part of that (tens of ms of RCU waits) overlaps passes 2-4.
-  if (opts.lastPass === 5 && opts.bufferMb === undefined && !opts.listProbes && mayArmKernelEvents(parsed.file)) early.instance = prepareKernelInstance();
+  // the parsed script decides: an instance the text's guess made for nothing is given up, one it missed is made now
+  if (armsKernel && mayArmKernelEvents(parsed.file)) early.instance ??= prepareKernelInstance();
+  else if (early.instance) {
+    discardKernelInstance(early.instance);
+    early.instance = undefined;
+  }
 
   // Pass 2
   clock = startClock(verbose(2) > 0);
