@@ -6,7 +6,7 @@
 // pid target() reports is the command's own.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { EventSource, SourceContext } from "./run-loop.js";
@@ -94,7 +94,21 @@ export class TargetCommand implements EventSource {
       ctx.requestStop();
       return;
     }
-    const hold = this.child?.stdio[3] as Writable | undefined;
+    const hold = this.child?.stdio[3] as (Writable & { _handle?: { fd?: number } }) | undefined;
+    // The line goes out in one write(2) on the pipe's fd, then the pipe is
+    // closed: through the stream, its first write (a path nothing took
+    // before in this process) let the command wait some ms more.
+    const fd = hold?._handle?.fd;
+    if (hold && fd !== undefined && fd >= 0) {
+      try {
+        if (writeSync(fd, "\n") === 1) {
+          hold.destroy();
+          return;
+        }
+      } catch {
+        // the stream's way below
+      }
+    }
     hold?.end("\n");
   }
 
