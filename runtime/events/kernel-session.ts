@@ -273,12 +273,20 @@ export class PageEvent implements DecodedEvent {
  * session took it (openKernelTraceSession with `instance`).
  */
 export function prepareKernelInstance(opts: { bufferKb?: number } = {}): TraceInstance | undefined {
+  let inst: TraceInstance;
   try {
-    reapLeftovers();
-    return TraceInstance.create({ bufferKb: opts.bufferKb, deferred: true });
+    inst = TraceInstance.create({ bufferKb: opts.bufferKb, deferred: true });
   } catch {
     return undefined;
   }
+  // leftovers of dead runs once the kernel's slow writes have started (our
+  // name cannot be theirs: create() takes the next one on EEXIST)
+  try {
+    reapLeftovers();
+  } catch {
+    // the run's own reap (TraceSession.open) says nothing either: leftovers wait for the next run
+  }
+  return inst;
 }
 
 /**

@@ -62,7 +62,11 @@ export class TraceInstance {
   /** instances/NAME, relative to root */
   readonly rel: string;
   readonly dir: string;
-  readonly clock: string;
+  /** the trace clock (`local` where the kernel refused the one asked for at a deferred create) */
+  get clock(): string {
+    return this.clockName;
+  }
+  private clockName: string;
   /** every line that defined an event of this run's group or added a probe to one */
   private readonly definedLines = new Set<string>();
   /** a dynamic event definition was attempted: the group must be removed at close */
@@ -82,7 +86,7 @@ export class TraceInstance {
     this.name = name;
     this.rel = `instances/${name}`;
     this.dir = join(root, this.rel);
-    this.clock = clock;
+    this.clockName = clock;
     this.unguard = guardCleanup(() => this.close());
   }
 
@@ -105,9 +109,10 @@ export class TraceInstance {
         throw new TraceFsError(`cannot create tracefs instance ${root}/instances/${name}: ${e.code ?? e.message}`, e.code);
       }
     }
-    const clocks = readText(root, `instances/${name}/trace_clock`);
     const wanted = opts.clock ?? "mono";
-    const clock = new RegExp(`(^|[\\s\\[])${wanted}($|[\\s\\]])`).test(clocks) ? wanted : "local";
+    // deferred: no read of the clocks first (mono is in every kernel with
+    // instances); a kernel that refuses it gets `local` at settleFormat()
+    const clock = opts.deferred || new RegExp(`(^|[\\s\\[])${wanted}($|[\\s\\]])`).test(readText(root, `instances/${name}/trace_clock`)) ? wanted : "local";
     const inst = new TraceInstance(root, name, clock);
     try {
       inst.write("tracing_on", "0");
@@ -212,7 +217,7 @@ export class TraceInstance {
     const failed = await Promise.all(first.map((w) => w.done));
     this.pending = this.pending.filter((w) => !first.includes(w));
     first.forEach((w, i) => {
-      if (failed[i] !== undefined && w.rel !== "buffer_subbuf_size_kb") this.write(w.rel, w.text);
+      if (failed[i] !== undefined) this.redo(w);
     });
   }
 
@@ -227,13 +232,33 @@ export class TraceInstance {
       this.pending = [];
       const failed = await Promise.all(pending.map((w) => w.done));
       pending.forEach((w, i) => {
-        if (failed[i] !== undefined && w.rel !== "buffer_subbuf_size_kb") this.write(w.rel, w.text);
+        if (failed[i] !== undefined) this.redo(w);
       });
     }
     for (const q of this.queued.splice(0)) {
       closeSync(q.fd);
       this.writeSlow(q.rel, q.text);
     }
+  }
+
+  /**
+   * A deferred write that failed, done again synchronously so that its error
+   * says what the kernel said; a refused sub-buffer size is no error (the
+   * default one works, only with more reads), a refused clock falls back
+   * to `local` (create() did not read the kernel's list first).
+   */
+  private redo(w: { rel: string; text: string }): void {
+    if (w.rel === "buffer_subbuf_size_kb") return;
+    if (w.rel === "trace_clock" && this.clockName !== "local") {
+      try {
+        this.write(w.rel, w.text);
+      } catch {
+        this.write("trace_clock", "local");
+        this.clockName = "local";
+      }
+      return;
+    }
+    this.write(w.rel, w.text);
   }
 
   /**

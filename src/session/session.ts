@@ -132,7 +132,8 @@ function loopTurn(): Promise<void> {
 
 export async function runSession(opts: SessionOptions): Promise<number> {
   const rep = new Reporter(opts);
-  const early: { instance?: ReturnType<typeof prepareKernelInstance> } = {};
+  // (the script read first: the guess of whether the run arms kernel events comes from its text)
+  const early: { instance?: ReturnType<typeof prepareKernelInstance>; script: ReturnType<typeof readScript> } = { script: opts.dump ? { file: "<input>", text: "" } : readScript(opts) };
   try {
     return await runPasses(opts, rep, early);
   } finally {
@@ -143,7 +144,14 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   }
 }
 
-async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?: ReturnType<typeof prepareKernelInstance> }): Promise<number> {
+async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?: ReturnType<typeof prepareKernelInstance>; script: ReturnType<typeof readScript> }): Promise<number> {
+  // A run that will arm kernel events: its instance is made first of all,
+  // and the kernel's slow part of that (some 40 ms of RCU waits and
+  // allocation, the critical path of a -c run once the passes are fast)
+  // overlaps passes 1-4; guessed from the text here, checked on the parsed
+  // script after pass 1.
+  const armsKernel = opts.lastPass === 5 && opts.bufferMb === undefined && !opts.listProbes && !opts.dump;
+  if (armsKernel && typeof early.script !== "string" && textMayArmKernelEvents(early.script.text)) early.instance = prepareKernelInstance();
   const verbose = (pass: number): number => opts.perPassVerbose[pass - 1] ?? opts.verbose;
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   let clock = startClock(verbose(1) > 0);
@@ -164,12 +172,7 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
       }
     }
   }
-  const script = opts.dump ? { file: "<input>", text: "" } : readScript(opts);
-  // A run that will arm kernel events: its instance is made now, and the
-  // kernel's slow part of that (tens of ms of RCU waits) overlaps passes
-  // 1-4; guessed from the text here, checked on the parsed script below.
-  const armsKernel = opts.lastPass === 5 && opts.bufferMb === undefined && !opts.listProbes && !opts.dump;
-  if (armsKernel && typeof script !== "string" && textMayArmKernelEvents(script.text)) early.instance = prepareKernelInstance();
+  const script = early.script;
   const libraryScripts = tapsetFiles(roots, parseOptions).length - brokenTapsets.size;
   let parsed: ReturnType<typeof parse> | undefined;
   if (typeof script === "string") {

@@ -83,6 +83,19 @@ describe("instance lifecycle", () => {
     expect(existsSync(inst.dir)).toBe(false);
   });
 
+  it("deferred: a clock the kernel refuses (not read from its list first) falls back to local at settleFormat()", async () => {
+    const inst = TraceInstance.create({ bufferKb: 64, clock: "noclock", deferred: true });
+    try {
+      expect(inst.clock).toBe("noclock");
+      await inst.settleFormat();
+      expect(inst.clock).toBe("local");
+      expect(inst.read("trace_clock")).toMatch(/\[local\]/);
+    } finally {
+      await inst.settle();
+      expect(inst.close()).toEqual([]);
+    }
+  });
+
   it("deferred: close() while the slow writes still run removes the instance", () => {
     const inst = TraceInstance.create({ bufferKb: 16 * 1024, deferred: true });
     expect(existsSync(inst.dir)).toBe(true);
