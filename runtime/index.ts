@@ -9,7 +9,7 @@ import { bufferSizeProblem, hostBufferCapacity } from "./tracefs/instance.js";
 import { kernelRun } from "./context-kernel.js";
 import { ArmingError, eventScopes, KernelEventSource } from "./kernel-source.js";
 import type { ProbedObject } from "./event-def.js";
-import { discardKernelInstance, openKernelTraceSession, prepareKernelInstance } from "./events/kernel-session.js";
+import { discardKernelInstance, launchedKernelInstance, openKernelTraceSession, prepareKernelInstance } from "./events/kernel-session.js";
 import type { TraceInstance } from "./tracefs/instance.js";
 import type { LoadedUnit } from "./unit.js";
 import { applyDefines, resetLimits } from "./limits.js";
@@ -19,7 +19,7 @@ import { addressSpaces, type AddressSpaceReader } from "./user-stacks.js";
 
 export type { LoadedUnit, UnitProbe, UnitLimits, Trigger, CompiledHandlers } from "./unit.js";
 export type { EventSource, SourceContext } from "./run-loop.js";
-export { prepareKernelInstance, discardKernelInstance };
+export { prepareKernelInstance, discardKernelInstance, launchedKernelInstance };
 
 export interface RunOptions {
   outputFile?: string;

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { TraceInstance } from "../tracefs/instance.js";
 import { reapLeftovers } from "../tracefs/reap.js";
 import { reaperAvailable, startReaper } from "../tracefs/reaper.js";
+import { claimRunName } from "../tracefs/names.js";
 
 /**
  * An event's handle: its type id, told apart by lane when one tracepoint
@@ -272,10 +273,10 @@ export class PageEvent implements DecodedEvent {
  * run's own attempt then says why). Whoever holds it closes it unless a
  * session took it (openKernelTraceSession with `instance`).
  */
-export function prepareKernelInstance(opts: { bufferKb?: number } = {}): TraceInstance | undefined {
+export function prepareKernelInstance(opts: { bufferKb?: number; launched?: TraceInstance } = {}): TraceInstance | undefined {
   let inst: TraceInstance;
   try {
-    inst = TraceInstance.create({ bufferKb: opts.bufferKb, deferred: true });
+    inst = opts.launched ?? TraceInstance.create({ bufferKb: opts.bufferKb, deferred: true });
   } catch {
     return undefined;
   }
@@ -287,6 +288,27 @@ export function prepareKernelInstance(opts: { bufferKb?: number } = {}): TraceIn
     // the run's own reap (TraceSession.open) says nothing either: leftovers wait for the next run
   }
   return inst;
+}
+
+/**
+ * The instance bin/tstap began making for this process before node ran
+ * (TSTAP_EARLY_INSTANCE=NAME:PID, PID the shell still writing to it), now
+ * this run's: for prepareKernelInstance, or discardKernelInstance when the
+ * run needs none. Taken once; the variable leaves the environment (the -c
+ * command does not inherit it).
+ */
+export function launchedKernelInstance(): TraceInstance | undefined {
+  const v = process.env.TSTAP_EARLY_INSTANCE;
+  if (v === undefined) return undefined;
+  delete process.env.TSTAP_EARLY_INSTANCE;
+  const m = /^(tstap_(\d+)_\d+):(\d+)$/.exec(v);
+  if (!m || Number(m[2]) !== process.pid) return undefined;
+  claimRunName(m[1]!);
+  try {
+    return TraceInstance.adopt(m[1]!, Number(m[3]));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

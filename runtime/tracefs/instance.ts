@@ -78,6 +78,8 @@ export class TraceInstance {
   private pending: PendingWrite[] = [];
   /** deferred writes that wait for those, their files open (settle() makes them) */
   private queued: QueuedWrite[] = [];
+  /** bin/tstap's shell that began this instance (adopt), stopped once its writes are done or the instance goes */
+  private writer: number | undefined;
   /** the buffer size (KiB) create() asked for in a deferred write */
   private deferredKb: number | undefined;
 
@@ -169,6 +171,51 @@ export class TraceInstance {
     return inst;
   }
 
+  /**
+   * Takes over instances/NAME, made for this process before it ran (bin/tstap
+   * starts the kernel's slow writes in a shell `writer` while node starts):
+   * like a deferred create(), settle() waits for that shell, then checks what
+   * it wrote and writes what is missing. Undefined when there is no such
+   * instance (the shell could not make it).
+   */
+  static adopt(name: string, writer: number, opts: { bufferKb?: number; root?: string } = {}): TraceInstance | undefined {
+    const root = opts.root ?? findTracefs();
+    const rel = `instances/${safeIdent("instance", name)}`;
+    // the shell's mkdir is some ms old when node runs its first line: waited for if it is not there yet
+    for (let tries = 0; !isDir(root, rel) && writing(writer) && tries < 200; tries++) sleepMs(1);
+    if (!isDir(root, rel)) return undefined;
+    const inst = new TraceInstance(root, name, "mono");
+    inst.writer = writer;
+    const kb = Math.min(BUFFER_GROW_STEP_KB, Math.max(4, Math.floor(opts.bufferKb ?? DEFAULT_BUFFER_KB)));
+    inst.deferredKb = kb;
+    const w: PendingWrite = { rel: "launcher", text: "", fd: -1, closed: true, done: Promise.resolve(undefined) };
+    w.done = new Promise((resolve) => {
+      const poll = (): void => {
+        if (inst.closed) return resolve(undefined);
+        if (writing(writer)) return void setTimeout(poll, 1);
+        stop(writer);
+        try {
+          inst.checkLaunched(kb);
+          resolve(undefined);
+        } catch (err) {
+          resolve(err as NodeJS.ErrnoException);
+        }
+      };
+      poll();
+    });
+    inst.pending.push(w);
+    return inst;
+  }
+
+  /** What the launcher's shell should have written (create()'s set), written where it is not so. */
+  private checkLaunched(kb: number): void {
+    if (this.read("tracing_on").trim() !== "0") this.write("tracing_on", "0");
+    if (this.has("options/overwrite") && this.read("options/overwrite").trim() !== "0") this.write("options/overwrite", "0");
+    if (!/\[mono\]/.test(this.read("trace_clock"))) this.redo({ rel: "trace_clock", text: "mono" });
+    if (this.has("buffer_subbuf_size_kb") && Number(this.read("buffer_subbuf_size_kb").trim()) !== SUBBUF_KB) this.writeSlow("buffer_subbuf_size_kb", String(SUBBUF_KB));
+    if (Number(this.read("buffer_size_kb").trim().replace(/\s.*$/, "")) < kb) this.write("buffer_size_kb", safeNumber("buffer size", kb));
+  }
+
   /** A write of create()'s slow set: the sub-buffer size may be refused (the default one works, only with more reads). */
   private writeSlow(rel: string, text: string): void {
     try {
@@ -249,6 +296,10 @@ export class TraceInstance {
    */
   private redo(w: { rel: string; text: string }): void {
     if (w.rel === "buffer_subbuf_size_kb") return;
+    if (w.rel === "launcher") {
+      this.checkLaunched(this.deferredKb ?? DEFAULT_BUFFER_KB);
+      return;
+    }
     if (w.rel === "trace_clock" && this.clockName !== "local") {
       try {
         this.write(w.rel, w.text);
@@ -458,6 +509,7 @@ export class TraceInstance {
    * wait for that).
    */
   private dropPending(): void {
+    if (this.writer !== undefined) stop(this.writer);
     for (const w of this.pending) {
       if (w.closed) continue;
       w.closed = true;
@@ -527,6 +579,36 @@ export class TraceInstance {
     this.definedLines.clear();
     this.unguard();
     return problems;
+  }
+}
+
+/**
+ * Whether bin/tstap's shell `pid` (a child of ours) still writes: not gone,
+ * not a zombie, and not yet the guard it becomes once its writes are done.
+ */
+function writing(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    if (stat.charAt(stat.lastIndexOf(")") + 2) === "Z") return false;
+    return !readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("tstap-early-guard");
+  } catch {
+    return false;
+  }
+}
+
+/** The shell's writes are ours to finish now: it stops (as the guard, it would remove the instance once we are gone). */
+function stop(pid: number): void {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    // gone already
+  }
+}
+
+function sleepMs(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // (a few ms at most, once)
   }
 }
 

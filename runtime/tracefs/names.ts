@@ -13,6 +13,11 @@ export function newRunName(): string {
   return name;
 }
 
+/** NAME (made for this process before it ran: bin/tstap's early instance) is this run's from now on. */
+export function claimRunName(name: string): void {
+  made.add(name);
+}
+
 /**
  * Whether the run that made NAME can still be running. A name with our own
  * pid that we did not make was left by a dead process that had our pid

@@ -11,7 +11,7 @@ import { elaborate, formatProgram, probeTypes, tapsetRoots } from "../elaborate/
 import { TapsetLibrary, tapsetFiles } from "../elaborate/library.js";
 import { translate, formatPlan } from "../translate/index.js";
 import { load } from "../load/index.js";
-import { discardKernelInstance, prepareKernelInstance, run } from "../../runtime/index.js";
+import { discardKernelInstance, launchedKernelInstance, prepareKernelInstance, run } from "../../runtime/index.js";
 import type { ScriptFile } from "../parse/ast.js";
 import { count, memoryUsage, startClock, timesSince } from "./pass-report.js";
 import { describePlanChoices } from "./plan-choices.js";
@@ -151,7 +151,10 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
   // overlaps passes 1-4; guessed from the text here, checked on the parsed
   // script after pass 1.
   const armsKernel = opts.lastPass === 5 && opts.bufferMb === undefined && !opts.listProbes && !opts.dump;
-  if (armsKernel && typeof early.script !== "string" && textMayArmKernelEvents(early.script.text)) early.instance = prepareKernelInstance();
+  // (bin/tstap may have begun it already, from the same guess on an -e text)
+  const launched = launchedKernelInstance();
+  if (armsKernel && typeof early.script !== "string" && textMayArmKernelEvents(early.script.text)) early.instance = prepareKernelInstance({ launched });
+  else if (launched) discardKernelInstance(launched);
   const verbose = (pass: number): number => opts.perPassVerbose[pass - 1] ?? opts.verbose;
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   let clock = startClock(verbose(1) > 0);
