@@ -137,6 +137,10 @@ export class KernelEventSource implements EventSource {
     const target = this.opts.targetPid();
     adoptTarget(target, target > 0 && target === this.opts.heldTarget?.() ? HOLD_SHELL : undefined);
     for (const p of this.plans) for (const d of p.dispatch) if (d.pn !== undefined) kernelRun.pnByProbe.set(d.probe, d.pn);
+    // (pure computation, done before the wait for the kernel's slow instance
+    // writes that open() may meet: the wall clock's offset is the same for
+    // every trace clock but boot)
+    const offset = realtimeOffset("mono");
     const s = await this.open();
     this.session = s;
     // The kernel keeps tid -> tgid for tasks we never saw fork (saved_tgids).
@@ -263,7 +267,7 @@ export class KernelEventSource implements EventSource {
       const events = armed.filter((a) => a.lines !== undefined).length;
       this.opts.verbose(`Pass 5: armed ${plural(defines.length, "uprobe")} as ${plural(events, "tracefs event")} in ${msSince(t0, t2)} ms (defining ${msSince(t0, t1)} ms, enabling ${msSince(t1, t2)} ms)`);
     }
-    kernelRun.realtimeOffsetNs = realtimeOffset(s.traceClock);
+    kernelRun.realtimeOffsetNs = s.traceClock === "boot" ? realtimeOffset(s.traceClock) : offset;
     const dispatcher = new KernelDispatcher(this.plans, (probe, ev) => ctx.fire(probe, ev), undefined, ctx.firer);
     // what runs when tracing starts gets its begin probes once begin is done
     this.fireExisting = dispatcher.snapshotExisting(listProcesses, { cpu: 0, tsNs: process.hrtime.bigint() });

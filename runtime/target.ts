@@ -102,7 +102,8 @@ export class TargetCommand implements EventSource {
     if (hold && fd !== undefined && fd >= 0) {
       try {
         if (writeSync(fd, "\n") === 1) {
-          hold.destroy();
+          // (the shell closes its end once it has the line: ours goes at the next turn, off the command's way)
+          setImmediate(() => hold.destroy());
           return;
         }
       } catch {
