@@ -176,7 +176,6 @@ async function runPasses(opts: SessionOptions, rep: Reporter, early: { instance?
     }
   }
   const script = early.script;
-  const libraryScripts = tapsetFiles(roots, parseOptions).length - brokenTapsets.size;
   let parsed: ReturnType<typeof parse> | undefined;
   if (typeof script === "string") {
     process.stderr.write(`${script}\n`);
