@@ -142,16 +142,14 @@ export class EventPlan implements EventPlanner {
       if (!readTracepointFormat(system, event)) return;
       this.placed(system, event, shared).tracksTasks = true;
     };
-    // (process probes and user stacks: all four; else what the context functions called need)
-    const all = [TASK_EVENTS.newtask, TASK_EVENTS.exec, TASK_EVENTS.exit, TASK_EVENTS.rename];
-    if (processProbes || userStack || usesContext(program, TASK_CONTEXT)) {
-      for (const t of processProbes || userStack ? all : taskEventsFor(contextUsed(program, TASK_CONTEXT))) {
-        follow(t.system, t.event);
-        // A selection's own copy of a task event (its lifecycle probes fire
-        // there) may be handled before the copy that records every task:
-        // the table is brought up to whichever comes first.
-        for (const d of this.events) if (d.kind === "tracepoint" && d.system === t.system && d.event === t.event) d.tracksTasks = true;
-      }
+    // (process probes and user stacks: all four; else what the context functions called need, none when none is)
+    const taskEvents = processProbes || userStack ? [TASK_EVENTS.newtask, TASK_EVENTS.exec, TASK_EVENTS.exit, TASK_EVENTS.rename] : taskEventsFor(contextUsed(program, TASK_CONTEXT));
+    for (const t of taskEvents) {
+      follow(t.system, t.event);
+      // A selection's own copy of a task event (its lifecycle probes fire
+      // there) may be handled before the copy that records every task:
+      // the table is brought up to whichever comes first.
+      for (const d of this.events) if (d.kind === "tracepoint" && d.system === t.system && d.event === t.event) d.tracksTasks = true;
     }
     // a probed file replaced during the run is warned about when a program
     // starts (runtime/kernel-source.ts); not for events counted in the kernel:
