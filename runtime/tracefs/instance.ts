@@ -45,6 +45,8 @@ interface PendingWrite {
   done: Promise<NodeJS.ErrnoException | undefined>;
 }
 
+// (bin/tstap's early instance writes these two, and mono, before node runs:
+// adopt() checks what it wrote, so a value changed here alone costs speed)
 export const DEFAULT_BUFFER_KB = 16 * 1024;
 /** ring-buffer sub-buffer ("page") size asked for, KiB */
 export const SUBBUF_KB = 64;
@@ -605,11 +607,9 @@ function stop(pid: number): void {
   }
 }
 
+/** Sleeps without taking a CPU from the shell it waits for (a few ms at most, once). */
 function sleepMs(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // (a few ms at most, once)
-  }
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** GROUP/EVENT of a dynamic event line. */

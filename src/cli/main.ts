@@ -300,8 +300,8 @@ function argvBytes(argv: string[]): string[] {
 /**
  * Exits as soon as what went to process.stdout/stderr is written (tstap's
  * own output is written synchronously): the run is over, and Node's natural
- * exit, which frees the heap and closes every handle first, takes some 7 ms
- * more (measured on a -c true run, from its last write to exit_group). The
+ * exit, which frees the heap and closes every handle first, takes some 3 ms
+ * more (a -c true run's last write to its exit_group; 7 ms under strace). The
  * exit handlers (tracefs/guard.ts) still run. A command a handler started
  * (system(), spawned at the next turn of the event loop) is waited for as
  * before, by Node's own exit, for 2 s at most; so is a reader that takes no
